@@ -1,0 +1,313 @@
+"""Feed bytes -> ParsedFeed (RSS 0.9x/1.0/2.0 and Atom via feedparser, JSON Feed 1/1.1 via json).
+
+Pure: no network, no files, no clock. Raw feedparser dicts and JSON objects stop here; callers get
+frozen ``Entry`` values with plain-text titles and bodies, http(s)-only links (relative ones
+resolved against the feed URL), aware UTC dates and capped field sizes.
+
+feedparser is always handed a ``BytesIO``, never ``bytes``/``str``: given ``bytes`` it first tries
+``open(body)``, so a hostile server answering with the body ``/etc/passwd`` would make it read a
+local file (feedparser 6.0.14). Given a URL it would fetch with no timeout or size limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import io
+import json
+import re
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+
+from bot.errors import ParseError
+from bot.models import Entry, ParsedFeed
+from bot.pipeline.clean import html_to_text
+from bot.textutil import truncate
+
+MAX_TITLE = 1_000  # characters, after HTML -> text
+MAX_TEXT = 100_000
+MAX_RAW = 1_000_000  # markup characters looked at per field before conversion
+MAX_SHORT = 200  # author
+MAX_LANG = 35  # longest sensible BCP 47 tag
+MAX_URL = 4_096
+
+_JSON_TYPES = ("application/feed+json", "application/json")
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
+_ENTITY = re.compile(r"&(#[0-9]+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]{1,31});")
+_BOM = b"\xef\xbb\xbf"
+_URL_UNSAFE = {ord(ch): f"%{ord(ch):02X}" for ch in '"<>\\^`{|}'}
+
+
+# --- shared field helpers -------------------------------------------------------------------------
+def plain_title(value: str | None, *, is_html: bool = True) -> str:
+    """A one-line plain-text title: markup removed, entities decoded once, whitespace collapsed."""
+    if not value:
+        return ""
+    raw = value[:MAX_RAW]
+    text = html_to_text(raw) if is_html else raw
+    if not is_html and _ENTITY.search(text):
+        text = html.unescape(text)  # double-escaped feeds ("Q&amp;amp;A") are common
+    return truncate(" ".join(text.split()), MAX_TITLE)
+
+
+def plain_text(value: str | None, *, is_html: bool = True) -> str:
+    """Plain text with paragraph breaks ("\\n\\n"), capped at MAX_TEXT characters."""
+    if not value:
+        return ""
+    raw = value[:MAX_RAW]
+    if is_html:
+        text = html_to_text(raw)
+    else:
+        paragraphs = (" ".join(p.split()) for p in re.split(r"\n\s*\n", raw))
+        text = "\n\n".join(p for p in paragraphs if p)
+    return truncate(text, MAX_TEXT)
+
+
+def safe_link(link: Any, base: str) -> str | None:
+    """``link`` resolved against ``base``; None unless the result is an absolute http(s) URL."""
+    if not isinstance(link, str) or not link.strip() or len(link) > MAX_URL:
+        return None
+    try:
+        absolute = urljoin(base, link.strip()) if base else link.strip()
+        parts = urlsplit(absolute)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    if any(ch.isspace() or ord(ch) < 32 for ch in absolute):
+        return None
+    # characters that may not appear raw in a URL, and that break chat link markup (<url|label>)
+    return absolute.translate(_URL_UNSAFE)
+
+
+def _short(value: Any, limit: int) -> str | None:
+    if not isinstance(value, str):
+        return None
+    text = " ".join(html_to_text(value[:MAX_RAW]).split())
+    return truncate(text, limit) if text else None
+
+
+def _lang(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    tag = value.strip().replace("_", "-").lower()
+    return tag[:MAX_LANG] if tag and re.fullmatch(r"[a-z0-9-]+", tag) else None
+
+
+def _guid(value: Any) -> str | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return None
+    return value.strip()[:MAX_URL] or None
+
+
+def _is_html(mime: Any) -> bool:
+    return isinstance(mime, str) and mime.split(";", 1)[0].strip().lower() in _HTML_TYPES
+
+
+def _longest(*texts: str) -> str:
+    return max(texts, key=len, default="")
+
+
+# --- JSON Feed ------------------------------------------------------------------------------------
+def _mime(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def _is_json(body: bytes, content_type: str | None) -> bool:
+    head = body.lstrip(_BOM + b" \t\r\n")[:1]
+    return head == b"{" or (_mime(content_type) in _JSON_TYPES and head != b"<")
+
+
+def _json_date(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+
+
+def _json_author(item: Mapping[str, Any], feed: Mapping[str, Any]) -> str | None:
+    for source in (item, feed):
+        authors = source.get("authors")
+        candidates = authors if isinstance(authors, list) else [source.get("author")]
+        for author in candidates:
+            if isinstance(author, Mapping) and (name := _short(author.get("name"), MAX_SHORT)):
+                return name
+    return None
+
+
+def _json_entry(item: Mapping[str, Any], feed: Mapping[str, Any], base: str) -> Entry:
+    html_body = plain_text(item.get("content_html") if isinstance(item.get("content_html"), str)
+                           else None)
+    text_body = plain_text(item.get("content_text") if isinstance(item.get("content_text"), str)
+                           else None, is_html=False)
+    summary = plain_text(item.get("summary") if isinstance(item.get("summary"), str) else None,
+                         is_html=False)
+    title = item.get("title")
+    return Entry(
+        guid=_guid(item.get("id")),
+        url=safe_link(item.get("url"), base) or safe_link(item.get("external_url"), base),
+        title=plain_title(title if isinstance(title, str) else None, is_html=False),
+        text=_longest(html_body, text_body, summary),
+        published=_json_date(item.get("date_published")) or _json_date(item.get("date_modified")),
+        author=_json_author(item, feed),
+        lang=_lang(item.get("language")) or _lang(feed.get("language")),
+    )
+
+
+def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
+    try:
+        data = json.loads(body.decode("utf-8-sig", errors="replace"))
+    except (ValueError, RecursionError) as exc:
+        raise ParseError(f"not a feed: invalid JSON ({exc.__class__.__name__})", url=url) from None
+    version = data.get("version") if isinstance(data, dict) else None
+    if not isinstance(version, str) or "jsonfeed.org/version/" not in version:
+        raise ParseError("not a feed: JSON without a jsonfeed.org version", url=url)
+    items = data.get("items")
+    if not isinstance(items, list):
+        raise ParseError("not a feed: JSON Feed without an items list", url=url)
+    base = url or (data.get("feed_url") if isinstance(data.get("feed_url"), str) else "") or ""
+    entries = tuple(_json_entry(item, data, base) for item in items if isinstance(item, dict))
+    title = data.get("title")
+    return ParsedFeed(title=plain_title(title if isinstance(title, str) else None, is_html=False),
+                      entries=entries, lang=_lang(data.get("language")))
+
+
+# --- RSS / Atom via feedparser --------------------------------------------------------------------
+def _struct_date(value: Any) -> datetime | None:
+    if not isinstance(value, time.struct_time):
+        return None
+    try:
+        return datetime(*value[:6], tzinfo=UTC)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _detail_text(detail: Any) -> str:
+    if not isinstance(detail, Mapping) or not isinstance(detail.get("value"), str):
+        return ""
+    return plain_text(detail["value"], is_html=_is_html(detail.get("type")) or
+                      detail.get("type") is None)
+
+
+def _xml_link(entry: Mapping[str, Any], base: str) -> str | None:
+    link = safe_link(entry.get("link"), base)
+    if link:
+        return link
+    for candidate in entry.get("links") or ():
+        if isinstance(candidate, Mapping) and candidate.get("rel", "alternate") == "alternate":
+            link = safe_link(candidate.get("href"), base)
+            if link:
+                return link
+    return None
+
+
+def _xml_title(entry: Mapping[str, Any]) -> str:
+    detail = entry.get("title_detail")
+    kind = detail.get("type") if isinstance(detail, Mapping) else None
+    title = entry.get("title")
+    return plain_title(title if isinstance(title, str) else None, is_html=_is_html(kind))
+
+
+def _xml_lang(entry: Mapping[str, Any], feed_lang: str | None) -> str | None:
+    for key in ("title_detail", "summary_detail"):
+        detail = entry.get(key)
+        if isinstance(detail, Mapping) and (lang := _lang(detail.get("language"))):
+            return lang
+    return _lang(entry.get("language")) or feed_lang
+
+
+def _xml_entry(entry: Mapping[str, Any], base: str, feed_lang: str | None) -> Entry:
+    contents = [_detail_text(c) for c in entry.get("content") or () if isinstance(c, Mapping)]
+    summary = _detail_text(entry.get("summary_detail")) or plain_text(
+        entry.get("summary") if isinstance(entry.get("summary"), str) else None)
+    return Entry(
+        guid=_guid(entry.get("id")),
+        url=_xml_link(entry, base),
+        title=_xml_title(entry),
+        text=_longest(*contents, summary),
+        published=_struct_date(entry.get("published_parsed"))
+        or _struct_date(entry.get("updated_parsed")),
+        author=_short(entry.get("author"), MAX_SHORT),
+        lang=_xml_lang(entry, feed_lang),
+    )
+
+
+def _not_a_feed_reason(body: bytes, result: Mapping[str, Any]) -> str:
+    head = body.lstrip(_BOM + b" \t\r\n")[:512].lower()
+    if head.startswith((b"<!doctype html", b"<html", b"<head", b"<body")):
+        return "not a feed: this is an HTML page"
+    if not head.startswith(b"<"):
+        return "not a feed: the body is neither XML nor JSON"
+    exc = result.get("bozo_exception")
+    detail = f" ({exc.__class__.__name__}: {str(exc)[:200]})" if exc else ""
+    return f"not a feed: no RSS, Atom or RDF structure found{detail}"
+
+
+def _parse_xml_feed(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
+    headers: dict[str, str] = {}
+    if content_type:  # without a content-type feedparser flags any headers as NonXMLContentType
+        headers = {"content-type": content_type, "content-location": url} if url else {
+            "content-type": content_type}
+    try:
+        result = feedparser.parse(io.BytesIO(body), response_headers=headers,
+                                  resolve_relative_uris=True, sanitize_html=True)
+    except Exception as exc:  # third-party boundary: feedparser has no error contract
+        raise ParseError(f"unreadable feed: {exc.__class__.__name__}: {exc}", url=url) from None
+    entries_raw = result.get("entries") or []
+    if not result.get("version") and not entries_raw:
+        raise ParseError(_not_a_feed_reason(body, result), url=url)
+    feed = result.get("feed") or {}
+    feed_lang = _lang(feed.get("language"))
+    base = url or (feed.get("link") if isinstance(feed.get("link"), str) else "") or ""
+    entries = tuple(_xml_entry(e, base, feed_lang) for e in entries_raw if isinstance(e, Mapping))
+    bozo_exc = result.get("bozo_exception") if result.get("bozo") else None
+    return ParsedFeed(
+        title=_xml_title(feed),
+        entries=entries,
+        bozo=bozo_exc.__class__.__name__ if bozo_exc is not None else None,
+        lang=feed_lang,
+    )
+
+
+# --- public API -----------------------------------------------------------------------------------
+def parse_feed(body: bytes, *, url: str = "", content_type: str | None = None) -> ParsedFeed:
+    """Parse feed bytes. ``url`` resolves relative links; ``content_type`` helps decoding.
+
+    Raises ParseError (with the reason) for bytes that are not a feed: empty, HTML, random text,
+    JSON that is not a JSON Feed. Malformed feeds that still yield entries are returned, with
+    feedparser's complaint in ``ParsedFeed.bozo``.
+    """
+    if not isinstance(body, bytes | bytearray | memoryview):
+        raise ParseError("not a feed: expected bytes", url=url)
+    data = bytes(body)
+    if not data.strip():
+        raise ParseError("not a feed: the body is empty", url=url)
+    if _is_json(data, content_type):
+        return _parse_json_feed(data, url)
+    return _parse_xml_feed(data, url, content_type)
+
+
+async def parse_feed_async(body: bytes, *, url: str = "",
+                           content_type: str | None = None) -> ParsedFeed:
+    """``parse_feed`` in a worker thread so a large feed does not stall the event loop."""
+    return await asyncio.to_thread(parse_feed, body, url=url, content_type=content_type)
