@@ -1,0 +1,23 @@
+"""Storage: SQLAlchemy 2 async on SQLite (default) or PostgreSQL, Alembic migrations."""
+
+from __future__ import annotations
+
+from .db import make_engine, upgrade
+from .feeds import FeedRow, FeedStore, Follow, NewDelivery, PollRecord
+from .outbox import DeliveryState, OutboxStore
+from .tenants import AuditEntry, TenantStore
+
+
+class Storage(TenantStore, FeedStore, OutboxStore):
+    """All queries newsbot makes, on one engine. Build with ``await open_storage(url)``."""
+
+
+async def open_storage(url: str, *, migrate: bool = True) -> Storage:
+    engine = make_engine(url)
+    if migrate:
+        await upgrade(engine)
+    return Storage(engine)
+
+
+__all__ = ["AuditEntry", "DeliveryState", "FeedRow", "Follow", "NewDelivery", "PollRecord",
+           "Storage", "open_storage"]

@@ -1,0 +1,63 @@
+"""Matches x subscriptions -> alerts. Pure: decides who gets what, and why."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..models import Alert, Article, Destination, Match, MatchResult, Subscription, Summary
+
+MAX_EVIDENCE = 6
+
+
+def fires(sub: Subscription, result: MatchResult) -> bool:
+    """Does this subscription want an article with these matches?"""
+    folded_companies = {c.casefold() for c in result.companies}
+    folded_topics = {t.casefold() for t in result.topics}
+    company_ok = sub.company is None or (
+        bool(result.companies) if sub.company == "*" else sub.company.casefold() in folded_companies)
+    topic_ok = sub.topic is None or sub.topic.casefold() in folded_topics
+    return company_ok and topic_ok
+
+
+def route(result: MatchResult, destinations: Sequence[Destination]
+          ) -> tuple[tuple[Destination, tuple[str, ...]], ...]:
+    """Each active destination with at least one firing subscription, with the reasons."""
+    if not result:
+        return ()
+    out = []
+    for dest in destinations:
+        if not dest.active:
+            continue
+        reasons = tuple(s.label() for s in dest.subscriptions if fires(s, result))
+        if reasons:
+            out.append((dest, reasons))
+    return tuple(out)
+
+
+def pick_evidence(matches: Sequence[Match], limit: int = MAX_EVIDENCE) -> tuple[Match, ...]:
+    """The first hit of each company, then of each topic: enough to say why, no more."""
+    seen: set[tuple[str, str]] = set()
+    picked: list[Match] = []
+    for kind in ("company", "topic"):
+        for m in matches:
+            if m.kind == kind and (kind, m.name) not in seen:
+                seen.add((kind, m.name))
+                picked.append(m)
+    return tuple(picked[:limit])
+
+
+def build_alert(article: Article, feed_title: str, result: MatchResult, summary: Summary,
+                destination: Destination, reasons: tuple[str, ...]) -> Alert:
+    return Alert(
+        destination=destination.address,
+        feed=feed_title,
+        url=article.url,
+        title=article.title,
+        published=article.published,
+        companies=result.companies,
+        topics=result.topics,
+        summary=summary.text,
+        evidence=pick_evidence(result.matches),
+        reasons=reasons,
+        story=article.story,
+    )

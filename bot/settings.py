@@ -1,0 +1,46 @@
+"""Typed settings, loaded once: the environment for secrets and the database URL, config/ for the rest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_config_dir() -> Path:
+    """./config when run from a checkout or the Docker work dir, else the one beside the package."""
+    here = Path.cwd() / "config"
+    return here if (here / "feeds.yaml").exists() else REPO_ROOT / "config"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEWSBOT_", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///data/newsbot.db"
+    config_dir: Path = Field(default_factory=default_config_dir)
+    tick_seconds: float = 30.0  # how often the scheduler looks for due feeds and deliveries
+    concurrency: int = 8  # feeds polled at once
+    max_feed_bytes: int = 10 * 1024 * 1024
+    fetch_timeout: float = 30.0
+    log_level: str = "INFO"
+
+    # secrets: only from the environment, never logged (SecretStr hides them in reprs)
+    slack_bot_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "NEWSBOT_SLACK_BOT_TOKEN"))
+    slack_app_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "NEWSBOT_SLACK_APP_TOKEN"))
+    slack_signing_secret: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "NEWSBOT_SLACK_SIGNING_SECRET"))
+    discord_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("DISCORD_TOKEN", "NEWSBOT_DISCORD_TOKEN"))
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL (to create its folder), or None for other databases."""
+    prefix = "sqlite+aiosqlite:///"
+    if url.startswith(prefix) and ":memory:" not in url:
+        return Path(url[len(prefix):])
+    return None

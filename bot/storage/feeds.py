@@ -1,0 +1,208 @@
+"""Feeds (one row per URL, shared by every tenant), follows, seen articles, and the poll record."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, exists, func, or_, select, update
+
+from ..models import Alert, Article, FeedSource
+from .base import StoreBase
+from .tables import articles, deliveries, feeds, follows
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRow:
+    id: int
+    url: str
+    title: str
+    interval_minutes: int
+    etag: str | None
+    last_modified: str | None
+    error_count: int
+    trusted: bool  # every follower is the operator's config: local paths allowed
+    next_poll_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Follow:
+    id: int
+    tenant: str
+    title: str
+    backfill: int
+    primed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NewDelivery:
+    destination_id: int
+    article_key: str
+    alert: Alert
+
+
+@dataclass(frozen=True, slots=True)
+class PollRecord:
+    """Everything one successful poll stores, in one transaction."""
+
+    feed_id: int
+    now: datetime
+    next_poll_at: datetime
+    etag: str | None
+    last_modified: str | None
+    articles: tuple[Article, ...]  # newly seen
+    deliveries: tuple[NewDelivery, ...]
+    primed_follows: tuple[int, ...]
+
+
+class FeedStore(StoreBase):
+    async def ensure_feed(self, source: FeedSource, now: datetime) -> int:
+        """The feed's id, creating the row (due now) if this URL is new."""
+        async with self.tx() as conn:
+            await conn.execute(self.insert_ignore(feeds, "url").values(
+                url=source.url, title=source.title, interval_minutes=source.interval_minutes,
+                next_poll_at=now, error_count=0, created_at=now))
+            row = (await conn.execute(select(feeds.c.id, feeds.c.interval_minutes)
+                                      .where(feeds.c.url == source.url))).one()
+            if source.interval_minutes < row.interval_minutes:  # the keenest follower decides
+                await conn.execute(update(feeds).where(feeds.c.id == row.id)
+                                   .values(interval_minutes=source.interval_minutes))
+            return int(row.id)
+
+    async def follow(self, tenant: str, feed_id: int, *, title: str, backfill: int, source: str,
+                     now: datetime) -> bool:
+        async with self.tx() as conn:
+            stmt = self.insert_ignore(follows, "tenant_id", "feed_id").values(
+                tenant_id=tenant, feed_id=feed_id, title=title, backfill=backfill, primed=False,
+                source=source, created_at=now)
+            created = (await conn.execute(stmt)).rowcount == 1
+            if created:  # a new follower needs the full document once, for its backfill
+                await conn.execute(update(feeds).where(feeds.c.id == feed_id).values(
+                    etag=None, last_modified=None, next_poll_at=now))
+            else:
+                await conn.execute(update(follows).where(
+                    follows.c.tenant_id == tenant, follows.c.feed_id == feed_id
+                ).values(title=title, backfill=backfill))
+        return created
+
+    async def unfollow(self, tenant: str, feed_id: int) -> bool:
+        async with self.tx() as conn:
+            result = await conn.execute(delete(follows).where(
+                follows.c.tenant_id == tenant, follows.c.feed_id == feed_id))
+        return result.rowcount > 0
+
+    async def unfollow_all_except(self, tenant: str, keep_feed_ids: set[int]) -> None:
+        async with self.tx() as conn:
+            await conn.execute(delete(follows).where(
+                follows.c.tenant_id == tenant, follows.c.feed_id.not_in(keep_feed_ids)))
+
+    async def feed_id(self, url: str) -> int | None:
+        async with self.tx() as conn:
+            return (await conn.execute(select(feeds.c.id).where(feeds.c.url == url))).scalar()
+
+    def _feed_row(self, r: dict[str, object], trusted: bool) -> FeedRow:
+        return FeedRow(
+            id=int(r["id"]),  # type: ignore[call-overload]
+            url=str(r["url"]), title=str(r["title"] or ""),
+            interval_minutes=int(r["interval_minutes"]),  # type: ignore[call-overload]
+            etag=r["etag"], last_modified=r["last_modified"],  # type: ignore[arg-type]
+            error_count=int(r["error_count"]), trusted=trusted,  # type: ignore[call-overload]
+            next_poll_at=r["next_poll_at"], last_success_at=r["last_success_at"],  # type: ignore[arg-type]
+            last_error=r["last_error"])  # type: ignore[arg-type]
+
+    async def tenant_feeds(self, tenant: str) -> list[FeedRow]:
+        query = (select(feeds, follows.c.title.label("follow_title"), follows.c.source)
+                 .join(follows, follows.c.feed_id == feeds.c.id)
+                 .where(follows.c.tenant_id == tenant).order_by(feeds.c.id))
+        async with self.tx() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [self._feed_row({**r, "title": r["follow_title"] or r["title"]},
+                               r["source"] == "config") for r in rows]
+
+    async def claim_due_feeds(self, now: datetime, limit: int, lease: timedelta) -> list[FeedRow]:
+        """Lease up to ``limit`` due feeds that someone follows; safe with several workers."""
+        followed = exists().where(follows.c.feed_id == feeds.c.id)
+        untrusted = exists().where(follows.c.feed_id == feeds.c.id, follows.c.source != "config")
+        due = and_(feeds.c.next_poll_at <= now, followed,
+                   or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now))
+        async with self.tx() as conn:
+            ids = (await conn.execute(select(feeds.c.id).where(due)
+                                      .order_by(feeds.c.next_poll_at).limit(limit))).scalars().all()
+            if not ids:
+                return []
+            claimed = (await conn.execute(
+                update(feeds).where(feeds.c.id.in_(ids), due).values(lease_until=now + lease)
+                .returning(feeds.c.id))).scalars().all()
+            rows = (await conn.execute(select(feeds, untrusted.label("untrusted"))
+                                       .where(feeds.c.id.in_(claimed))
+                                       .order_by(feeds.c.next_poll_at))).mappings().all()
+        return [self._feed_row(dict(r), not r["untrusted"]) for r in rows]
+
+    async def follows_of(self, feed_id: int) -> list[Follow]:
+        async with self.tx() as conn:
+            rows = (await conn.execute(select(follows).where(follows.c.feed_id == feed_id)
+                                       .order_by(follows.c.id))).mappings().all()
+        return [Follow(r["id"], r["tenant_id"], r["title"], r["backfill"], r["primed"])
+                for r in rows]
+
+    async def known_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        async with self.tx() as conn:
+            for i in range(0, len(keys), 500):
+                chunk = list(keys[i:i + 500])
+                found.update((await conn.execute(select(articles.c.key).where(
+                    articles.c.feed_id == feed_id, articles.c.key.in_(chunk)))).scalars())
+        return found
+
+    async def record_poll(self, rec: PollRecord) -> int:
+        """Store seen articles, their outbox rows and the feed's state atomically.
+
+        Returns the number of deliveries created (duplicates per destination+story are skipped).
+        """
+        async with self.tx() as conn:
+            if rec.articles:
+                await conn.execute(self.insert_ignore(articles, "feed_id", "key"), [
+                    {"feed_id": rec.feed_id, "key": a.key, "story": a.story, "url": a.url,
+                     "title": a.title, "text": a.text, "published_at": a.published,
+                     "seen_at": rec.now} for a in rec.articles])
+            ids = dict((await conn.execute(select(articles.c.key, articles.c.id).where(
+                articles.c.feed_id == rec.feed_id,
+                articles.c.key.in_({d.article_key for d in rec.deliveries})))).tuples().all())
+            created = 0
+            if rec.deliveries:
+                stmt = self.insert_ignore(deliveries, "destination_id", "story")
+                for d in rec.deliveries:
+                    created += (await conn.execute(stmt.values(
+                        destination_id=d.destination_id, story=d.alert.story,
+                        article_id=ids.get(d.article_key), status="pending", attempts=0,
+                        next_attempt_at=rec.now, alert=d.alert.to_json(),
+                        created_at=rec.now))).rowcount
+            if rec.primed_follows:
+                await conn.execute(update(follows).where(follows.c.id.in_(rec.primed_follows))
+                                   .values(primed=True))
+            await conn.execute(update(feeds).where(feeds.c.id == rec.feed_id).values(
+                etag=rec.etag, last_modified=rec.last_modified, last_success_at=rec.now,
+                last_error=None, error_count=0, next_poll_at=rec.next_poll_at, lease_until=None))
+        return created
+
+    async def record_failure(self, feed_id: int, now: datetime, error: str,
+                             next_poll_at: datetime) -> None:
+        async with self.tx() as conn:
+            await conn.execute(update(feeds).where(feeds.c.id == feed_id).values(
+                last_error=error[:1000], last_error_at=now, error_count=feeds.c.error_count + 1,
+                next_poll_at=next_poll_at, lease_until=None))
+
+    async def make_due(self, now: datetime) -> None:
+        """Every feed due now (for `run --once` and tests)."""
+        async with self.tx() as conn:
+            await conn.execute(update(feeds).values(next_poll_at=now))
+
+    async def count_articles(self, feed_id: int | None = None) -> int:
+        query = select(func.count()).select_from(articles)
+        if feed_id is not None:
+            query = query.where(articles.c.feed_id == feed_id)
+        async with self.tx() as conn:
+            return int((await conn.execute(query)).scalar_one())

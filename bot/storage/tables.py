@@ -1,0 +1,177 @@
+"""The schema: SQLAlchemy Core tables, one set for SQLite and PostgreSQL.
+
+Alembic migrations (bot/storage/migrations) create exactly these; a test checks they agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in, timezone-aware UTC out, on every backend (SQLite stores naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+tenants = Table(
+    "tenants", metadata,
+    Column("id", String(100), primary_key=True),  # "local", "slack:T123", "discord:456"
+    Column("name", String(200), nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+watches = Table(
+    "watches", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tenant_id", String(100), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(10), nullable=False),  # company | topic
+    Column("name", String(200), nullable=False),
+    Column("folded", String(200), nullable=False),  # casefolded name, for uniqueness
+    Column("spec", JSON, nullable=False),  # the watchlist entry as in YAML
+    Column("position", Integer, nullable=False, default=0),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "kind", "folded", name="uq_watches_tenant_kind_name"),
+)
+
+feeds = Table(
+    "feeds", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False, unique=True),
+    Column("title", Text, nullable=False, default=""),
+    Column("interval_minutes", Integer, nullable=False, default=15),
+    Column("next_poll_at", UTCDateTime, nullable=False),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("last_success_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("last_error_at", UTCDateTime),
+    Column("error_count", Integer, nullable=False, default=0),
+    Column("lease_until", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_feeds_next_poll_at", "next_poll_at"),
+)
+
+follows = Table(
+    "follows", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tenant_id", String(100), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
+    Column("title", Text, nullable=False, default=""),
+    Column("backfill", Integer, nullable=False, default=0),
+    Column("primed", Boolean, nullable=False, default=False),  # first poll for this follow done
+    Column("source", String(20), nullable=False, default="config"),  # config | chat
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "feed_id", name="uq_follows_tenant_feed"),
+)
+
+articles = Table(
+    "articles", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("story", Text, nullable=False),
+    Column("url", Text),
+    Column("title", Text, nullable=False, default=""),
+    Column("text", Text, nullable=False, default=""),
+    Column("published_at", UTCDateTime),
+    Column("seen_at", UTCDateTime, nullable=False),
+    UniqueConstraint("feed_id", "key", name="uq_articles_feed_key"),
+    Index("ix_articles_story", "story"),
+    Index("ix_articles_url", "url"),
+    Index("ix_articles_seen_at", "seen_at"),
+)
+
+destinations = Table(
+    "destinations", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tenant_id", String(100), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("address", Text, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("stopped_reason", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "address", name="uq_destinations_tenant_address"),
+)
+
+subscriptions = Table(
+    "subscriptions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("destination_id", Integer, ForeignKey("destinations.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("company", String(200), nullable=False, default=""),  # "" = any (topic-only)
+    Column("topic", String(200), nullable=False, default=""),  # "" = any (company-only)
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("destination_id", "company", "topic", name="uq_subscriptions_dest_sub"),
+)
+
+deliveries = Table(
+    "deliveries", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("destination_id", Integer, ForeignKey("destinations.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("story", Text, nullable=False),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="SET NULL")),
+    Column("status", String(10), nullable=False, default="pending"),  # pending|sent|rejected
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("lease_until", UTCDateTime),
+    Column("message_id", Text),
+    Column("last_error", Text),
+    Column("alert", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    UniqueConstraint("destination_id", "story", name="uq_deliveries_destination_story"),
+    Index("ix_deliveries_status_next", "status", "next_attempt_at"),
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tenant_id", String(100), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", String(50), nullable=False),
+    Column("target", Text, nullable=False, default=""),
+    Column("before", JSON),
+    Column("after", JSON),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_audit_log_tenant_at", "tenant_id", "at"),
+)
