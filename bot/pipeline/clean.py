@@ -1,20 +1,157 @@
 """HTML and feed boilerplate -> plain text with paragraph breaks. Pure.
 
-STUB (issue 7 deepens it).
+``html_to_text`` uses the standard library's ``html.parser`` (tolerant of broken markup, no new
+dependency): block elements become paragraph breaks ("\\n\\n"), ``<br>`` a line break, inline tags
+vanish without gluing or splitting words, entities are unescaped, and the content of ``script``,
+``style`` and similar elements is dropped. Plain text (no ``<``) takes a fast path.
+
+``clean_text`` removes what feeds wrap around the story: "Continue reading…", "The post … appeared
+first on …", "Read more", share/subscribe/follow lines, bylines, image credits and captions, and
+datelines such as "(CNN) --" or "LONDON (Reuters) -" at the start of the text.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from html.parser import HTMLParser
 
-_BLOCK = re.compile(r"(?i)</?(p|div|br|li|h[1-6]|blockquote|tr|section|article)\b[^>]*>")
-_TAG = re.compile(r"<[^>]+>")
+__all__ = ["html_to_text", "clean_text"]
+
+_BLOCK_TAGS = frozenset(
+    """p div section article header footer aside main nav h1 h2 h3 h4 h5 h6 ul ol li dl dt dd
+    blockquote pre table thead tbody tfoot tr figure figcaption hr form fieldset address details
+    summary""".split()
+)
+_CELL_TAGS = frozenset({"td", "th"})
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "svg", "iframe",
+                        "object", "canvas", "select", "button"})
+_VOID_TAGS = frozenset({"br", "hr", "img", "input", "meta", "link", "wbr", "source", "area"})
+_PARA = "\x00P\x00"  # paragraph marker, never present in parsed text (NULs are dropped)
+_LINE = "\x00L\x00"
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_ZERO_WIDTH = re.compile(r"[\u200b\u200c\u200d\ufeff\u00ad]")
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TAGS:
+            if tag not in _VOID_TAGS:
+                self.skip_depth += 1
+        elif tag == "br":
+            self.parts.append(_LINE)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(_PARA)
+        elif tag in _CELL_TAGS:
+            self.parts.append(" ")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "br":
+            self.parts.append(_LINE)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(_PARA)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS:
+            self.skip_depth = max(0, self.skip_depth - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(_PARA)
+        elif tag in _CELL_TAGS:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip_depth:
+            self.parts.append(data.replace("\x00", ""))
 
 
 def html_to_text(markup: str) -> str:
-    text = _BLOCK.sub("\n\n", markup)
-    text = _TAG.sub("", text)
-    text = html.unescape(text)
-    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text)]
-    return "\n\n".join(p for p in paragraphs if p)
+    """Markup (or plain text) -> text with paragraphs joined by "\\n\\n". Never raises."""
+    if not markup:
+        return ""
+    if "<" not in markup:
+        return _normalise(html.unescape(markup) if "&" in markup else markup)
+    parser = _TextExtractor()
+    try:
+        parser.feed(markup)
+        parser.close()
+    except Exception:  # noqa: BLE001 - a broken entry must never stop a feed; degrade to tag-strip
+        return _normalise(html.unescape(re.sub(r"<[^>]*>?", " ", markup)))
+    raw = "".join(parser.parts)
+    return _normalise(raw.replace(_LINE, "\n").replace(_PARA, "\n\n"))
+
+
+def _normalise(text: str) -> str:
+    """Collapse spaces within lines, keep single line breaks, one blank line between paragraphs."""
+    text = _ZERO_WIDTH.sub("", text)
+    paragraphs: list[str] = []
+    for block in re.split(r"\n[ \t\r\f\v\u00a0]*\n", text):
+        lines = [_SPACES.sub(" ", line).strip() for line in block.split("\n")]
+        para = "\n".join(line for line in lines if line)
+        if para:
+            paragraphs.append(para)
+    return "\n\n".join(paragraphs)
+
+
+# --- boilerplate ----------------------------------------------------------------------------------
+_DROP_LINE = re.compile(
+    r"""(?ix)^\W*(?:
+        continue\ reading | read\ (?:the\ )?(?:more|full|rest|original|article|story)
+      | click\ here | (?:share|tweet|email|e-mail)\ (?:this|on|via|the\ story|article)
+      | share\ (?:on|via) | subscribe | sign\ up | follow\ us | follow\ @ | like\ us\ on
+      | (?:photo|image|picture|video|graphic)s?\ ?(?:credit|courtesy|copyright|by|source)?\s*:
+      | (?:image|photo|picture)\ (?:copyright|caption)\b | credit\s*: | source\s*: | getty\ images
+      | advertisement$ | related\s*: | (?:see|watch)\ also | more\ (?:on|from)\ \w+\s*:
+      | (?:published|updated|last\ updated|posted)\s*: | this\ (?:article|story)\ (?:was|is)\
+        (?:originally\ )?(?:published|first) | all\ rights\ reserved | ©
+    )""",
+)
+_BYLINE = re.compile(
+    r"^(?:[Bb]y|[Vv]on|[Pp]ar|[Pp]or|[Dd]i)\s+[A-Z\u00c0-\u024f][\w.'’-]*(?:\s+(?:[A-Z\u00c0-\u024f][\w.'’-]*|and"
+    r"|und|et|y|e|de|van|von|der|da|di|&|,))*\s*(?:[|,–—-].{0,60})?$"
+)
+_TRAILERS = re.compile(
+    r"""(?isx)\s*(?:
+        the\ post\ .{1,300}?\ appeared\ first\ on\ .{1,200}?(?:\.|$)
+      | (?:continue\ reading|read\ more|read\ the\ full\ (?:story|article)|weiterlesen|lire\ la\ suite
+        |leer\ más|seguir\ leyendo|continua\ a\ leggere|mehr\ lesen)\b[^\n]{0,80}
+      | \[(?:…|\.\.\.|&hellip;)\]
+    )\s*$"""
+)
+_DATELINE = re.compile(
+    r"""^(?:
+        \((?:CNN|AP|AFP|Reuters|dpa|Bloomberg|UPI|AFP/Getty)\)\s*(?:[-–—]{1,2}\s*)?
+      | [A-Z][A-Z .,'/-]{1,40}(?:,\s*[A-Z][\w .]{1,30})?\s*\((?:[A-Z][\w&.]{1,20})\)\s*[-–—:]{1,2}\s*
+      | [A-Z][A-Z .'/-]{2,30}(?:,\s*[A-Z][\w .]{1,30})?\s*(?:—|–|--)\s+
+    )""",
+    re.X,
+)
+
+
+def clean_text(text: str) -> str:
+    """Drop feed boilerplate from plain text (paragraphs joined by "\\n\\n"). Pure, never raises."""
+    if not text:
+        return ""
+    kept: list[str] = []
+    for para in text.split("\n\n"):
+        lines = [line for line in para.split("\n") if not _is_boilerplate(line.strip())]
+        if lines:
+            kept.append("\n".join(lines))
+    out = "\n\n".join(kept)
+    previous = None
+    while previous != out:  # trailers can stack: "Read more … The post … appeared first on …"
+        previous = out
+        out = _TRAILERS.sub("", out).rstrip()
+    return _DATELINE.sub("", out.lstrip(), count=1)
+
+
+def _is_boilerplate(line: str) -> bool:
+    if not line:
+        return True
+    if len(line) > 160:
+        return False
+    return bool(_DROP_LINE.match(line) or _BYLINE.match(line))
