@@ -155,9 +155,10 @@ class Subscription:
             raise ValueError("a subscription needs a company, a topic or both")
 
     def label(self) -> str:
-        if self.company and self.topic:
-            return f"{self.company} + {self.topic}"
-        return self.company or self.topic or ""
+        company = "any company" if self.company == "*" else self.company
+        if company and self.topic:
+            return f"{company} + {self.topic}"
+        return company or self.topic or ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,30 @@
+"""The operator's config/ -> the local tenant in storage, and the defaults new tenants start from.
+
+config/ is the source of truth for the local tenant: on every start its watchlist, feed follows
+and destinations are made to match the files (follows and destinations no longer listed are
+removed; their history stays).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .config import LOCAL_TENANT, OperatorConfig
+from .storage import Storage
+
+
+async def sync_operator_config(storage: Storage, config: OperatorConfig, now: datetime,
+                               *, tenant: str = LOCAL_TENANT) -> None:
+    await storage.ensure_tenant(tenant, now, name="operator")
+    await storage.replace_watchlist(tenant, config.watchlist, now)
+    feed_ids: set[int] = set()
+    for source in config.feeds:
+        feed_id = await storage.ensure_feed(source, now)
+        feed_ids.add(feed_id)
+        await storage.follow(tenant, feed_id, title=source.title, backfill=source.backfill,
+                             source="config", now=now)
+    await storage.unfollow_all_except(tenant, feed_ids)
+    for spec in config.destinations:
+        dest_id = await storage.ensure_destination(tenant, spec.address, now)
+        await storage.set_subscriptions(dest_id, spec.subscriptions, now)
+    await storage.remove_destinations_except(tenant, {d.address for d in config.destinations})
