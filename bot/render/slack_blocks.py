@@ -139,10 +139,10 @@ def _button(alert: Alert) -> ButtonElement | None:
 
 def _fallback(alert: Alert) -> str:
     """Notification text: plain, escaped; title, then who/what matched."""
-    title = clean_text(alert.title, single_line=True) or "(untitled)"
-    names = ", ".join(clean_text(n, single_line=True) for n in (*alert.companies, *alert.topics))
-    text = f"{title} ({names})" if names else title
-    return fit(text, FALLBACK_MAX, slack_escape)
+    title = fit(clean_text(alert.title, single_line=True), FALLBACK_MAX - 310, slack_escape)
+    names = join_names((*alert.companies, *alert.topics), 300, slack_escape)
+    title = title or "(untitled)"
+    return f"{title} ({names})" if names else title
 
 
 def payload_size(payload: dict[str, Any]) -> int:
