@@ -1,10 +1,24 @@
 """Watchlist YAML <-> ``Watchlist``: validation that names the entry and the problem.
 
-STUB (issue 6 deepens it): minimal validation.
+The contract (see ``config/examples/ambiguous-companies.yaml`` for a worked example)::
+
+    companies:
+      - name: Mistral AI              # canonical name, reported in matches
+        aliases: [Mistral]            # whole words, case-insensitive unless case_sensitive
+        case_sensitive: false
+        context: [AI, LLM, start-up]  # if set, a match needs one of these in title or text
+        exclude: [mistral wind]       # an occurrence inside one of these phrases does not count
+    topics:
+      - name: Funding
+        keywords: [invest*, funding round, Series A]   # trailing * = any word ending
+
+Every problem found is reported at once (one ``WatchlistError``, one line per problem); nothing is
+returned half-loaded.
 """
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any
 
@@ -12,42 +26,70 @@ import yaml
 
 from .errors import WatchlistError
 from .models import Company, Topic, Watchlist
+from .pipeline.fold import fold_term
+
+MAX_TERM_CHARS = 200  # a name, alias, keyword, context word or exclusion phrase
+MAX_TERMS_PER_LIST = 1_000  # aliases, context, exclude or keywords of one entry
+MAX_COMPANIES = 250_000
+MAX_TOPICS = 10_000
+MAX_FILE_BYTES = 64 * 1024 * 1024
+_MAX_REPORTED = 20
+
+_COMPANY_KEYS = ("name", "aliases", "case_sensitive", "context", "exclude")
+_TOPIC_KEYS = ("name", "keywords")
+_TOP_KEYS = ("companies", "topics")
+
+
+class _Problems:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.items: list[str] = []
+
+    def add(self, where: str, problem: str) -> None:
+        self.items.append(f"{where}: {problem}")
+
+    def raise_if_any(self) -> None:
+        if not self.items:
+            return
+        shown = self.items[:_MAX_REPORTED]
+        more = len(self.items) - len(shown)
+        lines = [f"{self.source}: invalid watchlist ({len(self.items)} problem(s))", *shown]
+        if more:
+            lines.append(f"... and {more} more")
+        raise WatchlistError("\n  ".join(lines))
 
 
 def parse_watchlist(data: Any, source: str = "watchlist") -> Watchlist:
     """Build a Watchlist from parsed YAML/JSON; raise WatchlistError naming entry and problem."""
     if data is None:
         return Watchlist()
+    problems = _Problems(source)
     if not isinstance(data, dict):
-        raise WatchlistError(f"{source}: expected a mapping with 'companies' and 'topics'")
-    companies = tuple(
-        Company(
-            name=c["name"],
-            aliases=tuple(c.get("aliases") or ()),
-            case_sensitive=bool(c.get("case_sensitive", False)),
-            context=tuple(c.get("context") or ()),
-            exclude=tuple(c.get("exclude") or ()),
-        )
-        for c in data.get("companies") or ()
-    )
-    topics = tuple(
-        Topic(name=t["name"], keywords=tuple(t.get("keywords") or ()))
-        for t in data.get("topics") or ()
-    )
-    return Watchlist(companies=companies, topics=topics)
+        problems.add("top level", "expected a mapping with 'companies' and/or 'topics', "
+                     f"got {_type(data)}")
+        problems.raise_if_any()
+    _unknown_keys(data, _TOP_KEYS, "top level", problems)
+    companies = _entries(data.get("companies"), "companies", MAX_COMPANIES, problems, _company)
+    topics = _entries(data.get("topics"), "topics", MAX_TOPICS, problems, _topic)
+    _duplicates([c.name for c in companies], "companies", problems)
+    _duplicates([t.name for t in topics], "topics", problems)
+    problems.raise_if_any()
+    return Watchlist(companies=tuple(companies), topics=tuple(topics))
 
 
 def load_watchlist(path: str | Path) -> Watchlist:
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise WatchlistError(f"{path}: watchlist file is larger than {MAX_FILE_BYTES} bytes")
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise WatchlistError(f"{path}: cannot read watchlist: {exc}") from exc
     return parse_watchlist(data, str(path))
 
 
 def watchlist_to_dict(watchlist: Watchlist) -> dict[str, Any]:
-    """The YAML shape again (for storage and `watch list`)."""
+    """The YAML shape again (for storage and `watch list`); parse_watchlist reads it back."""
     return {
         "companies": [
             {
@@ -61,3 +103,132 @@ def watchlist_to_dict(watchlist: Watchlist) -> dict[str, Any]:
         ],
         "topics": [{"name": t.name, "keywords": list(t.keywords)} for t in watchlist.topics],
     }
+
+
+# --- entries --------------------------------------------------------------------------------------
+def _entries(raw: Any, section: str, limit: int, problems: _Problems, build: Any) -> list[Any]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        problems.add(section, f"expected a list of entries, got {_type(raw)}")
+        return []
+    if len(raw) > limit:
+        problems.add(section, f"{len(raw)} entries is more than the limit of {limit}")
+        return []
+    out = []
+    for i, entry in enumerate(raw):
+        built = build(entry, f"{section}[{i}]", problems)
+        if built is not None:
+            out.append(built)
+    return out
+
+
+def _company(entry: Any, where: str, problems: _Problems) -> Company | None:
+    name, where = _entry_name(entry, where, _COMPANY_KEYS, problems)
+    if name is None:
+        return None
+    aliases = _terms(entry.get("aliases"), f"{where} aliases", problems, star=False)
+    context = _terms(entry.get("context"), f"{where} context", problems, star=True)
+    exclude = _terms(entry.get("exclude"), f"{where} exclude", problems, star=False)
+    case_sensitive = entry.get("case_sensitive", False)
+    if not isinstance(case_sensitive, bool):
+        problems.add(f"{where} case_sensitive", f"expected true or false, got {case_sensitive!r}")
+        case_sensitive = False
+    names = [fold_term(n) for n in (name, *aliases)]
+    for phrase in exclude:
+        folded = f" {fold_term(phrase)} "
+        if not any(f" {n} " in folded for n in names if n):
+            problems.add(f"{where} exclude", f"{phrase!r} contains neither the name nor an alias, "
+                         "so it can never apply")
+    aliases = tuple(a for a in aliases if a != name)
+    return Company(name, aliases, case_sensitive, context, exclude)
+
+
+def _topic(entry: Any, where: str, problems: _Problems) -> Topic | None:
+    name, where = _entry_name(entry, where, _TOPIC_KEYS, problems)
+    if name is None:
+        return None
+    before = len(problems.items)
+    keywords = _terms(entry.get("keywords"), f"{where} keywords", problems, star=True)
+    if not keywords and len(problems.items) == before:
+        problems.add(where, "a topic needs at least one keyword")
+    return Topic(name, keywords)
+
+
+def _entry_name(entry: Any, where: str, keys: tuple[str, ...],
+                problems: _Problems) -> tuple[str | None, str]:
+    if isinstance(entry, str):
+        problems.add(where, f"expected a mapping like {{name: {entry}}}, got the text {entry!r}")
+        return None, where
+    if not isinstance(entry, dict):
+        problems.add(where, f"expected a mapping with a 'name', got {_type(entry)}")
+        return None, where
+    raw = entry.get("name")
+    label = f"{where} ({raw!r})" if isinstance(raw, str) and raw.strip() else where
+    _unknown_keys(entry, keys, label, problems)
+    if "name" not in entry or raw is None:
+        problems.add(label, "missing 'name'")
+        return None, label
+    name = _term(raw, f"{label} name", problems, star=False)
+    return name, label
+
+
+def _terms(raw: Any, where: str, problems: _Problems, *, star: bool) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        problems.add(where, f"expected a list, got the text {raw!r} (write [{raw}])")
+        return ()
+    if not isinstance(raw, list):
+        problems.add(where, f"expected a list of text, got {_type(raw)}")
+        return ()
+    if len(raw) > MAX_TERMS_PER_LIST:
+        problems.add(where, f"{len(raw)} items is more than the limit of {MAX_TERMS_PER_LIST}")
+        return ()
+    out = (_term(item, f"{where}[{i}]", problems, star=star) for i, item in enumerate(raw))
+    return tuple(dict.fromkeys(t for t in out if t is not None))
+
+
+def _term(raw: Any, where: str, problems: _Problems, *, star: bool) -> str | None:
+    if not isinstance(raw, str):
+        problems.add(where, f"expected text, got {_type(raw)} {raw!r} (quote it in YAML)")
+        return None
+    term = raw.strip()
+    if not term:
+        problems.add(where, "is empty")
+        return None
+    if len(term) > MAX_TERM_CHARS:
+        problems.add(where, f"is {len(term)} characters long; the limit is {MAX_TERM_CHARS}")
+        return None
+    body = term[:-1] if star and term.endswith("*") else term
+    if "*" in body:
+        hint = "only a trailing '*' is allowed" if star else "'*' is only for keywords and context"
+        problems.add(where, f"{term!r}: {hint}")
+        return None
+    if not fold_term(body):
+        what = "is only '*'" if body == "" else "has no letters or digits"
+        problems.add(where, f"{term!r} {what}, so it would match nothing or everything")
+        return None
+    return term
+
+
+def _unknown_keys(entry: dict[Any, Any], allowed: tuple[str, ...], where: str,
+                  problems: _Problems) -> None:
+    for key in entry:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(allowed)}"
+            problems.add(where, f"unknown key {key!r} ({hint})")
+
+
+def _duplicates(names: list[str], section: str, problems: _Problems) -> None:
+    seen: dict[str, str] = {}
+    for name in names:
+        folded = name.casefold()
+        if folded in seen:
+            problems.add(section, f"{name!r} is listed twice (also as {seen[folded]!r})")
+        seen.setdefault(folded, name)
+
+
+def _type(value: Any) -> str:
+    return "nothing" if value is None else type(value).__name__

@@ -1,41 +1,193 @@
 """Watchlist -> compiled matcher; article -> matches with evidence. Pure.
 
-STUB (issue 6 replaces it with the Aho-Corasick matcher): case-insensitive whole-word regex.
+The whole watchlist (company names and aliases, context words, exclusion phrases, topic keywords)
+compiles into ONE Aho-Corasick automaton over folded text (see ``fold.py``). Each term is stored as
+``" term "`` (or ``" prefix"`` for a keyword ending in ``*``), and the text is folded, collapsed to
+single spaces and padded, so the automaton reports only whole-word hits. One pass over each field
+finds everything; Python only looks at the hits:
+
+- a company hit counts if the company has no context words or one of them hit in the title or text,
+  if no exclusion phrase of that company covers it, and, for ``case_sensitive`` companies, if the
+  original surface has the case of the term (accents and punctuation still fold);
+- a multi-word hit does not count across a sentence break (``"... Apple. Shell ..."``);
+- an occurrence inside a longer occurrence of the same company or topic is not counted again.
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from bisect import bisect_left, bisect_right
+from collections import OrderedDict
 
-from ..models import Match, MatchResult, Watchlist
+import ahocorasick
+
+from ..models import Field, Match, MatchKind, MatchResult, Watchlist
+from .fold import FoldedText, fold_keep_case, fold_term
+
+COMPANY, TOPIC, CONTEXT, EXCLUDE = range(4)
+_KIND: dict[int, MatchKind] = {COMPANY: "company", TOPIC: "topic"}
+_FIELDS: tuple[Field, Field] = ("title", "text")
+
+# A term's automaton payload: (kind, owner index, term as written, key length, is prefix).
+_Term = tuple[int, int, str, int, bool]
+# A hit before checks: (field index, kind, owner, term, padded start, padded end).
+_Hit = tuple[int, int, int, str, int, int]
+
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s|$)|\n")
+_BREAK = re.compile(r"[.!?;:,…][\"'”’»)\]]*\s|\n\s*\n")
 
 
 class Matcher:
+    """A compiled watchlist. Build with ``compile_watchlist``; ``match`` is pure and thread-safe."""
+
     def __init__(self, watchlist: Watchlist) -> None:
         self.watchlist = watchlist
-        self._terms: list[tuple[str, str, str, re.Pattern[str]]] = []
-        for c in watchlist.companies:
+        self._case_sensitive = tuple(c.case_sensitive for c in watchlist.companies)
+        self._needs_context = tuple(bool(c.context) for c in watchlist.companies)
+        keys: dict[str, list[_Term]] = {}
+        for i, c in enumerate(watchlist.companies):
             for term in (c.name, *c.aliases):
-                flags = 0 if c.case_sensitive else re.IGNORECASE
-                self._terms.append(("company", c.name, term, re.compile(rf"\b{re.escape(term)}\b", flags)))
-        for t in watchlist.topics:
+                _add(keys, COMPANY, i, term, prefix=False)
+            for word in c.context:
+                _add(keys, CONTEXT, i, word, prefix=word.endswith("*"))
+            for phrase in c.exclude:
+                _add(keys, EXCLUDE, i, phrase, prefix=False)
+        for j, t in enumerate(watchlist.topics):
             for kw in t.keywords:
-                body = re.escape(kw.rstrip("*")) + (r"\w*" if kw.endswith("*") else "")
-                self._terms.append(("topic", t.name, kw, re.compile(rf"\b{body}\b", re.IGNORECASE)))
+                _add(keys, TOPIC, j, kw, prefix=kw.endswith("*"))
+        self._automaton: ahocorasick.Automaton | None = None
+        if keys:
+            automaton = ahocorasick.Automaton()
+            for key, terms in keys.items():
+                automaton.add_word(key, tuple(terms))
+            automaton.make_automaton()
+            self._automaton = automaton
+        self.size = len(keys)
 
     def match(self, title: str, text: str) -> MatchResult:
+        """Every counted occurrence in ``title`` and ``text``, with evidence."""
+        if self._automaton is None or not (title or text):
+            return MatchResult()
+        docs = (FoldedText(title or ""), FoldedText(text or ""))
+        hits: list[_Hit] = []
+        context: set[int] = set()
+        excluded: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        for fi, doc in enumerate(docs):
+            if doc.original:
+                self._scan(fi, doc.padded, hits, context, excluded)
+        if not hits:
+            return MatchResult()
+        found = self._confirm(hits, docs, context, excluded)
+        return _result(found)
+
+    def _scan(self, fi: int, padded: str, hits: list[_Hit], context: set[int],
+              excluded: dict[tuple[int, int], list[tuple[int, int]]]) -> None:
+        assert self._automaton is not None
+        for end, terms in self._automaton.iter(padded):
+            for kind, owner, term, size, prefix in terms:
+                ps = end - size + 2
+                pe = padded.find(" ", end + 1) if prefix else end
+                if kind == CONTEXT:
+                    context.add(owner)
+                elif kind == EXCLUDE:
+                    excluded.setdefault((fi, owner), []).append((ps, pe))
+                else:
+                    hits.append((fi, kind, owner, term, ps, pe))
+
+    def _confirm(self, hits: list[_Hit], docs: tuple[FoldedText, FoldedText], context: set[int],
+                 excluded: dict[tuple[int, int], list[tuple[int, int]]]) -> list[Match]:
         found: list[Match] = []
-        for kind, name, term, pattern in self._terms:
-            for field, value in (("title", title), ("text", text)):
-                for m in pattern.finditer(value):
-                    found.append(Match(kind, name, term, field, m.start(), m.end(), value))  # type: ignore[arg-type]
-        companies = tuple(dict.fromkeys(m.name for m in found if m.kind == "company"))
-        topics = tuple(dict.fromkeys(m.name for m in found if m.kind == "topic"))
-        return MatchResult(companies, topics, tuple(found))
+        sentences: dict[int, _Sentences] = {}
+        for fi, kind, owner, term, ps, pe in hits:
+            if kind == COMPANY:
+                if self._needs_context[owner] and owner not in context:
+                    continue
+                spans = excluded.get((fi, owner))
+                if spans and any(a <= ps and pe <= b for a, b in spans):
+                    continue
+            doc = docs[fi]
+            start, end = doc.span(ps, pe)
+            surface = doc.original[start:end]
+            if kind == COMPANY and self._case_sensitive[owner] and not _same_case(surface, term):
+                continue
+            if " " in doc.padded[ps:pe] and _BREAK.search(surface) and not _BREAK.search(term):
+                continue
+            if fi not in sentences:
+                sentences[fi] = _Sentences(doc.original)
+            name = (self.watchlist.companies[owner].name if kind == COMPANY
+                    else self.watchlist.topics[owner].name)
+            found.append(Match(_KIND[kind], name, term, _FIELDS[fi], start, end,
+                               sentences[fi].around(start, end)))
+        return found
 
 
-@lru_cache(maxsize=64)
+def _add(keys: dict[str, list[_Term]], kind: int, owner: int, term: str, *, prefix: bool) -> None:
+    body = fold_term(term[:-1] if prefix else term)
+    if not body:
+        return
+    key = f" {body}" if prefix else f" {body} "
+    terms = keys.setdefault(key, [])
+    if not any(t[0] == kind and t[1] == owner for t in terms):
+        terms.append((kind, owner, term, len(key), prefix))
+
+
+def _same_case(surface: str, term: str) -> bool:
+    return fold_keep_case(surface) == fold_keep_case(term)
+
+
+class _Sentences:
+    """The sentence of the original text around a span (split on . ! ? … and line breaks)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+
+    def around(self, start: int, end: int) -> str:
+        i = bisect_right(self.ends, start) - 1
+        left = self.ends[i] if i >= 0 else 0
+        j = bisect_left(self.ends, end)
+        right = self.ends[j] if j < len(self.ends) else len(self.text)
+        return self.text[left:right].strip()
+
+
+def _result(found: list[Match]) -> MatchResult:
+    """Drop occurrences inside a longer one of the same name; order by field, then position."""
+    found.sort(key=lambda m: (m.field != "title", m.start, -m.end))
+    reach: dict[tuple[str, str, str], int] = {}
+    kept: list[Match] = []
+    for m in found:
+        key = (m.kind, m.name, m.field)
+        if m.end <= reach.get(key, -1):
+            continue
+        reach[key] = max(reach.get(key, -1), m.end)
+        kept.append(m)
+    companies = tuple(dict.fromkeys(m.name for m in kept if m.kind == "company"))
+    topics = tuple(dict.fromkeys(m.name for m in kept if m.kind == "topic"))
+    return MatchResult(companies, topics, tuple(kept))
+
+
+_BY_IDENTITY: OrderedDict[int, tuple[Watchlist, Matcher]] = OrderedDict()
+_BY_VALUE: OrderedDict[Watchlist, Matcher] = OrderedDict()
+_CACHE_SIZE = 32
+
+
 def compile_watchlist(watchlist: Watchlist) -> Matcher:
-    """Compile once per distinct watchlist (Watchlist is frozen and hashable)."""
-    return Matcher(watchlist)
+    """Compile once per distinct watchlist (Watchlist is frozen and hashable).
+
+    The same object is found by identity without hashing it (hashing 100,000 companies costs
+    tens of milliseconds); an equal but different object is found by value.
+    """
+    hit = _BY_IDENTITY.get(id(watchlist))
+    if hit is not None and hit[0] is watchlist:
+        _BY_IDENTITY.move_to_end(id(watchlist))
+        return hit[1]
+    matcher = _BY_VALUE.get(watchlist)
+    if matcher is None:
+        matcher = Matcher(watchlist)
+        _BY_VALUE[watchlist] = matcher
+        if len(_BY_VALUE) > _CACHE_SIZE:
+            _BY_VALUE.popitem(last=False)
+    _BY_IDENTITY[id(watchlist)] = (watchlist, matcher)
+    if len(_BY_IDENTITY) > _CACHE_SIZE:
+        _BY_IDENTITY.popitem(last=False)
+    return matcher

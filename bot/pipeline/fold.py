@@ -1,0 +1,188 @@
+"""Case and accent folding for matching, with a map back to original offsets. Pure.
+
+``fold`` is one ``str.translate`` over a table that lower-cases (``casefold``: ß -> ss), strips
+accents (NFKD, combining marks dropped), maps a few letters NFKD leaves alone (ø, ł, æ, œ ...) and
+turns every character that is not a letter or digit into a space. Soft hyphens and other format
+characters are deleted. ``FoldedText`` then collapses space runs and pads with one space each side,
+so a watchlist term ``" societe generale "`` only ever hits whole words.
+
+Most characters fold to exactly one character; the few that do not (ß, ligatures, combining marks)
+are found lazily, only when a hit has to be mapped back to the original text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from functools import lru_cache
+
+# Letters NFKD does not decompose but readers treat as a base letter plus a stroke or a ligature.
+_EXTRA = {
+    "ø": "o", "đ": "d", "ł": "l", "ħ": "h", "ı": "i", "ŀ": "l", "ŧ": "t",
+    "æ": "ae", "œ": "oe", "þ": "th", "ð": "d", "ĸ": "q",
+}
+# Modifier letters used as apostrophes ("Nvidiaʼs"): separators, like ' and ’.
+_APOSTROPHE_LETTERS = frozenset({0x02B9, 0x02BB, 0x02BC, 0x02BD, 0x02BE, 0x02BF})
+_BMP = 0x10000
+
+
+def _fold_char(ch: str, lower: bool = True) -> str:
+    """What one character becomes in folded text ('' = deleted, ' ' = word separator)."""
+    if ord(ch) in _APOSTROPHE_LETTERS:
+        return " "
+    cat = unicodedata.category(ch)
+    if cat[0] == "M" or cat == "Cf":
+        return ""
+    if cat[0] not in "LN":
+        return " "
+    decomposed = unicodedata.normalize("NFKD", ch)
+    if lower:
+        decomposed = unicodedata.normalize("NFKD", decomposed.casefold())
+    out: list[str] = []
+    for c in decomposed:
+        kind = unicodedata.category(c)[0]
+        if kind == "M":
+            continue
+        base = _EXTRA.get(c.lower())
+        if base is not None:
+            out.append(base if lower or c.islower() else base.capitalize())
+        else:
+            out.append(c if kind in "LN" else " ")
+    return "".join(out) or " "
+
+
+class _FoldTable(dict[int, str]):
+    """Translate table: the BMP precomputed, rarer code points computed (1:1) on first sight."""
+
+    def __init__(self, lower: bool) -> None:
+        super().__init__()
+        self.lower = lower
+
+    def __missing__(self, cp: int) -> str:
+        ch = chr(cp)
+        value = _fold_char(ch, self.lower)
+        if cp >= _BMP and len(value) != 1:  # keep astral characters 1:1 (no offset bookkeeping)
+            value = " " if value in ("", " ") else (ch.lower() if self.lower else ch)
+            value = value if len(value) == 1 else ch
+        if len(self) < 200_000:
+            self[cp] = value
+        return value
+
+
+@lru_cache(maxsize=1)
+def _tables() -> tuple[_FoldTable, re.Pattern[str]]:
+    """The folding table (BMP filled in) and a regex finding characters that do not fold 1:1."""
+    table = _FoldTable(lower=True)
+    odd: list[int] = []
+    for cp in range(_BMP):
+        value = _fold_char(chr(cp))
+        table[cp] = value
+        if len(value) != 1:
+            odd.append(cp)
+    return table, re.compile(f"[{_ranges(odd)}]")
+
+
+@lru_cache(maxsize=1)
+def _keep_case_table() -> _FoldTable:
+    return _FoldTable(lower=False)
+
+
+def _ranges(cps: list[int]) -> str:
+    """A regex character-class body for sorted code points, as ranges."""
+    parts: list[str] = []
+    i = 0
+    while i < len(cps):
+        j = i
+        while j + 1 < len(cps) and cps[j + 1] == cps[j] + 1:
+            j += 1
+        lo, hi = re.escape(chr(cps[i])), re.escape(chr(cps[j]))
+        parts.append(lo if i == j else f"{lo}-{hi}")
+        i = j + 1
+    return "".join(parts)
+
+
+def fold(text: str) -> str:
+    """Lower-case, accent-free text where every non-word character is a space (not collapsed)."""
+    return text.translate(_tables()[0])
+
+
+def fold_term(term: str) -> str:
+    """A watchlist term as the automaton stores it: folded, single spaces, no edge spaces."""
+    return " ".join(fold(term).split())
+
+
+def fold_keep_case(text: str) -> str:
+    """Accents stripped and separators normalised, case kept: compares case-sensitive names."""
+    return " ".join(text.translate(_keep_case_table()).split())
+
+
+_SPACE_RUN = re.compile(" {2,}")
+
+
+class FoldedText:
+    """One field's text folded for matching, and the way back to original offsets.
+
+    ``padded`` is ``" " + words + " "`` with single spaces. ``span(ps, pe)`` turns a word span in
+    ``padded`` (start of the first word, index of the space after the last) into ``(start, end)``
+    in the original text.
+    """
+
+    __slots__ = ("original", "folded", "padded", "_collapse", "_unfold")
+
+    def __init__(self, original: str) -> None:
+        self.original = original
+        self.folded = fold(original)
+        self.padded = " " + " ".join(self.folded.split()) + " "
+        self._collapse: tuple[list[int], list[int]] | None = None
+        self._unfold: tuple[list[int], list[int], list[int]] | None = None
+
+    def span(self, ps: int, pe: int) -> tuple[int, int]:
+        start = self._to_original(self._to_folded(ps))
+        end = self._to_original(self._to_folded(pe - 1) + 1)
+        return start, end
+
+    def _to_folded(self, p: int) -> int:
+        """Padded index of a character inside a word -> index in ``folded``."""
+        if self._collapse is None:
+            self._collapse = self._collapse_map()
+        pos, delta = self._collapse
+        i = bisect_right(pos, p) - 1
+        return p + delta[i]
+
+    def _collapse_map(self) -> tuple[list[int], list[int]]:
+        folded = self.folded
+        lead = len(folded) - len(folded.lstrip(" "))
+        pos, delta = [0], [lead - 1]
+        for m in _SPACE_RUN.finditer(folded, lead):
+            d = delta[-1] + (m.end() - m.start() - 1)
+            pos.append(m.end() - d)
+            delta.append(d)
+        return pos, delta
+
+    def _to_original(self, f: int) -> int:
+        """Index in ``folded`` -> index of the original character that produced it."""
+        if self.original.isascii():
+            return f
+        if self._unfold is None:
+            self._unfold = self._unfold_map()
+        fpos, opos, linear = self._unfold
+        i = bisect_right(fpos, f) - 1
+        return opos[i] + (f - fpos[i]) * linear[i]
+
+    def _unfold_map(self) -> tuple[list[int], list[int], list[int]]:
+        table, odd = _tables()
+        points = [(0, 0, 1)]  # (folded index, original index, 1 = linear / 0 = constant)
+        shift = 0  # original index - folded index, for the characters after the last odd one
+        for m in odd.finditer(self.original):
+            p = m.start()
+            size = len(table[ord(self.original[p])])
+            fp = p - shift
+            if size == 0:  # deleted (combining mark, soft hyphen): next char starts here
+                shift += 1
+                points.append((fp, p + 1, 1))
+            else:  # expanded (ß -> ss): all its folded chars map to it
+                points.append((fp, p, 0))
+                shift -= size - 1
+                points.append((fp + size, p + 1, 1))
+        return [a for a, _, _ in points], [b for _, b, _ in points], [c for _, _, c in points]
