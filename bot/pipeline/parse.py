@@ -202,6 +202,14 @@ def _struct_date(value: Any) -> datetime | None:
         return None
 
 
+def _entry_date(entry: Mapping[str, Any]) -> datetime | None:
+    # plain dict lookups: FeedParserDict maps a missing updated_parsed to published_parsed with a
+    # DeprecationWarning
+    raw = dict(entry) if not isinstance(entry, dict) else entry
+    return (_struct_date(dict.get(raw, "published_parsed"))
+            or _struct_date(dict.get(raw, "updated_parsed")))
+
+
 def _detail_text(detail: Any) -> str:
     if not isinstance(detail, Mapping) or not isinstance(detail.get("value"), str):
         return ""
@@ -245,8 +253,7 @@ def _xml_entry(entry: Mapping[str, Any], base: str, feed_lang: str | None) -> En
         url=_xml_link(entry, base),
         title=_xml_title(entry),
         text=_longest(*contents, summary),
-        published=_struct_date(entry.get("published_parsed"))
-        or _struct_date(entry.get("updated_parsed")),
+        published=_entry_date(entry),
         author=_short(entry.get("author"), MAX_SHORT),
         lang=_xml_lang(entry, feed_lang),
     )
