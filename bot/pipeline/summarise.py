@@ -38,16 +38,17 @@ class Weights:
     position: float = 3.0  # score of the first sentence; decays as 1 / (1 + decay * index)
     position_decay: float = 0.6
     title: float = 1.5  # x share of the title's content words found in the sentence
+    centrality: float = 1.0  # x share of the sentence's content words that recur in the article
     number: float = 0.3  # sentence has a digit
-    money: float = 0.3  # currency, %, million/billion ...
-    entities: float = 0.4  # x share of capitalised words (capped)
+    money: float = 0.1  # currency, %, million/billion ...
+    entities: float = 0.2  # x share of capitalised words (capped)
     short_words: int = 8  # fewer words than this: penalty
-    short_penalty: float = 2.0
+    short_penalty: float = 1.0
     long_words: int = 45  # more words than this: penalty
-    long_penalty: float = 0.6
-    quote_penalty: float = 0.5
+    long_penalty: float = 0.3
+    quote_penalty: float = 0.25  # opens with a quotation mark
     question_penalty: float = 1.0
-    colon_penalty: float = 1.0
+    colon_penalty: float = 1.0  # ends with ":" (introduces a list or a quote)
     company: float = 4.0  # mentions a matched company
     topic: float = 1.0  # mentions a matched topic keyword
     duplicate: float = 0.55  # Jaccard of content words at or above which a sentence is a repeat
@@ -122,23 +123,34 @@ def score_sentences(
     weights: Weights = DEFAULT_WEIGHTS,
 ) -> list[float]:
     """One score per sentence; higher is better. Pure and deterministic."""
-    anchor = title.strip() or (sentences[0] if sentences else "")
-    anchor_words = _content_words(anchor)
+    title_words = _content_words(title)
     companies = _term_pattern(m for m in matches if m.kind == "company")
     topics = _term_pattern(m for m in matches if m.kind == "topic")
+    words = [_content_words(s) for s in sentences]
+    central = _centrality(words) if weights.centrality else [0.0] * len(sentences)
     scores: list[float] = []
     for index, sentence in enumerate(sentences):
         score = weights.position / (1.0 + weights.position_decay * index)
         score += _shape_score(sentence, weights)
-        if anchor_words and (title.strip() or index > 0):
-            overlap = len(anchor_words & _content_words(sentence)) / len(anchor_words)
+        if title_words:
+            overlap = len(title_words & words[index]) / len(title_words)
             score += weights.title * overlap
+        score += weights.centrality * central[index]
         if companies is not None and companies.search(sentence):
             score += weights.company
         if topics is not None and topics.search(sentence):
             score += weights.topic
         scores.append(score)
     return scores
+
+
+def _centrality(words: Sequence[frozenset[str]]) -> list[float]:
+    """Share of a sentence's content words that recur in other sentences, 0..1."""
+    counts: dict[str, int] = {}
+    for ws in words:
+        for w in ws:
+            counts[w] = counts.get(w, 0) + 1
+    return [sum(counts[w] > 1 for w in ws) / len(ws) if ws else 0.0 for ws in words]
 
 
 def _shape_score(sentence: str, w: Weights) -> float:
