@@ -62,10 +62,11 @@ class App:
     @classmethod
     async def open(cls, settings: Settings, *, config: OperatorConfig | None = None,
                    sinks: Mapping[str, Sink] | None = None, fetcher: FeedFetcher | None = None,
-                   clock: Callable[[], datetime] = utcnow, sync: bool = True) -> App:
+                   clock: Callable[[], datetime] = utcnow, sync: bool = True,
+                   storage: Storage | None = None) -> App:
         """Load config, open (and migrate) the database, build the units; sync config/ in."""
         config = config or load_config(settings.config_dir)
-        storage = await open_storage(settings.database_url)
+        storage = storage or await open_storage(settings.database_url)
         owned: list[Any] = []
         if fetcher is None:
             real = await Fetcher.create(max_bytes=settings.max_feed_bytes,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .db import make_engine, upgrade
 from .feeds import FeedRow, FeedStore, Follow, NewDelivery, PollRecord
 from .outbox import DeliveryState, OutboxStore
@@ -12,8 +14,9 @@ class Storage(TenantStore, FeedStore, OutboxStore):
     """All queries newsbot makes, on one engine. Build with ``await open_storage(url)``."""
 
 
-async def open_storage(url: str, *, migrate: bool = True) -> Storage:
-    engine = make_engine(url)
+async def open_storage(url: str, *, migrate: bool = True,
+                       connect_args: dict[str, Any] | None = None) -> Storage:
+    engine = make_engine(url, connect_args)
     if migrate:
         await upgrade(engine)
     return Storage(engine)

@@ -26,7 +26,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> AsyncEngine:
+def make_engine(url: str, connect_args: dict[str, Any] | None = None) -> AsyncEngine:
     """An async engine for ``sqlite+aiosqlite://`` or ``postgresql+asyncpg://`` URLs."""
     if url.startswith("sqlite") and not url.startswith("sqlite+aiosqlite"):
         url = url.replace("sqlite", "sqlite+aiosqlite", 1)
@@ -35,7 +35,8 @@ def make_engine(url: str) -> AsyncEngine:
     if path := sqlite_path(url):
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+        engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"),
+                                     connect_args=connect_args or {})
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         raise StorageError(f"cannot use database URL: {exc}") from exc
     if engine.dialect.name == "sqlite":

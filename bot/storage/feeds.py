@@ -170,7 +170,7 @@ class FeedStore(StoreBase):
                      "seen_at": rec.now} for a in rec.articles])
             ids = dict((await conn.execute(select(articles.c.key, articles.c.id).where(
                 articles.c.feed_id == rec.feed_id,
-                articles.c.key.in_({d.article_key for d in rec.deliveries})))).tuples().all())
+                articles.c.key.in_({d.article_key for d in rec.deliveries})))).all())
             created = 0
             if rec.deliveries:
                 stmt = self.insert_ignore(deliveries, "destination_id", "story")

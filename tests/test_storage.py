@@ -1,0 +1,132 @@
+"""Storage contract: the same behaviour on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from bot.models import Alert, Article, Company, FeedSource, Subscription, Topic, Watchlist
+from bot.storage import NewDelivery, PollRecord, Storage
+from bot.storage.db import current_revision, upgrade
+
+WATCHLIST = Watchlist(companies=(Company("Nvidia", aliases=("NVDA",)),),
+                      topics=(Topic("Funding", ("invest*",)),))
+
+
+def article(key: str, story: str | None = None) -> Article:
+    return Article(key=key, story=story or f"url:https://news.example.com/{key}",
+                   feed_url="https://news.example.com/feed", url=f"https://news.example.com/{key}",
+                   title=f"Title {key}", text="Nvidia invests.")
+
+
+def alert(dest: str, story: str) -> Alert:
+    return Alert(destination=dest, feed="News", url=None, title="t", published=None,
+                 companies=("Nvidia",), topics=(), summary="s", story=story)
+
+
+async def feed_with_follow(storage: Storage, clock, tenant: str = "local") -> int:
+    await storage.ensure_tenant(tenant, clock(), defaults=WATCHLIST)
+    feed_id = await storage.ensure_feed(FeedSource("https://news.example.com/feed", "News"), clock())
+    await storage.follow(tenant, feed_id, title="News", backfill=0, source="config", now=clock())
+    return feed_id
+
+
+async def test_migrations_are_idempotent_and_at_head(storage: Storage) -> None:
+    await upgrade(storage.engine)
+    assert await current_revision(storage.engine) == "0001"
+
+
+async def test_new_tenant_starts_from_defaults_and_tenants_are_isolated(storage, clock) -> None:
+    assert await storage.ensure_tenant("slack:T1", clock(), defaults=WATCHLIST)
+    assert not await storage.ensure_tenant("slack:T1", clock(), defaults=Watchlist())
+    await storage.ensure_tenant("discord:9", clock(), defaults=WATCHLIST)
+    await storage.replace_watchlist("discord:9", Watchlist(companies=(Company("Airbus"),)), clock())
+    assert await storage.watchlist("slack:T1") == WATCHLIST
+    assert [c.name for c in (await storage.watchlist("discord:9")).companies] == ["Airbus"]
+    d1 = await storage.ensure_destination("slack:T1", "slack:C1", clock())
+    await storage.add_subscription(d1, Subscription(company="Nvidia"), clock())
+    assert await storage.destinations("discord:9") == ()
+    (dest,) = await storage.destinations("slack:T1")
+    assert dest.subscriptions == (Subscription(company="Nvidia"),)
+
+
+async def test_a_due_feed_is_leased_to_one_claimer_only(storage, clock) -> None:
+    await feed_with_follow(storage, clock)
+    first, second = await asyncio.gather(
+        storage.claim_due_feeds(clock(), 10, timedelta(minutes=5)),
+        storage.claim_due_feeds(clock(), 10, timedelta(minutes=5)))
+    assert len(first) + len(second) == 1
+    assert await storage.claim_due_feeds(clock(), 10, timedelta(minutes=5)) == []
+    clock.advance(minutes=6)  # an expired lease (crashed worker) is claimable again
+    assert len(await storage.claim_due_feeds(clock(), 10, timedelta(minutes=5))) == 1
+
+
+async def test_unfollowed_feeds_are_not_polled(storage, clock) -> None:
+    feed_id = await feed_with_follow(storage, clock)
+    await storage.unfollow("local", feed_id)
+    assert await storage.claim_due_feeds(clock(), 10, timedelta(minutes=5)) == []
+
+
+async def test_record_poll_stores_articles_and_one_delivery_per_destination_and_story(
+        storage, clock) -> None:
+    feed_id = await feed_with_follow(storage, clock)
+    dest = await storage.ensure_destination("local", "console", clock())
+    story = "url:https://news.example.com/same"
+    rec = PollRecord(feed_id=feed_id, now=clock(), next_poll_at=clock() + timedelta(minutes=15),
+                     etag='"v1"', last_modified=None,
+                     articles=(article("a", story), article("b", story)),
+                     deliveries=(NewDelivery(dest, "a", alert("console", story)),
+                                 NewDelivery(dest, "b", alert("console", story))),
+                     primed_follows=())
+    assert await storage.record_poll(rec) == 1  # same story twice -> one delivery
+    assert await storage.record_poll(rec) == 0  # replayed poll -> nothing new
+    assert await storage.known_keys(feed_id, ["a", "b", "c"]) == {"a", "b"}
+    (feed,) = await storage.tenant_feeds("local")
+    assert feed.etag == '"v1"' and feed.last_success_at == clock()
+
+
+async def test_deliveries_are_claimed_once_and_recorded(storage, clock) -> None:
+    feed_id = await feed_with_follow(storage, clock)
+    dest = await storage.ensure_destination("local", "console", clock())
+    await storage.record_poll(PollRecord(
+        feed_id=feed_id, now=clock(), next_poll_at=clock(), etag=None, last_modified=None,
+        articles=(article("a"),), deliveries=(NewDelivery(dest, "a", alert("console", "s1")),),
+        primed_follows=()))
+    (claimed,) = await storage.claim_deliveries(clock(), 10, timedelta(minutes=5))
+    assert claimed.attempts == 1 and claimed.alert.companies == ("Nvidia",)
+    assert await storage.claim_deliveries(clock(), 10, timedelta(minutes=5)) == []
+    await storage.mark_retry(claimed.id, "429", clock() + timedelta(seconds=30))
+    assert await storage.claim_deliveries(clock(), 10, timedelta(minutes=5)) == []
+    clock.advance(seconds=31)
+    (again,) = await storage.claim_deliveries(clock(), 10, timedelta(minutes=5))
+    assert again.attempts == 2
+    await storage.mark_sent(again.id, "msg-1", clock())
+    (state,) = await storage.delivery_states()
+    assert (state.status, state.message_id, state.sent_at) == ("sent", "msg-1", clock())
+
+
+async def test_stopped_destination_keeps_its_deliveries_pending(storage, clock) -> None:
+    feed_id = await feed_with_follow(storage, clock)
+    dest = await storage.ensure_destination("local", "slack:C1", clock())
+    await storage.record_poll(PollRecord(
+        feed_id=feed_id, now=clock(), next_poll_at=clock(), etag=None, last_modified=None,
+        articles=(article("a"),), deliveries=(NewDelivery(dest, "a", alert("slack:C1", "s1")),),
+        primed_follows=()))
+    await storage.stop_destination(dest, "channel_not_found")
+    assert await storage.claim_deliveries(clock(), 10, timedelta(minutes=5)) == []
+    assert await storage.destination_state(dest) == (False, "channel_not_found")
+    await storage.resume_destination(dest)
+    assert len(await storage.claim_deliveries(clock(), 10, timedelta(minutes=5))) == 1
+
+
+async def test_audit_log_is_per_tenant_and_newest_first(storage, clock) -> None:
+    await storage.audit("slack:T1", "U1", "watch.add", "Nvidia", before=None,
+                        after={"name": "Nvidia"}, now=clock())
+    clock.advance(minutes=1)
+    await storage.audit("slack:T1", "U1", "watch.remove", "Nvidia", before={"name": "Nvidia"},
+                        after=None, now=clock())
+    await storage.audit("discord:9", "42", "feeds.add", "https://x.example.com", before=None,
+                        after={}, now=clock())
+    entries = await storage.audit_entries("slack:T1")
+    assert [e.action for e in entries] == ["watch.remove", "watch.add"]
+    assert entries[1].after == {"name": "Nvidia"} and entries[0].at == clock()
