@@ -187,13 +187,17 @@ def join_names(names: tuple[str, ...] | list[str], limit: int, escape: Callable[
     """Escaped names joined by ``sep`` (each wrapped in ``wrap``), "+N more" to fit ``limit``."""
     parts: list[str] = []
     used = 0
-    cleaned = [c for c in (clean_text(n, single_line=True) for n in names) if c]
+    unique: dict[str, str] = {}  # duplicates out (case-insensitively), first spelling kept
+    for name in names:
+        cleaned_name = clean_text(name, single_line=True)
+        unique.setdefault(cleaned_name.casefold(), cleaned_name)
+    cleaned = [c for c in unique.values() if c]
     for i, name in enumerate(cleaned):
         piece = wrap + fit(name, 100, escape) + wrap
         more = f" +{len(cleaned) - i - 1} more" if i < len(cleaned) - 1 else ""
         extra = size(piece) + (size(sep) if parts else 0)
         if used + extra + size(more) > limit:
-            return sep.join(parts) + (f" +{len(cleaned) - i} more" if parts else "")
+            return (sep.join(parts) + f" +{len(cleaned) - i} more").strip()
         parts.append(piece)
         used += extra
     return sep.join(parts)
