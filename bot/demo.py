@@ -22,7 +22,7 @@ def demo_config(settings: Settings, seeds: Path) -> OperatorConfig:
     """The operator's watchlist, every seed feed with full backfill, one console destination."""
     base = load_config(settings.config_dir)
     feeds = tuple(
-        FeedSource(url=p.resolve().as_uri(), title=p.stem, interval_minutes=15, backfill=1000)
+        FeedSource(url=p.resolve().as_uri(), interval_minutes=15, backfill=1000)
         for p in sorted(seeds.iterdir()) if p.suffix in SEED_SUFFIXES)
     console = next((d for d in base.destinations if d.address == "console"), None)
     subs = console.subscriptions if console else (Subscription(company="*"),)

@@ -75,7 +75,7 @@ class Poller:
                                                last_modified=feed.last_modified,
                                                untrusted=not feed.trusted)
             if fetched.not_modified:
-                await self._record(feed, now, fetched, (), (), ())
+                await self._record(feed, now, fetched, (), (), (), None)
                 return PollOutcome(feed.url, True, not_modified=True)
             parsed = await parse_feed_async(fetched.body, url=fetched.url,
                                             content_type=fetched.content_type)
@@ -91,16 +91,18 @@ class Poller:
         fresh = [a for a in articles if a.key not in known]
         follows = await self.storage.follows_of(feed.id)
         deliveries: list[NewDelivery] = []
+        default_title = feed.title or parsed.title or feed.url
         for follow in follows:
             candidates = fresh if follow.primed else newest(articles, follow.backfill)
-            deliveries += await self._alerts_for(follow, feed, candidates)
+            deliveries += await self._alerts_for(follow, follow.title or default_title,
+                                                 candidates)
         created = await self._record(feed, now, fetched, fresh, deliveries,
-                                     [f.id for f in follows if not f.primed])
+                                     [f.id for f in follows if not f.primed], parsed.title)
         if fresh or created:
             log.info("feed %s: %d new article(s), %d alert(s)", feed.url, len(fresh), created)
         return PollOutcome(feed.url, True, new_articles=len(fresh), alerts=created)
 
-    async def _alerts_for(self, follow: Follow, feed: FeedRow, candidates: Sequence[Article]
+    async def _alerts_for(self, follow: Follow, title: str, candidates: Sequence[Article]
                           ) -> list[NewDelivery]:
         if not candidates:
             return []
@@ -109,7 +111,6 @@ class Poller:
         if not destinations or not (watchlist.companies or watchlist.topics):
             return []
         matcher = compile_watchlist(watchlist)
-        title = follow.title or feed.title or feed.url
         out: list[NewDelivery] = []
         for article in candidates:
             result = matcher.match(article.title, article.text)
@@ -126,11 +127,12 @@ class Poller:
 
     async def _record(self, feed: FeedRow, now: datetime, fetched: FetchResult,
                       fresh: Sequence[Article], deliveries: Sequence[NewDelivery],
-                      primed: Sequence[int]) -> int:
+                      primed: Sequence[int], feed_title: str | None) -> int:
         return await self.storage.record_poll(PollRecord(
             feed_id=feed.id, now=now,
             next_poll_at=now + timedelta(minutes=feed.interval_minutes),
             etag=fetched.etag if not fetched.not_modified else (fetched.etag or feed.etag),
             last_modified=fetched.last_modified if not fetched.not_modified
             else (fetched.last_modified or feed.last_modified),
-            articles=tuple(fresh), deliveries=tuple(deliveries), primed_follows=tuple(primed)))
+            articles=tuple(fresh), deliveries=tuple(deliveries), primed_follows=tuple(primed),
+            feed_title=feed_title))

@@ -56,6 +56,7 @@ class PollRecord:
     articles: tuple[Article, ...]  # newly seen
     deliveries: tuple[NewDelivery, ...]
     primed_follows: tuple[int, ...]
+    feed_title: str | None = None  # the feed's own title, stored when the config gave none
 
 
 class FeedStore(StoreBase):
@@ -183,6 +184,10 @@ class FeedStore(StoreBase):
             if rec.primed_follows:
                 await conn.execute(update(follows).where(follows.c.id.in_(rec.primed_follows))
                                    .values(primed=True))
+            if rec.feed_title:
+                await conn.execute(update(feeds).where(feeds.c.id == rec.feed_id,
+                                                       feeds.c.title == "")
+                                   .values(title=rec.feed_title[:300]))
             await conn.execute(update(feeds).where(feeds.c.id == rec.feed_id).values(
                 etag=rec.etag, last_modified=rec.last_modified, last_success_at=rec.now,
                 last_error=None, error_count=0, next_poll_at=rec.next_poll_at, lease_until=None))
