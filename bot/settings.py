@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     max_feed_bytes: int = 10 * 1024 * 1024
     fetch_timeout: float = 30.0
     log_level: str = "INFO"
+    # Slack user ids (comma-separated) allowed to run admin commands besides workspace admins
+    slack_admin_users: str = ""
+    slack_mode: str = "socket"  # socket (SLACK_APP_TOKEN) | http (SLACK_SIGNING_SECRET)
+    slack_port: int = 3000  # HTTP mode: where the events endpoint listens
+    discord_guild_ids: str = ""  # comma-separated: sync commands to these guilds (development)
 
     # secrets: only from the environment, never logged (SecretStr hides them in reprs)
     slack_bot_token: SecretStr | None = Field(
