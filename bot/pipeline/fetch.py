@@ -46,7 +46,10 @@ CHUNK = 64 * 1024
 
 def is_local(url: str) -> bool:
     """True for ``file:`` URLs and plain paths (no scheme, or a Windows drive letter)."""
-    scheme = urlsplit(url.strip()).scheme.lower()
+    try:
+        scheme = urlsplit(url.strip()).scheme.lower()
+    except ValueError:  # e.g. an unbalanced "[": not a path either; the HTTP side reports it
+        return False
     return scheme in ("", "file") or len(scheme) == 1
 
 
@@ -182,7 +185,11 @@ class Fetcher:
     def _check(self, url: str, untrusted: bool) -> str:
         if untrusted:
             return self.guard.check_syntax(url)
-        if urlsplit(url).scheme.lower() not in ("http", "https"):
+        try:
+            parts = urlsplit(url)
+        except ValueError as exc:
+            raise FetchError(f"invalid URL {url[:200]!r}: {exc}", url=url) from None
+        if parts.scheme.lower() not in ("http", "https"):
             raise FetchError(f"unsupported URL scheme in {url[:200]!r}", url=url)
         return url
 
@@ -197,7 +204,10 @@ class Fetcher:
 
     @asynccontextmanager
     async def _slot(self, url: str) -> AsyncIterator[None]:
-        host = (urlsplit(url).hostname or "").lower()
+        try:
+            host = (urlsplit(url).hostname or "").lower()
+        except ValueError:
+            host = ""
         slot = self._slots.setdefault(host, asyncio.Semaphore(self.per_host))
         async with slot:
             yield
