@@ -16,10 +16,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 
 # The same package the README installs (`pip install .`), built from this checkout, not from PyPI.
-# Every runtime dependency ships manylinux wheels for 3.11, so no compiler is needed.
+# The dependencies install from wheels on x86-64 (no compiler in the image); on a platform where
+# one has no wheel, add a build stage with build-essential.
 COPY pyproject.toml README.md ./
 COPY bot/ ./bot/
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir . \
+    && rm -rf build ./*.egg-info
 
 COPY config/ ./config/
 COPY seeds/ ./seeds/
