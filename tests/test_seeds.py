@@ -92,7 +92,7 @@ def test_every_item_has_a_unique_id_and_an_https_link_on_an_invented_host(name: 
 def test_items_are_short_newsy_prose_with_figures_and_dates_before_the_demo_day(name: str) -> None:
     for entry in parsed(name).entries:
         assert entry.title and "<" not in entry.text
-        assert 3 <= len(sentences(entry.text)) <= 12, entry.title
+        assert 3 <= len(sentences(entry.text)) <= 8, entry.title
         assert NUMBER.search(entry.text), f"no figure in {entry.title!r}"
         assert entry.published is not None and entry.published.tzinfo is not None
         assert datetime(2026, 10, 15, tzinfo=UTC) <= entry.published <= datetime(
