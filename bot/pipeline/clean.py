@@ -18,11 +18,14 @@ from html.parser import HTMLParser
 
 __all__ = ["html_to_text", "clean_text"]
 
-_BLOCK_TAGS = frozenset(
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+_BLOCK_TAGS = frozenset(_words(
     """p div section article header footer aside main nav h1 h2 h3 h4 h5 h6 ul ol li dl dt dd
     blockquote pre table thead tbody tfoot tr figure figcaption hr form fieldset address details
-    summary""".split()
-)
+    summary"""))
 _CELL_TAGS = frozenset({"td", "th"})
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "svg", "iframe",
                         "object", "canvas", "select", "button"})
@@ -110,22 +113,27 @@ _DROP_LINE = re.compile(
         (?:originally\ )?(?:published|first) | all\ rights\ reserved | ©
     )""",
 )
+_NAME = r"[A-Z\u00c0-\u00de][\w.'’-]*"
+# "By Jane Doe", "By Jane Doe and John Roe | Reuters", "Par Jean Dupont, à Lyon": two or more
+# capitalised words after "by", an optional short tail, and no full stop at the end
 _BYLINE = re.compile(
-    r"^(?:[Bb]y|[Vv]on|[Pp]ar|[Pp]or|[Dd]i)\s+[A-Z\u00c0-\u024f][\w.'’-]*(?:\s+(?:[A-Z\u00c0-\u024f][\w.'’-]*|and"
-    r"|und|et|y|e|de|van|von|der|da|di|&|,))*\s*(?:[|,–—-].{0,60})?$"
+    rf"^(?:[Bb]y|[Vv]on|[Pp]ar|[Pp]or|[Dd]i)\s+{_NAME}(?:\s+(?:{_NAME}|and|und|et|y|e|de|van|von"
+    rf"|der|da|di|&|,))*\s+{_NAME}\s*(?:[|,–—-][^.!?]{{0,60}})?$"
 )
 _TRAILERS = re.compile(
     r"""(?isx)\s*(?:
         the\ post\ .{1,300}?\ appeared\ first\ on\ .{1,200}?(?:\.|$)
-      | (?:continue\ reading|read\ more|read\ the\ full\ (?:story|article)|weiterlesen|lire\ la\ suite
-        |leer\ más|seguir\ leyendo|continua\ a\ leggere|mehr\ lesen)\b[^\n]{0,80}
+      | (?:continue\ reading|read\ more|read\ the\ full\ (?:story|article)|weiterlesen
+        |lire\ la\ suite|leer\ más|seguir\ leyendo|continua\ a\ leggere|mehr\ lesen)\b[^\n]{0,80}
       | \[(?:…|\.\.\.|&hellip;)\]
     )\s*$"""
 )
+_TRAILER_WINDOW = 800
 _DATELINE = re.compile(
     r"""^(?:
         \((?:CNN|AP|AFP|Reuters|dpa|Bloomberg|UPI|AFP/Getty)\)\s*(?:[-–—]{1,2}\s*)?
-      | [A-Z][A-Z .,'/-]{1,40}(?:,\s*[A-Z][\w .]{1,30})?\s*\((?:[A-Z][\w&.]{1,20})\)\s*[-–—:]{1,2}\s*
+      | [A-Z][A-Z .,'/-]{1,40}(?:,\s*[A-Z][\w .]{1,30})?\s*\([A-Z][\w&.]{1,20}\)
+        \s*[-–—:]{1,2}\s*
       | [A-Z][A-Z .'/-]{2,30}(?:,\s*[A-Z][\w .]{1,30})?\s*(?:—|–|--)\s+
     )""",
     re.X,
@@ -142,11 +150,14 @@ def clean_text(text: str) -> str:
         if lines:
             kept.append("\n".join(lines))
     out = "\n\n".join(kept)
+    # trailers sit in the last few hundred characters; looking only there keeps this linear
+    split = max(0, len(out) - _TRAILER_WINDOW)
+    head, tail = out[:split], out[split:]
     previous = None
-    while previous != out:  # trailers can stack: "Read more … The post … appeared first on …"
-        previous = out
-        out = _TRAILERS.sub("", out).rstrip()
-    return _DATELINE.sub("", out.lstrip(), count=1)
+    while previous != tail:  # trailers can stack: "Read more … The post … appeared first on …"
+        previous = tail
+        tail = _TRAILERS.sub("", tail).rstrip()
+    return _DATELINE.sub("", (head + tail).lstrip(), count=1)
 
 
 def _is_boilerplate(line: str) -> bool:

@@ -15,6 +15,10 @@ import re
 
 __all__ = ["split_sentences", "ABBREVIATIONS"]
 
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
 _COMMON = """
 dr drs prof mr mrs ms mme mlle mm messrs st sr sra srta sres jr gen gov sen rep lt col capt cpt
 sgt cpl adm rev hon pres supt insp vs nr fig figs vol vols eds ch chap
@@ -38,17 +42,22 @@ ABBREVIATIONS: dict[str, frozenset[str]] = {
     for lang, words in _BY_LANG.items()
 }
 # with no language given, leave out abbreviations that are ordinary words elsewhere ("no", "mio")
-_RISKY = frozenset("no nos es mio s d c p n art min max est me mes on es ss ed".split())
+_RISKY = frozenset(_words("no nos es mio s d c p n art min max est me mes on es ss ed"))
 _ALL = frozenset().union(*ABBREVIATIONS.values()) - _RISKY
 # words that usually end a sentence even though they look like abbreviations
 _ENDERS = frozenset({"etc", "usw", "ecc", "inc", "ltd", "co", "corp", "a.m", "p.m"})
 
 _MONTHS_DE = frozenset(
-    "januar jänner februar märz april mai juni juli august september oktober november dezember"
-    .split()
+    _words(
+        "januar jänner februar märz april mai juni juli "
+        "august september oktober november dezember"
+    )
 )
 _ORDINAL_LEAD_DE = frozenset(
-    "am vom zum bis seit ab dem der den des die das im beim zur ihrem seinem jeder".split()
+    _words(
+        "am vom zum bis seit ab dem der den des "
+        "die das im beim zur ihrem seinem jeder"
+    )
 )
 
 # terminal punctuation, closing quotes/brackets, whitespace, then a sentence-like start
@@ -58,8 +67,10 @@ _CANDIDATE = re.compile(
 _ELISION = re.compile(r"^.*['’]")
 _MIN_PLAIN_WORD = 5
 _AFTER_TIME = frozenset(
-    "monday tuesday wednesday thursday friday saturday sunday et est edt gmt bst pt pst cet utc"
-    .split()
+    _words(
+        "monday tuesday wednesday thursday friday saturday "
+        "sunday et est edt gmt bst pt pst cet utc"
+    )
 )
 _WORD_BEFORE = re.compile(r"([\w.\-']*)$")
 _WORD_AFTER = re.compile(r"[¿¡\"“„«'‘\(\[\-–—\s]*(\w+)")
@@ -98,7 +109,7 @@ def _is_boundary(
     lower_next = next_word[:1].islower()
     if m.group(1) != ".":
         return not lower_next  # "!", "?", "…" before a capital; not '"Why?" he asked'
-    before = _WORD_BEFORE.search(text, 0, m.start(1))
+    before = _WORD_BEFORE.search(text, max(0, m.start(1) - 40), m.start(1))
     word = before.group(1) if before else ""
     core = _ELISION.sub("", word.strip("-'’")).lower()  # "dall'art" -> "art"
     if not core:

@@ -31,6 +31,10 @@ __all__ = ["summarise", "split_sentences", "summarise_with", "Weights", "DEFAULT
            "score_sentences"]
 
 
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 @dataclass(frozen=True, slots=True)
 class Weights:
     """The scoring rules' knobs (tuned on cnndm_dev100 and bbc_dev300 only)."""
@@ -57,7 +61,6 @@ class Weights:
 DEFAULT_WEIGHTS = Weights()
 
 _WORD = re.compile(r"\w+(?:[’'.-]\w+)*")
-_CAPITALISED = re.compile(r"(?<![\w’'])[A-ZÀ-ÖØ-Þ][\w’'-]+")
 _DIGIT = re.compile(r"\d")
 _MONEY = re.compile(
     r"[$€£¥₹%]|\b\d+(?:[.,]\d+)?\s?(?:bn|m|k|mn|tn)\b|\b(?:million|billion|trillion|per ?cent|"
@@ -65,14 +68,13 @@ _MONEY = re.compile(
     r"dollars?|euros?|pounds?)\b"
 )
 _QUOTE_OPEN = "\"“„«‘'"
-_STOPWORDS = frozenset(
+_STOPWORDS = frozenset(_words(
     """a an the and or but of to in on at by for with from as is are was were be been has have had
     it its this that these those he she they we you i his her their our not no will would said says
     der die das den dem des ein eine einer und oder zu im in am an auf mit von für ist sind war
     le la les un une des et ou de du au aux en dans sur pour par est sont il elle
     el los las unos unas y o del al con por para es son que se lo
-    il lo gli i una uno e di da nel nella con per è sono che""".split()
-)
+    il lo gli i una uno e di da nel nella con per è sono che"""))
 
 
 def summarise(
@@ -105,14 +107,16 @@ def summarise_with(
     sentences = split_sentences(clean_text(text), lang)
     if not sentences or max_sentences <= 0 or max_chars <= 0:
         return Summary(())
-    scores = score_sentences(title, sentences, matches=matches, weights=weights)
+    tokens = [_WORD.findall(s) for s in sentences]
+    words = [_content_of(t) for t in tokens]
+    scores = _scores(title, sentences, tokens, words, matches, weights)
     hits = _company_hits(sentences, matches)
     order = sorted(range(len(sentences)), key=lambda i: (-scores[i], i))
     if hits:
         best_hit = max(hits, key=lambda i: (scores[i], -i))
         order.remove(best_hit)
         order.insert(0, best_hit)
-    return Summary(_pick(sentences, order, max_sentences, max_chars, weights.duplicate))
+    return Summary(_pick(sentences, words, order, max_sentences, max_chars, weights.duplicate))
 
 
 def score_sentences(
@@ -123,15 +127,26 @@ def score_sentences(
     weights: Weights = DEFAULT_WEIGHTS,
 ) -> list[float]:
     """One score per sentence; higher is better. Pure and deterministic."""
+    tokens = [_WORD.findall(s) for s in sentences]
+    return _scores(title, sentences, tokens, [_content_of(t) for t in tokens], matches, weights)
+
+
+def _scores(
+    title: str,
+    sentences: Sequence[str],
+    tokens: Sequence[list[str]],
+    words: Sequence[frozenset[str]],
+    matches: Sequence[Match],
+    weights: Weights,
+) -> list[float]:
     title_words = _content_words(title)
     companies = _term_pattern(m for m in matches if m.kind == "company")
     topics = _term_pattern(m for m in matches if m.kind == "topic")
-    words = [_content_words(s) for s in sentences]
     central = _centrality(words) if weights.centrality else [0.0] * len(sentences)
     scores: list[float] = []
     for index, sentence in enumerate(sentences):
         score = weights.position / (1.0 + weights.position_decay * index)
-        score += _shape_score(sentence, weights)
+        score += _shape_score(sentence, tokens[index], weights)
         if title_words:
             overlap = len(title_words & words[index]) / len(title_words)
             score += weights.title * overlap
@@ -153,10 +168,9 @@ def _centrality(words: Sequence[frozenset[str]]) -> list[float]:
     return [sum(counts[w] > 1 for w in ws) / len(ws) if ws else 0.0 for ws in words]
 
 
-def _shape_score(sentence: str, w: Weights) -> float:
+def _shape_score(sentence: str, tokens: Sequence[str], w: Weights) -> float:
     """Signals read from the sentence alone: length, numbers, names, quotes, questions."""
-    words = _WORD.findall(sentence)
-    n = len(words)
+    n = len(tokens)
     score = 0.0
     if n < w.short_words:
         score -= w.short_penalty * (w.short_words - n) / w.short_words
@@ -164,14 +178,14 @@ def _shape_score(sentence: str, w: Weights) -> float:
         score -= w.long_penalty * min(1.0, (n - w.long_words) / w.long_words)
     if _DIGIT.search(sentence):
         score += w.number
-    if _MONEY.search(sentence):
-        score += w.money
+        if _MONEY.search(sentence):
+            score += w.money
     if n > 1:
-        capitals = len(_CAPITALISED.findall(sentence, 1))
+        capitals = sum(1 for t in tokens[1:] if t[0].isupper() and len(t) > 1)
         score += w.entities * min(1.0, 3.0 * capitals / n)
     if sentence[:1] in _QUOTE_OPEN:
         score -= w.quote_penalty
-    if sentence.endswith("?") or sentence.rstrip("\"”»’'").endswith("?"):
+    if sentence.rstrip("\"”»’'").endswith("?"):
         score -= w.question_penalty
     if sentence.endswith(":"):
         score -= w.colon_penalty
@@ -180,19 +194,18 @@ def _shape_score(sentence: str, w: Weights) -> float:
 
 def _pick(
     sentences: Sequence[str],
+    words: Sequence[frozenset[str]],
     order: Sequence[int],
     max_sentences: int,
     max_chars: int,
     duplicate: float,
 ) -> tuple[str, ...]:
     chosen: list[int] = []
-    seen: list[frozenset[str]] = []
     used = 0
     for i in order:
         if len(chosen) >= max_sentences:
             break
-        words = _content_words(sentences[i])
-        if any(_jaccard(words, other) >= duplicate for other in seen):
+        if any(_jaccard(words[i], words[j]) >= duplicate for j in chosen):
             continue
         extra = len(sentences[i]) + (1 if chosen else 0)
         if used + extra > max_chars:
@@ -200,7 +213,6 @@ def _pick(
                 return (truncate(sentences[i], max_chars),)
             continue
         chosen.append(i)
-        seen.append(words)
         used += extra
     return tuple(sentences[i] for i in sorted(chosen))
 
@@ -229,7 +241,11 @@ def _term_pattern(matches: Iterable[Match]) -> re.Pattern[str] | None:
 
 
 def _content_words(text: str) -> frozenset[str]:
-    return frozenset(w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS)
+    return _content_of(_WORD.findall(text))
+
+
+def _content_of(tokens: Iterable[str]) -> frozenset[str]:
+    return frozenset(w for w in map(str.lower, tokens) if w not in _STOPWORDS)
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:

@@ -1,7 +1,7 @@
 """Evaluate newsbot's summaries and sentence splitter on ../shared/corpora/summaries.
 
     python tests/bench/eval_summaries.py            # dev + test ROUGE tables, splitter F1 table
-    python tests/bench/eval_summaries.py --dev      # only the tuning sets (cnndm_dev100, bbc_dev300)
+    python tests/bench/eval_summaries.py --dev      # tuning sets only (cnndm_dev100, bbc_dev300)
 
 ROUGE: rouge-score, use_stemmer=True, F1 x 100 averaged over articles. newsbot's summaries are made
 from the article text in generic mode (no matches), 3 sentences, no character budget in the way

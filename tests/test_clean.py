@@ -1,0 +1,97 @@
+"""html_to_text and clean_text: what a reader of an alert would notice."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.pipeline.clean import clean_text, html_to_text
+
+
+def test_inline_tags_keep_the_spaces_between_words() -> None:
+    assert html_to_text("Shares of <b>Acme</b> <i>rose</i> 5%") == "Shares of Acme rose 5%"
+
+
+def test_inline_tags_inside_a_word_do_not_split_it() -> None:
+    assert html_to_text("un<em>believ</em>able") == "unbelievable"
+
+
+def test_paragraphs_become_blank_line_separated() -> None:
+    markup = "<p>First paragraph.</p><p>Second one.</p><div>Third</div>"
+    assert html_to_text(markup) == "First paragraph.\n\nSecond one.\n\nThird"
+
+
+def test_br_is_a_line_break_not_a_glue() -> None:
+    assert html_to_text("line one<br>line two<br/>three") == "line one\nline two\nthree"
+
+
+def test_entities_are_unescaped() -> None:
+    assert html_to_text("<p>Ben &amp; Jerry&#39;s &eacute;t&eacute; &euro;5</p>") == (
+        "Ben & Jerry's été €5"
+    )
+
+
+def test_plain_text_with_entities_takes_the_fast_path() -> None:
+    assert html_to_text("AT&amp;T  buys   stuff") == "AT&T buys stuff"
+
+
+def test_scripts_styles_and_comments_are_dropped() -> None:
+    markup = (
+        "<style>p{color:red}</style><p>Visible</p><script>alert('x')</script>"
+        "<!-- hidden --><noscript>enable js</noscript><p>Also visible</p>"
+    )
+    assert html_to_text(markup) == "Visible\n\nAlso visible"
+
+
+@pytest.mark.parametrize(
+    "markup",
+    ["<p>unclosed <b>bold", "a < b and c > d", "<div><p>x</div></p></span>", "<", "&", "<!--",
+     "<![CDATA[ x", "<a href='x>broken</a>", "\x00<p>nul</p>", "<p>" * 500],
+)
+def test_broken_markup_never_raises(markup: str) -> None:
+    assert isinstance(html_to_text(markup), str)
+
+
+def test_unclosed_tags_keep_their_text() -> None:
+    assert html_to_text("<p>unclosed <b>bold") == "unclosed bold"
+
+
+def test_continue_reading_and_the_post_appeared_first_are_removed() -> None:
+    text = ("Acme raised $5m.\n\nThe round was led by Foo. Continue reading…\n\n"
+            "The post Acme raises $5m appeared first on Startup Daily.")
+    assert clean_text(text) == "Acme raised $5m.\n\nThe round was led by Foo."
+
+
+def test_read_more_share_and_subscribe_lines_are_removed() -> None:
+    text = ("Share this article\n\nAcme opened a plant in Lyon.\n\nRead more\n\n"
+            "Subscribe to our newsletter\n\nFollow us on Twitter")
+    assert clean_text(text) == "Acme opened a plant in Lyon."
+
+
+def test_bylines_and_image_credits_are_removed() -> None:
+    text = ("By Jane Doe and John Roe | Reuters\n\nImage copyright Getty Images\n\n"
+            "Photo: Acme press office\n\nPar Jean Dupont\n\nAcme cut 200 jobs on Monday.")
+    assert clean_text(text) == "Acme cut 200 jobs on Monday."
+
+
+def test_sentences_that_start_with_by_stay() -> None:
+    text = "By Friday, Acme had sold 2 million units."
+    assert clean_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("(CNN)Acme said on Monday it would grow.", "Acme said on Monday it would grow."),
+        ("(CNN) -- Acme said it would grow.", "Acme said it would grow."),
+        ("LONDON (Reuters) - Acme shares fell 3%.", "Acme shares fell 3%."),
+        ("WASHINGTON — The Senate voted.", "The Senate voted."),
+        ("NASA said the probe landed.", "NASA said the probe landed."),
+    ],
+)
+def test_datelines_are_removed_from_the_start_only(text: str, expected: str) -> None:
+    assert clean_text(text) == expected
+
+
+def test_clean_text_of_nothing_is_nothing() -> None:
+    assert clean_text("") == ""
+    assert html_to_text("") == ""

@@ -1,0 +1,70 @@
+"""split_sentences on our own multilingual examples."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.pipeline.sentences import split_sentences
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "expected"),
+    [
+        ("en", "Acme paid €1.5bn for Widgets Ltd. The deal closes in May.",
+         ["Acme paid €1.5bn for Widgets Ltd.", "The deal closes in May."]),
+        ("en", "Dr. Jane Smith of the U.S. Navy said so. Mr. Brown disagreed.",
+         ["Dr. Jane Smith of the U.S. Navy said so.", "Mr. Brown disagreed."]),
+        ("en", "J. R. R. Tolkien wrote it. Sales rose 3.5 % in Q2.",
+         ["J. R. R. Tolkien wrote it.", "Sales rose 3.5 % in Q2."]),
+        ("en", '"We will win," she said. "Why?" he asked. Nobody knew.',
+         ['"We will win," she said.', '"Why?" he asked.', "Nobody knew."]),
+        ("en", 'He said: "It is over." Then he left!',
+         ['He said: "It is over."', "Then he left!"]),
+        ("en", "Shares fell at 3 p.m. Tuesday after the warning. Analysts, e.g. Foo, were glum.",
+         ["Shares fell at 3 p.m. Tuesday after the warning.", "Analysts, e.g. Foo, were glum."]),
+        ("de", "Am 3. Oktober 1990 kam die Einheit. Das war z.B. für Dr. Kohl wichtig.",
+         ["Am 3. Oktober 1990 kam die Einheit.", "Das war z.B. für Dr. Kohl wichtig."]),
+        ("de", "Der Umsatz stieg um 2,5 Mrd. Euro. Die Aktie legte ca. 4 % zu.",
+         ["Der Umsatz stieg um 2,5 Mrd. Euro.", "Die Aktie legte ca. 4 % zu."]),
+        ("de", "„Wir sind zufrieden“, sagte er. Er kam 1942. Danach ging er.",
+         ["„Wir sind zufrieden“, sagte er.", "Er kam 1942.", "Danach ging er."]),
+        ("fr", "M. Dupont a dit « Bonjour. » Puis il est parti. Mme Durand est restée.",
+         ["M. Dupont a dit « Bonjour. »", "Puis il est parti.", "Mme Durand est restée."]),
+        ("fr", "Le chiffre d'affaires atteint 1,2 Md€. Voir l'art. 5 du contrat.",
+         ["Le chiffre d'affaires atteint 1,2 Md€.", "Voir l'art. 5 du contrat."]),
+        ("es", "¿Qué pasa? La Sra. García dijo que no. ¡Vamos! Luego se fue.",
+         ["¿Qué pasa?", "La Sra. García dijo que no.", "¡Vamos!", "Luego se fue."]),
+        ("es", "El Dr. Pérez vive en EE.UU. desde 2010. Trabaja en Madrid.",
+         ["El Dr. Pérez vive en EE.UU. desde 2010.", "Trabaja en Madrid."]),
+        ("it", "Il Sig. Rossi e il Dott. Bianchi sono arrivati. La riunione è finita.",
+         ["Il Sig. Rossi e il Dott. Bianchi sono arrivati.", "La riunione è finita."]),
+        ("it",
+         "Fiat acquisirà il 41,46% di Chrysler per 3,6 miliardi. Lo dice l'art. 12 del patto.",
+         ["Fiat acquisirà il 41,46% di Chrysler per 3,6 miliardi.",
+          "Lo dice l'art. 12 del patto."]),
+    ],
+)
+def test_splits_like_a_reader_would(lang: str, text: str, expected: list[str]) -> None:
+    assert split_sentences(text, lang) == expected
+
+
+def test_a_paragraph_break_always_ends_a_sentence() -> None:
+    text = "Headline without a full stop\n\nBody text starts here. It goes on"
+    assert split_sentences(text) == [
+        "Headline without a full stop", "Body text starts here.", "It goes on"
+    ]
+
+
+def test_line_breaks_inside_a_paragraph_are_spaces() -> None:
+    assert split_sentences("A sentence that\nwraps. Next one.") == [
+        "A sentence that wraps.", "Next one."
+    ]
+
+
+def test_unknown_language_still_splits() -> None:
+    assert split_sentences("Dr. Who arrived. He left.", "nl") == ["Dr. Who arrived.", "He left."]
+
+
+def test_empty_and_whitespace_text_give_no_sentences() -> None:
+    assert split_sentences("") == []
+    assert split_sentences(" \n\n  ") == []
