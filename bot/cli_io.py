@@ -33,14 +33,14 @@ def parse_line(line: str, number: int) -> InputArticle:
         raise InputError(f"line {number}: not JSON ({exc.msg})") from exc
     if not isinstance(data, dict):
         raise InputError(f"line {number}: expected a JSON object")
-    text = data.get("text")
-    if text is None and isinstance(data.get("html"), str):
-        text = html_to_text(data["html"])
-    if not isinstance(text, str) and not isinstance(data.get("title"), str):
-        raise InputError(f"line {number}: needs 'text' (or 'html') or 'title'")
-    for key in ("title", "url", "lang", "published"):
+    for key in ("title", "text", "html", "url", "lang", "published"):
         if data.get(key) is not None and not isinstance(data[key], str):
             raise InputError(f"line {number}: '{key}' must be a string")
+    text = data.get("text")
+    if text is None and data.get("html") is not None:
+        text = html_to_text(data["html"])
+    if text is None and data.get("title") is None:
+        raise InputError(f"line {number}: needs 'text' (or 'html') or 'title'")
     return InputArticle(
         id=str(data.get("id", number)), title=data.get("title") or "", text=text or "",
         url=data.get("url"), lang=data.get("lang"), published=data.get("published"))
