@@ -217,3 +217,9 @@ def test_latin1_feed_with_http_charset() -> None:
             "</channel></rss>").encode("iso-8859-1")
     feed = parse_feed(body, content_type="application/rss+xml; charset=iso-8859-1")
     assert feed.entries[0].title == "Crème brûlée"
+
+
+def test_file_feed_url_falls_back_to_the_feeds_own_link_for_relative_links() -> None:
+    feed = parse_feed(fixture("rss2_mixed.xml"), url="file:///srv/feeds/rss2_mixed.xml")
+    assert feed.entries[0].url == ("https://news.northwind.example/2024/05/contoso-series-b"
+                                   "?utm_source=rss&utm_medium=feed")

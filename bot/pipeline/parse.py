@@ -86,6 +86,15 @@ def safe_link(link: Any, base: str) -> str | None:
     return absolute.translate(_URL_UNSAFE)
 
 
+def _base(*candidates: Any) -> str:
+    """The first http(s) URL to resolve relative links against (a file:// feed URL is skipped
+    in favour of the feed's own home/feed link)."""
+    for candidate in candidates:
+        if isinstance(candidate, str) and safe_link(candidate, ""):
+            return candidate.strip()
+    return ""
+
+
 def _short(value: Any, limit: int) -> str | None:
     if not isinstance(value, str):
         return None
@@ -185,7 +194,7 @@ def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
     items = data.get("items")
     if not isinstance(items, list):
         raise ParseError("not a feed: JSON Feed without an items list", url=url)
-    base = url or (data.get("feed_url") if isinstance(data.get("feed_url"), str) else "") or ""
+    base = _base(url, data.get("feed_url"), data.get("home_page_url"))
     entries = tuple(_json_entry(item, data, base) for item in items if isinstance(item, dict))
     title = data.get("title")
     return ParsedFeed(title=plain_title(title if isinstance(title, str) else None, is_html=False),
@@ -285,7 +294,7 @@ def _parse_xml_feed(body: bytes, url: str, content_type: str | None) -> ParsedFe
         raise ParseError(_not_a_feed_reason(body, result), url=url)
     feed = result.get("feed") or {}
     feed_lang = _lang(feed.get("language"))
-    base = url or (feed.get("link") if isinstance(feed.get("link"), str) else "") or ""
+    base = _base(url, feed.get("link"))
     entries = tuple(_xml_entry(e, base, feed_lang) for e in entries_raw if isinstance(e, Mapping))
     bozo_exc = result.get("bozo_exception") if result.get("bozo") else None
     return ParsedFeed(
