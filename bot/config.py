@@ -48,6 +48,11 @@ def _positive_int(value: Any, where: str, key: str, *, minimum: int) -> int:
     return value
 
 
+def check_keys(raw: dict[str, Any], known: set[str], where: str) -> None:
+    if unknown := set(raw) - known:
+        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(known)}")
+
+
 def feed_url(entry: dict[str, Any], base: Path, where: str) -> str:
     """An http(s) URL as given, or a local path (relative to the config dir) as a file:// URL."""
     if "url" in entry and "path" in entry:
@@ -74,8 +79,7 @@ def parse_feeds(data: Any, source: Path) -> tuple[FeedSource, ...]:
         where = f"{source}: feed #{i}"
         if not isinstance(raw, dict):
             raise ConfigError(f"{where}: expected a mapping, got {raw!r}")
-        if unknown := set(raw) - known:
-            raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(known)}")
+        check_keys(raw, known, where)
         entry = {**defaults, **raw}
         feeds.append(FeedSource(
             url=feed_url(entry, source.parent, where),
@@ -135,8 +139,7 @@ def parse_channels(data: Any, source: Path, watchlist: Watchlist) -> tuple[Desti
         where = f"{source}: destination #{i}"
         if not isinstance(raw, dict) or not raw.get("to"):
             raise ConfigError(f"{where}: needs 'to' (console, jsonl:PATH, slack:..., discord:...)")
-        if unknown := set(raw) - known:
-            raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(known)}")
+        check_keys(raw, known, where)
         address = parse_address(str(raw["to"]).strip(), where)
         out.append(DestinationSpec(address, parse_subscriptions(raw, watchlist, where)))
     return tuple(out)

@@ -18,7 +18,7 @@ class ConfigError(NewsbotError):
 
 
 class WatchlistError(ConfigError):
-    """A watchlist entry is invalid (missing name, empty alias, keyword of only '*', unknown key)."""
+    """A watchlist entry is invalid: missing name, empty alias, keyword of only '*' ..."""
 
 
 # --- feeds ---------------------------------------------------------------------------------------
@@ -79,7 +79,7 @@ class UnknownOutcomeError(TransientDeliveryError):
 
 
 class PermanentDeliveryError(DeliveryError):
-    """Cannot succeed without a human: channel gone, bot removed, bad token. Stop the destination."""
+    """Cannot succeed without a human (channel gone, bot removed, bad token): stop sending."""
 
 
 # --- chat commands -------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""The unit of work "poll one feed": fetch -> parse -> dedup -> match -> summarise -> route -> outbox.
+"""The unit of work "poll one feed".
+
+fetch -> parse -> dedup -> match -> summarise -> route -> outbox.
 
 I/O (fetch, storage) happens here at the edges; every step in between is a pure function from
 bot/pipeline. Idempotent: the feed's state, seen articles and outbox rows are written in one
@@ -45,7 +47,7 @@ class PollOutcome:
 
 
 def next_poll_after_failure(feed: FeedRow, now: datetime, error: FeedError) -> datetime:
-    """Exponential backoff from the feed's interval, capped; a server's Retry-After wins if longer."""
+    """Exponential backoff from the feed's interval, capped; a longer Retry-After wins."""
     backoff = timedelta(minutes=feed.interval_minutes) * (2 ** min(feed.error_count + 1, 10))
     wait = min(backoff, MAX_BACKOFF)
     if isinstance(error, FetchError) and error.retry_after:

@@ -1,4 +1,4 @@
-"""Typed settings, loaded once: the environment for secrets and the database URL, config/ for the rest."""
+"""Typed settings, loaded once: secrets and the database URL from the environment."""
 
 from __future__ import annotations
 

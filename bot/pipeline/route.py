@@ -14,7 +14,8 @@ def fires(sub: Subscription, result: MatchResult) -> bool:
     folded_companies = {c.casefold() for c in result.companies}
     folded_topics = {t.casefold() for t in result.topics}
     company_ok = sub.company is None or (
-        bool(result.companies) if sub.company == "*" else sub.company.casefold() in folded_companies)
+        bool(result.companies) if sub.company == "*"
+        else sub.company.casefold() in folded_companies)
     topic_ok = sub.topic is None or sub.topic.casefold() in folded_topics
     return company_ok and topic_ok
 

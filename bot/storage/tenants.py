@@ -69,8 +69,9 @@ class TenantStore(StoreBase):
         async with self.tx() as conn:
             await conn.execute(self.insert_ignore(destinations, "tenant_id", "address").values(
                 tenant_id=tenant, address=address, active=True, created_at=now))
-            return int((await conn.execute(select(destinations.c.id).where(
-                destinations.c.tenant_id == tenant, destinations.c.address == address))).scalar_one())
+            found = await conn.execute(select(destinations.c.id).where(
+                destinations.c.tenant_id == tenant, destinations.c.address == address))
+            return int(found.scalar_one())
 
     async def set_subscriptions(self, destination_id: int, subs: tuple[Subscription, ...],
                                 now: datetime) -> None:
@@ -147,7 +148,8 @@ class TenantStore(StoreBase):
 
     async def audit_entries(self, tenant: str | None = None, limit: int = 100
                             ) -> list[AuditEntry]:
-        query = select(audit_log).order_by(audit_log.c.at.desc(), audit_log.c.id.desc()).limit(limit)
+        query = (select(audit_log).order_by(audit_log.c.at.desc(), audit_log.c.id.desc())
+                 .limit(limit))
         if tenant is not None:
             query = query.where(audit_log.c.tenant_id == tenant)
         async with self.tx() as conn:
