@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from .chat import ChatStore
 from .db import make_engine, upgrade
 from .feeds import FeedRow, FeedStore, Follow, NewDelivery, PollRecord
 from .outbox import DeliveryState, OutboxStore
 from .tenants import AuditEntry, TenantStore
 
 
-class Storage(TenantStore, FeedStore, OutboxStore):
+class Storage(TenantStore, FeedStore, OutboxStore, ChatStore):
     """All queries newsbot makes, on one engine. Build with ``await open_storage(url)``."""
 
 

@@ -1,0 +1,168 @@
+"""The queries the chat command layer needs: one watch entry at a time, a tenant's feed follows and
+their health, stored articles by URL or age, and a story's deliveries within one tenant.
+
+Every query is scoped to one tenant: nothing here lets one workspace read another's state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+
+from ..models import Alert, Article
+from .base import StoreBase
+from .tables import articles, deliveries, destinations, feeds, follows, subscriptions, watches
+
+
+@dataclass(frozen=True, slots=True)
+class FeedFollow:
+    """A tenant's follow of a feed, with the feed's health."""
+
+    feed_id: int
+    url: str
+    title: str
+    interval_minutes: int
+    source: str  # config | chat
+    next_poll_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    error_count: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """What the audit log keeps of a follow."""
+        return {"url": self.url, "title": self.title, "interval_minutes": self.interval_minutes,
+                "source": self.source}
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    article: Article
+    feed_id: int
+    feed_title: str
+    seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryInfo:
+    address: str
+    status: str  # pending | sent | rejected
+    attempts: int
+    message_id: str | None
+    last_error: str | None
+    next_attempt_at: datetime
+    created_at: datetime
+    sent_at: datetime | None
+    alert: Alert
+
+
+class ChatStore(StoreBase):
+    # --- watch entries, one at a time -------------------------------------------------------------
+    async def put_watch(self, tenant: str, kind: str, spec: dict[str, Any], now: datetime
+                        ) -> dict[str, Any] | None:
+        """Add or replace the ``kind`` entry named ``spec["name"]``; returns the previous spec."""
+        folded = spec["name"].casefold()
+        where = (watches.c.tenant_id == tenant, watches.c.kind == kind, watches.c.folded == folded)
+        async with self.tx() as conn:
+            old = (await conn.execute(select(watches.c.spec).where(*where))).scalar()
+            if old is not None:
+                await conn.execute(update(watches).where(*where).values(
+                    name=spec["name"], spec=spec, updated_at=now))
+                return dict(old)
+            position = (await conn.execute(select(func.max(watches.c.position)).where(
+                watches.c.tenant_id == tenant))).scalar()
+            await conn.execute(watches.insert().values(
+                tenant_id=tenant, kind=kind, name=spec["name"], folded=folded, spec=spec,
+                position=(position or 0) + 1, updated_at=now))
+        return None
+
+    async def remove_watch(self, tenant: str, kind: str, name: str) -> dict[str, Any] | None:
+        """Delete the entry; returns its spec, or None when there was none."""
+        where = (watches.c.tenant_id == tenant, watches.c.kind == kind,
+                 watches.c.folded == name.casefold())
+        async with self.tx() as conn:
+            old = (await conn.execute(select(watches.c.spec).where(*where))).scalar()
+            if old is not None:
+                await conn.execute(delete(watches).where(*where))
+        return dict(old) if old is not None else None
+
+    async def count_watches(self, tenant: str) -> int:
+        async with self.tx() as conn:
+            return int((await conn.execute(select(func.count()).select_from(watches).where(
+                watches.c.tenant_id == tenant))).scalar_one())
+
+    # --- feed follows -----------------------------------------------------------------------------
+    async def feed_follows(self, tenant: str, url: str | None = None) -> list[FeedFollow]:
+        """The tenant's follows (of one feed URL if given), with each feed's health."""
+        query = (select(feeds, follows.c.title.label("follow_title"), follows.c.source)
+                 .join(follows, follows.c.feed_id == feeds.c.id)
+                 .where(follows.c.tenant_id == tenant).order_by(feeds.c.id))
+        if url is not None:
+            query = query.where(feeds.c.url == url)
+        async with self.tx() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [FeedFollow(
+            feed_id=r["id"], url=r["url"], title=r["follow_title"] or r["title"] or "",
+            interval_minutes=r["interval_minutes"], source=r["source"],
+            next_poll_at=r["next_poll_at"], last_success_at=r["last_success_at"],
+            last_error=r["last_error"], last_error_at=r["last_error_at"],
+            error_count=r["error_count"]) for r in rows]
+
+    async def count_follows(self, tenant: str) -> int:
+        async with self.tx() as conn:
+            return int((await conn.execute(select(func.count()).select_from(follows).where(
+                follows.c.tenant_id == tenant))).scalar_one())
+
+    # --- stored articles --------------------------------------------------------------------------
+    def _article_query(self, tenant: str) -> Any:
+        title = func.coalesce(func.nullif(follows.c.title, ""), func.nullif(feeds.c.title, ""),
+                              feeds.c.url)
+        return (select(articles, feeds.c.url.label("feed_url"), title.label("feed_title"))
+                .join(feeds, feeds.c.id == articles.c.feed_id)
+                .join(follows, (follows.c.feed_id == feeds.c.id)
+                      & (follows.c.tenant_id == tenant)))
+
+    async def find_articles(self, tenant: str, urls: list[str], stories: list[str],
+                            limit: int = 10) -> list[StoredArticle]:
+        """Articles of the tenant's followed feeds whose link or story key is one of these."""
+        query = self._article_query(tenant).where(or_(
+            articles.c.url.in_(urls), articles.c.story.in_(stories))
+        ).order_by(articles.c.seen_at, articles.c.id).limit(limit)
+        return await self._stored(query)
+
+    async def recent_articles(self, tenant: str, since: datetime, limit: int
+                              ) -> list[StoredArticle]:
+        """Articles of followed feeds first seen at or after ``since``, newest first."""
+        query = self._article_query(tenant).where(articles.c.seen_at >= since).order_by(
+            articles.c.seen_at.desc(), articles.c.id.desc()).limit(limit)
+        return await self._stored(query)
+
+    async def _stored(self, query: Any) -> list[StoredArticle]:
+        async with self.tx() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [StoredArticle(
+            Article(key=r["key"], story=r["story"], feed_url=r["feed_url"], url=r["url"],
+                    title=r["title"] or "", text=r["text"] or "", published=r["published_at"]),
+            feed_id=r["feed_id"], feed_title=r["feed_title"], seen_at=r["seen_at"])
+            for r in rows]
+
+    # --- deliveries and subscriptions -------------------------------------------------------------
+    async def story_deliveries(self, tenant: str, story: str) -> list[DeliveryInfo]:
+        """The outbox rows of ``story`` for the tenant's destinations."""
+        query = (select(deliveries, destinations.c.address)
+                 .join(destinations, destinations.c.id == deliveries.c.destination_id)
+                 .where(destinations.c.tenant_id == tenant, deliveries.c.story == story)
+                 .order_by(deliveries.c.id))
+        async with self.tx() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [DeliveryInfo(r["address"], r["status"], r["attempts"], r["message_id"],
+                             r["last_error"], r["next_attempt_at"], r["created_at"],
+                             r["sent_at"], Alert.from_json(r["alert"])) for r in rows]
+
+    async def count_subscriptions(self, destination_id: int) -> int:
+        async with self.tx() as conn:
+            return int((await conn.execute(select(func.count()).select_from(subscriptions).where(
+                subscriptions.c.destination_id == destination_id))).scalar_one())
