@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import OperatorConfig, load_config
+from .models import Delivery
 from .operator_sync import sync_operator_config
 from .pipeline.deliver import Deliverer, DeliveryReport
 from .pipeline.fetch import Fetcher
@@ -56,7 +57,7 @@ class App:
         self.sinks = dict(sinks)
         self.clock = clock
         self.poller = Poller(storage, fetcher)
-        self.deliverer = Deliverer(storage, self.sinks, clock)
+        self.deliverer = Deliverer(storage, self.sinks, clock, self.destination_stopped)
         self._owned = owned
 
     @classmethod
@@ -78,6 +79,15 @@ class App:
         if sync:
             await sync_operator_config(storage, config, clock())
         return app
+
+    async def destination_stopped(self, delivery: Delivery, reason: str) -> None:
+        """Tell the admins: the log, and the tenant's audit log (`newsbot audit`, `/news list`)."""
+        log.error("destination %s stopped after a permanent error: %s. Fix the cause, then "
+                  "resubscribe the channel or restart with it in config/.", delivery.address, reason)
+        tenant = await self.storage.destination_tenant(delivery.destination_id)
+        await self.storage.audit(tenant, "newsbot", "destination.stopped", delivery.address,
+                                 before={"active": True}, after={"active": False, "reason": reason},
+                                 now=self.clock())
 
     async def poll_due(self, *, all_feeds: bool = False) -> list[PollOutcome]:
         """Poll every due feed (every followed feed with ``all_feeds``), a few at a time."""

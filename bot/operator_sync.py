@@ -26,5 +26,6 @@ async def sync_operator_config(storage: Storage, config: OperatorConfig, now: da
     await storage.unfollow_all_except(tenant, feed_ids)
     for spec in config.destinations:
         dest_id = await storage.ensure_destination(tenant, spec.address, now)
+        await storage.resume_destination(dest_id)  # a restart is the operator's "try again"
         await storage.set_subscriptions(dest_id, spec.subscriptions, now)
     await storage.remove_destinations_except(tenant, {d.address for d in config.destinations})

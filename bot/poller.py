@@ -73,21 +73,29 @@ class Poller:
     async def poll(self, feed: FeedRow, now: datetime) -> PollOutcome:
         """Poll one leased feed. Never raises for a bad feed: the failure is recorded instead."""
         try:
-            fetched = await self.fetcher.fetch(feed.url, etag=feed.etag,
-                                               last_modified=feed.last_modified,
-                                               untrusted=not feed.trusted)
-            if fetched.not_modified:
-                await self._record(feed, now, fetched, (), (), (), None)
-                return PollOutcome(feed.url, True, not_modified=True)
-            parsed = await parse_feed_async(fetched.body, url=fetched.url,
-                                            content_type=fetched.content_type)
+            return await self._poll(feed, now)
         except FeedError as exc:
-            retry = next_poll_after_failure(feed, now, exc)
-            log.warning("feed %s failed (%s: %s); next try %s", feed.url,
-                        exc.__class__.__name__, exc, retry.isoformat(timespec="seconds"))
-            await self.storage.record_failure(feed.id, now, f"{exc.__class__.__name__}: {exc}",
-                                              retry)
-            return PollOutcome(feed.url, False, error=str(exc))
+            return await self._failed(feed, now, exc)
+        except Exception as exc:  # noqa: BLE001 - a bug on one feed must not stop the others
+            log.exception("feed %s: unexpected error", feed.url)
+            return await self._failed(feed, now, FeedError(f"internal error: {exc!r}"))
+
+    async def _failed(self, feed: FeedRow, now: datetime, exc: FeedError) -> PollOutcome:
+        retry = next_poll_after_failure(feed, now, exc)
+        log.warning("feed %s failed (%s: %s); next try %s", feed.url,
+                    exc.__class__.__name__, exc, retry.isoformat(timespec="seconds"))
+        await self.storage.record_failure(feed.id, now, f"{exc.__class__.__name__}: {exc}", retry)
+        return PollOutcome(feed.url, False, error=str(exc))
+
+    async def _poll(self, feed: FeedRow, now: datetime) -> PollOutcome:
+        fetched = await self.fetcher.fetch(feed.url, etag=feed.etag,
+                                           last_modified=feed.last_modified,
+                                           untrusted=not feed.trusted)
+        if fetched.not_modified:
+            await self._record(feed, now, fetched, (), (), (), None)
+            return PollOutcome(feed.url, True, not_modified=True)
+        parsed = await parse_feed_async(fetched.body, url=fetched.url,
+                                        content_type=fetched.content_type)
         articles = to_articles(feed.url, parsed.entries)
         known = await self.storage.known_keys(feed.id, [a.key for a in articles])
         fresh = [a for a in articles if a.key not in known]

@@ -173,6 +173,9 @@ async def test_transient_failures_retry_later_and_permanent_ones_stop_the_destin
         assert not dest.active
         states = await app.storage.delivery_states(status="pending")
         assert len(states) == 1  # the other alert waits for the destination to come back
+        (entry,) = await app.storage.audit_entries("local")  # the admins are told
+        assert entry.action == "destination.stopped" and entry.target == "rec:main"
+        assert entry.after == {"active": False, "reason": "channel_not_found"}
     finally:
         await app.close()
 

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..errors import NewsbotError, PermanentDeliveryError, TransientDeliveryError
+from ..errors import PermanentDeliveryError, TransientDeliveryError
 from ..models import Delivery
 from ..sinks import Sink
 from ..storage import Storage
@@ -92,7 +92,7 @@ class Deliverer:
             return await self._reject(delivery, str(exc), stop=True)
         except TransientDeliveryError as exc:
             return await self._retry(delivery, str(exc), exc.retry_after)
-        except NewsbotError as exc:  # a sink bug must not kill the loop; retry later
+        except Exception as exc:  # noqa: BLE001 - a sink bug must not stop the others; retry
             log.exception("sink %s failed on delivery %d", sink.platform, delivery.id)
             return await self._retry(delivery, f"{exc.__class__.__name__}: {exc}", None)
         await self.storage.mark_sent(delivery.id, message_id, self.clock())

@@ -132,6 +132,11 @@ class TenantStore(StoreBase):
             await conn.execute(update(destinations).where(destinations.c.id == destination_id)
                                .values(active=True, stopped_reason=None))
 
+    async def destination_tenant(self, destination_id: int) -> str:
+        async with self.tx() as conn:
+            return str((await conn.execute(select(destinations.c.tenant_id).where(
+                destinations.c.id == destination_id))).scalar_one())
+
     async def destination_state(self, destination_id: int) -> tuple[bool, str | None]:
         async with self.tx() as conn:
             row = (await conn.execute(select(destinations.c.active, destinations.c.stopped_reason)

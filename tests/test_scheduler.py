@@ -1,0 +1,73 @@
+"""`newsbot run`: APScheduler drives the cycle; a bad feed or a buggy sink never stops it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from feedserver import rss, start_feed_server
+from test_pipeline_e2e import WATCHLIST, items
+
+from bot.app import App
+from bot.config import DestinationSpec, OperatorConfig
+from bot.models import Delivery, FeedSource, SendResult, Subscription
+from bot.platforms.console import JsonlSink
+from bot.scheduler import run_forever
+from bot.settings import Settings
+
+
+class FlakySink(JsonlSink):
+    """Crashes (a bug, not a platform error) on its first send, then works."""
+
+    def __init__(self, base) -> None:
+        super().__init__(base)
+        self.crashed = False
+
+    async def send(self, delivery: Delivery) -> SendResult:
+        if not self.crashed:
+            self.crashed = True
+            raise RuntimeError("sink bug")
+        return await super().send(delivery)
+
+
+async def wait_for(predicate, timeout: float = 20.0) -> bool:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def test_the_scheduler_polls_delivers_and_survives_bad_feeds_and_sink_bugs(tmp_path) -> None:
+    server, runner = await start_feed_server()
+    good = server.set("/good.xml", rss(items(2)))
+    bad = server.set("/bad.xml", b"<html>not a feed</html>", content_type="text/html")
+    config = OperatorConfig(
+        (FeedSource(good, "Good", backfill=2), FeedSource(bad, "Bad", backfill=2)), WATCHLIST,
+        (DestinationSpec("jsonl:alerts.jsonl", (Subscription(company="*"),)),), tmp_path)
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
+                        config_dir=tmp_path, tick_seconds=0.1)
+    sink = FlakySink(tmp_path)
+    app = await App.open(settings, config=config, sinks={"jsonl": sink})
+    out = tmp_path / "alerts.jsonl"
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_forever(app, stop))
+    try:
+        # the crashed delivery is retried after its backoff; the other one goes out at once
+        assert await wait_for(lambda: out.exists() and len(out.read_text().splitlines()) >= 1)
+        assert sink.crashed
+        assert server.hits["/bad.xml"] >= 1
+        (bad_row,) = [f for f in await app.storage.tenant_feeds("local") if f.url == bad]
+        assert "ParseError" in (bad_row.last_error or "")
+        (retrying,) = await app.storage.delivery_states(status="pending")
+        assert "sink bug" in (retrying.last_error or "")
+        titles = [json.loads(line)["title"] for line in out.read_text().splitlines()]
+        assert len(titles) == 1 and titles[0] != retrying.alert.title
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        await app.close()
+        await runner.cleanup()
+    assert task.done() and task.exception() is None
