@@ -83,7 +83,8 @@ class App:
     async def destination_stopped(self, delivery: Delivery, reason: str) -> None:
         """Tell the admins: the log, and the tenant's audit log (`newsbot audit`, `/news list`)."""
         log.error("destination %s stopped after a permanent error: %s. Fix the cause, then "
-                  "resubscribe the channel or restart with it in config/.", delivery.address, reason)
+                  "resubscribe the channel or restart with it in config/.",
+                  delivery.address, reason)
         tenant = await self.storage.destination_tenant(delivery.destination_id)
         await self.storage.audit(tenant, "newsbot", "destination.stopped", delivery.address,
                                  before={"active": True}, after={"active": False, "reason": reason},
