@@ -86,8 +86,9 @@ class SlackSink:
 
     Paces about one message per ``per_channel_interval`` seconds per channel (Slack's
     chat.postMessage limit); the wait happens under a per-channel lock so other channels are
-    never held up. ``clock`` is wall time (the ``find_sent`` window), ``monotonic`` and ``sleep``
-    drive the pacing (tests pass fakes).
+    never held up. ``timeout`` bounds each call (a connect timeout means "not sent", any later
+    one "unknown outcome"). ``clock`` is wall time (the ``find_sent`` window); ``monotonic`` and
+    ``sleep`` drive the pacing (tests pass fakes).
     """
 
     platform = "slack"
@@ -95,8 +96,10 @@ class SlackSink:
     def __init__(self, client: AsyncWebClient, *, clock: Callable[[], datetime] = utcnow,
                  per_channel_interval: float = 1.0,
                  monotonic: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 timeout: float = TOTAL_TIMEOUT) -> None:
         self.client = client
+        self.timeout = timeout
         self.clock = clock
         self.interval = per_channel_interval
         self.monotonic = monotonic
@@ -179,7 +182,8 @@ class SlackSink:
     def _session(self) -> None:
         """Give the client one pooled session with a connect timeout we can tell apart."""
         if self.client.session is None or self.client.session.closed:
-            timeout = aiohttp.ClientTimeout(total=TOTAL_TIMEOUT, sock_connect=CONNECT_TIMEOUT)
+            timeout = aiohttp.ClientTimeout(total=self.timeout,
+                                            sock_connect=min(CONNECT_TIMEOUT, self.timeout))
             self._own_session = aiohttp.ClientSession(timeout=timeout)
             self.client.session = self._own_session
 

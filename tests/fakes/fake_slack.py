@@ -1,0 +1,213 @@
+"""A fake Slack Web API on 127.0.0.1: behaviour, not mocks.
+
+Implements ``auth.test``, ``chat.postMessage`` (stores messages with their metadata, like Slack),
+``conversations.history`` (newest first, ``oldest``, ``limit``, ``cursor``, metadata only with
+``include_all_metadata``), ``users.info`` and a ``/response/...`` endpoint for slash-command
+``response_url`` posts. Every call is recorded. Scripted failures are queued per method:
+
+    fake.script("chat.postMessage", Failure(status=429, retry_after=7))
+    fake.script("chat.postMessage", Failure(error="channel_not_found"))
+    fake.script("chat.postMessage", Failure(delay=5))          # slow: the message still lands
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+TEAM = "T0TEST"
+BOT_USER = "UBOT"
+
+
+@dataclass
+class Failure:
+    """One scripted answer: an HTTP status, a Slack ``error`` code, and/or a delay first."""
+
+    status: int = 200
+    error: str | None = None
+    retry_after: float | None = None
+    delay: float = 0.0  # sleep before answering; with no status/error the call then succeeds
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    token: str | None
+
+
+@dataclass
+class FakeSlack:
+    base: str = ""
+    calls: list[Call] = field(default_factory=list)
+    # channel -> its messages, oldest first
+    messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    channels: set[str] | None = None  # None: every channel exists
+    responses: list[dict[str, Any]] = field(default_factory=list)  # response_url posts
+    scripted: dict[str, list[Failure]] = field(default_factory=dict)
+    start: float = field(default_factory=time.time)  # message ts count up from here
+    _ts: int = 0
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base}/api/"
+
+    def script(self, method: str, *failures: Failure) -> None:
+        self.scripted.setdefault(method, []).extend(failures)
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def posted(self, channel: str | None = None) -> list[dict[str, Any]]:
+        if channel is not None:
+            return list(self.messages.get(channel, []))
+        return [m for ms in self.messages.values() for m in ms]
+
+    def add_message(self, channel: str, **fields: Any) -> dict[str, Any]:
+        """Put a message in a channel's history (as someone else posting there would)."""
+        self._ts += 1
+        message = {"type": "message", "ts": f"{int(self.start) + self._ts}.{self._ts:06d}",
+                   **fields}
+        self.messages.setdefault(channel, []).append(message)
+        return message
+
+    def add_user(self, user: str, **flags: bool) -> None:
+        self.users[user] = {"id": user, "team_id": TEAM, "name": user.lower(), **flags}
+
+    def response_url(self, name: str = "r1") -> str:
+        return f"{self.base}/response/{name}"
+
+    async def wait_for(self, predicate: Callable[[], bool], within: float = 10.0) -> None:
+        """Wait until ``predicate()`` holds after some message or response_url post arrives.
+
+        ``within`` only bounds a hang (a generous deadline, never a speed assertion).
+        """
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(predicate)
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    # --- HTTP -------------------------------------------------------------------------------------
+    async def handle_api(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        args = await _args(request)
+        auth = request.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ") if auth else args.get("token")
+        self.calls.append(Call(method, args, token))
+        queued = self.scripted.get(method)
+        failure = queued.pop(0) if queued else None
+        if failure is not None:
+            if failure.delay:
+                await asyncio.sleep(failure.delay)
+            if failure.status != 200 or failure.error:
+                return _failure(failure)
+        if not token:
+            return web.json_response({"ok": False, "error": "not_authed"})
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        if handler is None:
+            return web.json_response({"ok": False, "error": "unknown_method"})
+        answer = handler(args)
+        await self._notify()
+        return web.json_response(answer)
+
+    async def handle_response(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self.responses.append({"url": str(request.url), **body})
+        await self._notify()
+        return web.Response(text="ok", content_type="text/plain")
+
+    # --- methods ----------------------------------------------------------------------------------
+    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "team_id": TEAM, "team": "Test", "user_id": BOT_USER,
+                "bot_id": "BBOT", "user": "newsbot", "url": "https://test.slack.com/"}
+
+    def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = args.get("channel", "")
+        if self.channels is not None and channel not in self.channels:
+            return {"ok": False, "error": "channel_not_found"}
+        if not (args.get("text") or args.get("blocks")):
+            return {"ok": False, "error": "no_text"}
+        message = self.add_message(channel, text=args.get("text", ""),
+                                   blocks=_json(args.get("blocks")) or [], bot_id="BBOT")
+        if args.get("metadata"):
+            message["metadata"] = _json(args["metadata"])
+        return {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = args.get("channel", "")
+        if self.channels is not None and channel not in self.channels:
+            return {"ok": False, "error": "channel_not_found"}
+        oldest = float(args.get("oldest") or 0)
+        newest_first = [m for m in reversed(self.messages.get(channel, []))
+                        if float(m["ts"]) > oldest]
+        start = int(args.get("cursor") or 0)
+        limit = int(args.get("limit") or 100)
+        page = newest_first[start:start + limit]
+        if str(args.get("include_all_metadata", "")).lower() not in ("1", "true"):
+            page = [{k: v for k, v in m.items() if k != "metadata"} for m in page]
+        more = start + limit < len(newest_first)
+        return {"ok": True, "messages": page, "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+
+    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = self.users.get(args.get("user", ""))
+        if user is None:
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "user": user}
+
+
+def _failure(failure: Failure) -> web.Response:
+    headers = {}
+    if failure.retry_after is not None:
+        headers["Retry-After"] = f"{failure.retry_after:g}"
+    error = failure.error or ("ratelimited" if failure.status == 429 else "internal_error")
+    if failure.status >= 500:
+        return web.Response(status=failure.status, text="upstream trouble", headers=headers)
+    return web.json_response({"ok": False, "error": error}, status=failure.status,
+                             headers=headers)
+
+
+async def _args(request: web.Request) -> dict[str, Any]:
+    args: dict[str, Any] = dict(request.query)
+    if request.method != "POST" or not request.can_read_body:
+        return args
+    if request.content_type == "application/json":
+        args.update(await request.json())
+    else:
+        args.update(parse_qsl(await request.text(), keep_blank_values=True))
+    return args
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+@asynccontextmanager
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    """Run a FakeSlack on 127.0.0.1 (a free port) for the duration of the block."""
+    fake = FakeSlack()
+    app = web.Application()
+    app.router.add_route("*", "/api/{method}", fake.handle_api)
+    app.router.add_post("/response/{name}", fake.handle_response)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    fake.base = f"http://127.0.0.1:{port}"
+    try:
+        yield fake
+    finally:
+        await runner.cleanup()
