@@ -16,6 +16,7 @@ import re
 import unicodedata
 from bisect import bisect_right
 from functools import lru_cache
+from itertools import accumulate
 
 # Letters NFKD does not decompose but readers treat as a base letter plus a stroke or a ligature.
 _EXTRA = {
@@ -71,8 +72,9 @@ class _FoldTable(dict[int, str]):
 
 
 @lru_cache(maxsize=1)
-def _tables() -> tuple[_FoldTable, re.Pattern[str]]:
-    """The folding table (BMP filled in) and a regex finding characters that do not fold 1:1."""
+def _tables() -> tuple[_FoldTable, re.Pattern[str], dict[int, str]]:
+    """The folding table (BMP filled in), a regex finding characters that do not fold 1:1, and
+    a plain-dict copy (``str.translate`` looks a plain dict up faster than a subclass)."""
     table = _FoldTable(lower=True)
     odd: list[int] = []
     for cp in range(_BMP):
@@ -80,7 +82,7 @@ def _tables() -> tuple[_FoldTable, re.Pattern[str]]:
         table[cp] = value
         if len(value) != 1:
             odd.append(cp)
-    return table, re.compile(f"[{_ranges(odd)}]")
+    return table, re.compile(f"[{_ranges(odd)}]"), dict(table)
 
 
 @lru_cache(maxsize=1)
@@ -102,9 +104,25 @@ def _ranges(cps: list[int]) -> str:
     return "".join(parts)
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
 def fold(text: str) -> str:
-    """Lower-case, accent-free text where every non-word character is a space (not collapsed)."""
-    return text.translate(_tables()[0])
+    """Lower-case, accent-free text where every non-word character is a space (not collapsed).
+
+    ``str.translate`` has a fast path for ASCII strings only; news text is mostly ASCII with a
+    few curly quotes and accented words, so those runs are folded first and the rest takes the
+    fast path (about 3x faster on such text). Text that is mostly non-ASCII is folded directly.
+    """
+    if text.isascii():
+        return text.translate(_tables()[2])
+    table, _, plain = _tables()
+    if len(text.encode("utf-8")) - len(text) > len(text) // 16:
+        return text.translate(table if _ASTRAL.search(text) else plain)
+    return _NON_ASCII.sub(lambda m: m.group().translate(table), text).translate(plain)
+
+
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
 def fold_term(term: str) -> str:
@@ -153,12 +171,10 @@ class FoldedText:
     def _collapse_map(self) -> tuple[list[int], list[int]]:
         folded = self.folded
         lead = len(folded) - len(folded.lstrip(" "))
-        pos, delta = [0], [lead - 1]
-        for m in _SPACE_RUN.finditer(folded, lead):
-            d = delta[-1] + (m.end() - m.start() - 1)
-            pos.append(m.end() - d)
-            delta.append(d)
-        return pos, delta
+        spans = [m.span() for m in _SPACE_RUN.finditer(folded, lead)]
+        deltas = list(accumulate((b - a - 1 for a, b in spans), initial=lead - 1))
+        pos = [0, *(b - d for (_, b), d in zip(spans, deltas[1:], strict=True))]
+        return pos, deltas
 
     def _to_original(self, f: int) -> int:
         """Index in ``folded`` -> index of the original character that produced it."""
@@ -171,7 +187,7 @@ class FoldedText:
         return opos[i] + (f - fpos[i]) * linear[i]
 
     def _unfold_map(self) -> tuple[list[int], list[int], list[int]]:
-        table, odd = _tables()
+        table, odd, _ = _tables()
         points = [(0, 0, 1)]  # (folded index, original index, 1 = linear / 0 = constant)
         shift = 0  # original index - folded index, for the characters after the last odd one
         for m in odd.finditer(self.original):

@@ -16,7 +16,6 @@ finds everything; Python only looks at the hits:
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 
 import ahocorasick
@@ -43,18 +42,19 @@ class Matcher:
     def __init__(self, watchlist: Watchlist) -> None:
         self.watchlist = watchlist
         self._case_sensitive = tuple(c.case_sensitive for c in watchlist.companies)
-        self._needs_context = tuple(bool(c.context) for c in watchlist.companies)
         keys: dict[str, list[_Term]] = {}
+        context_ids: dict[str, int] = {}  # one id per distinct context word, however many use it
+        needs: list[frozenset[int]] = []
         for i, c in enumerate(watchlist.companies):
             for term in (c.name, *c.aliases):
                 _add(keys, COMPANY, i, term, prefix=False)
-            for word in c.context:
-                _add(keys, CONTEXT, i, word, prefix=word.endswith("*"))
+            needs.append(frozenset(_context_id(keys, context_ids, w) for w in c.context))
             for phrase in c.exclude:
                 _add(keys, EXCLUDE, i, phrase, prefix=False)
         for j, t in enumerate(watchlist.topics):
             for kw in t.keywords:
                 _add(keys, TOPIC, j, kw, prefix=kw.endswith("*"))
+        self._context = tuple(needs)
         self._automaton: ahocorasick.Automaton | None = None
         if keys:
             automaton = ahocorasick.Automaton()
@@ -100,7 +100,8 @@ class Matcher:
         sentences: dict[int, _Sentences] = {}
         for fi, kind, owner, term, ps, pe in hits:
             if kind == COMPANY:
-                if self._needs_context[owner] and owner not in context:
+                needs = self._context[owner]
+                if needs and needs.isdisjoint(context):
                     continue
                 spans = excluded.get((fi, owner))
                 if spans and any(a <= ps and pe <= b for a, b in spans):
@@ -131,23 +132,46 @@ def _add(keys: dict[str, list[_Term]], kind: int, owner: int, term: str, *, pref
         terms.append((kind, owner, term, len(key), prefix))
 
 
+def _context_id(keys: dict[str, list[_Term]], ids: dict[str, int], word: str) -> int:
+    """Register a context word once (shared by every company that lists it); return its id."""
+    prefix = word.endswith("*")
+    key = fold_term(word[:-1] if prefix else word)
+    key = f" {key}" if prefix else f" {key} "
+    if key not in ids:
+        ids[key] = len(ids)
+        if key.strip():
+            keys.setdefault(key, []).append((CONTEXT, ids[key], word, len(key), prefix))
+    return ids[key]
+
+
 def _same_case(surface: str, term: str) -> bool:
     return fold_keep_case(surface) == fold_keep_case(term)
 
 
 class _Sentences:
-    """The sentence of the original text around a span (split on . ! ? … and line breaks)."""
+    """The sentence of the original text around a span (split on . ! ? … and line breaks).
+
+    Looks only near each hit (a few ``rfind`` calls) instead of splitting the whole text.
+    """
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.ends = [m.end() for m in _SENTENCE_END.finditer(text)]
 
     def around(self, start: int, end: int) -> str:
-        i = bisect_right(self.ends, start) - 1
-        left = self.ends[i] if i >= 0 else 0
-        j = bisect_left(self.ends, end)
-        right = self.ends[j] if j < len(self.ends) else len(self.text)
-        return self.text[left:right].strip()
+        text = self.text
+        left, i = 0, start
+        while i > 0:
+            j = max(text.rfind(c, 0, i) for c in ".!?…\n")
+            if j < 0:
+                break
+            m = _SENTENCE_END.match(text, j)
+            if m and m.end() <= start:
+                left = m.end()
+                break
+            i = j
+        m = _SENTENCE_END.search(text, end)
+        right = m.end() if m else len(text)
+        return text[left:right].strip()
 
 
 def _result(found: list[Match]) -> MatchResult:
