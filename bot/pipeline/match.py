@@ -33,6 +33,7 @@ _Term = tuple[int, int, str, int, bool]
 _Hit = tuple[int, int, int, str, int, int]
 
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s|$)|\n")
+_SENTENCE_START_REVERSED = re.compile(r"\s[\"'”’»)\]]*[.!?…]|\n")
 _BREAK = re.compile(r"[.!?;:,…][\"'”’»)\]]*\s|\n\s*\n")
 
 
@@ -151,24 +152,18 @@ def _same_case(surface: str, term: str) -> bool:
 class _Sentences:
     """The sentence of the original text around a span (split on . ! ? … and line breaks).
 
-    Looks only near each hit (a few ``rfind`` calls) instead of splitting the whole text.
+    Looks only near each hit: one regex search forward in the text and one backward (forward in
+    the reversed text) instead of splitting the whole text.
     """
 
     def __init__(self, text: str) -> None:
         self.text = text
+        self.reversed = text[::-1]
 
     def around(self, start: int, end: int) -> str:
         text = self.text
-        left, i = 0, start
-        while i > 0:
-            j = max(text.rfind(c, 0, i) for c in ".!?…\n")
-            if j < 0:
-                break
-            m = _SENTENCE_END.match(text, j)
-            if m and m.end() <= start:
-                left = m.end()
-                break
-            i = j
+        back = _SENTENCE_START_REVERSED.search(self.reversed, len(text) - start)
+        left = len(text) - back.start() - 1 if back else 0
         m = _SENTENCE_END.search(text, end)
         right = m.end() if m else len(text)
         return text[left:right].strip()
