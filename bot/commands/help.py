@@ -1,0 +1,33 @@
+"""`help`: every command, one line each, and the list grammar."""
+
+from __future__ import annotations
+
+from .grammar import USAGE
+from .types import Reply
+
+GENERAL = """\
+/news commands:
+• list: this channel's subscriptions
+• subscribe company NAME [topic TOPIC] | subscribe topic TOPIC: get alerts here for a watched \
+company, a topic, or a company AND a topic ("company *" = any watched company)
+• unsubscribe … (same forms)
+• preview TEXT_OR_URL: the alert this channel would get for a text or a stored article, and why
+• preview company NAME: the alerts the last 7 days of stored articles would have produced
+• why URL: was that article seen, matched, routed here and delivered, or why not
+Admins only:
+• watch add company NAME [aliases A, B] [context C, D] [exclude E] [case-sensitive]
+• watch add topic NAME keywords K1, K2 (a trailing * matches any ending: acqui*)
+• watch remove company|topic NAME · watch list
+• feeds add URL [every N min] · feeds remove URL · feeds list
+Names may contain spaces: subscribe company Mistral AI topic Funding. Lists are \
+comma-separated; quote an item that contains a comma or a keyword: aliases "Alphabet, Inc.", \
+Google. `watch add` on a name already watched replaces that entry. /news help watch (or feeds, \
+subscribe, …) shows one command's usage."""
+
+
+def help_reply(topic: str = "") -> Reply:
+    key = topic.split()[0] if topic else ""
+    key = {"unsub": "unsubscribe", "sub": "subscribe", "feed": "feeds"}.get(key, key)
+    if key in USAGE:
+        return Reply(f"Usage: /news {USAGE[key]}")
+    return Reply(GENERAL)

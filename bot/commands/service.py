@@ -1,0 +1,138 @@
+"""``CommandService``: the platform-neutral ``/news`` command layer (parse, authorise, act, reply).
+
+The Slack and Discord adapters build an ``Invocation`` (deciding ``is_admin`` server-side), call
+``handle`` and render the ``Reply``. Every call first makes sure the tenant exists (a new workspace
+or server starts from the operator's watchlist). User mistakes become ``Reply(ok=False)`` with a
+short message, checked before anything is written; admin commands are refused for non-admins before
+their arguments are even looked at.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Literal
+
+from ..errors import CommandError, NewsbotError, NotAuthorized
+from ..models import Watchlist
+from ..pipeline.netguard import vet_url
+from ..storage import Storage
+from .base import Ctx, Limits, UrlVetter, folded
+from .feeds import feeds_add, feeds_list, feeds_remove
+from .grammar import (
+    ADMIN_COMMANDS,
+    Command,
+    FeedAdd,
+    FeedList,
+    FeedRemove,
+    Help,
+    ListSubs,
+    Preview,
+    Subscribe,
+    WatchAdd,
+    WatchList,
+    WatchRemove,
+    Why,
+    check_text,
+    parse,
+    tokenize,
+)
+from .help import help_reply
+from .preview import preview
+from .subscriptions import list_subscriptions, subscribe
+from .types import Invocation, Reply
+from .watch import watch_add, watch_list, watch_remove
+from .why import why
+
+log = logging.getLogger(__name__)
+
+ADMIN_WORDS = ("watch", "feeds", "feed")
+NOT_ADMIN = ("Only admins can change the watchlist or the feeds (Slack: workspace admins or "
+             "configured users; Discord: Manage Server).")
+
+
+async def _default_vetter(url: str) -> str:
+    return await vet_url(url)
+
+
+class CommandService:
+    """Implements ``Commands`` on real storage. ``url_vetter`` checks chat-added feed URLs
+    (default: ``vet_url`` with the system resolver; tests inject one with a fake resolver)."""
+
+    def __init__(self, storage: Storage, *, defaults: Watchlist, clock: Callable[[], datetime],
+                 url_vetter: UrlVetter | None = None, limits: Limits | None = None) -> None:
+        self.storage = storage
+        self.defaults = defaults
+        self.clock = clock
+        self.vetter: UrlVetter = url_vetter or _default_vetter
+        self.limits = limits or Limits()
+
+    async def handle(self, invocation: Invocation) -> Reply:
+        """Run one command. Never raises for user mistakes: they become ``Reply(ok=False)``."""
+        try:
+            self._authorise_early(invocation)
+            command = parse(invocation.text)
+            if isinstance(command, ADMIN_COMMANDS) and not invocation.is_admin:
+                raise NotAuthorized(NOT_ADMIN)
+            now = self.clock()
+            await self.storage.ensure_tenant(invocation.tenant, now, defaults=self.defaults)
+            ctx = Ctx(self.storage, invocation, now, self.limits, self.vetter)
+            return await self._run(ctx, command)
+        except CommandError as exc:
+            return Reply(str(exc), ok=False)
+        except NewsbotError as exc:
+            log.error("command %r in %s/%s by %s failed: %s: %s", invocation.text[:200],
+                      invocation.tenant, invocation.channel, invocation.user,
+                      exc.__class__.__name__, exc)
+            return Reply("Sorry, that failed on our side; please try again later.", ok=False)
+
+    @staticmethod
+    def _authorise_early(invocation: Invocation) -> None:
+        """Refuse admin commands from non-admins before parsing (and so before any detail)."""
+        if invocation.is_admin:
+            return
+        try:
+            tokens = tokenize(check_text(invocation.text[:200]))
+        except CommandError:
+            return
+        if tokens and not tokens[0].quoted and tokens[0].text.casefold() in ADMIN_WORDS:
+            raise NotAuthorized(NOT_ADMIN)
+
+    async def _run(self, ctx: Ctx, command: Command) -> Reply:  # noqa: PLR0911 - a dispatch table
+        match command:
+            case Help(topic):
+                return help_reply(topic)
+            case ListSubs():
+                return await list_subscriptions(ctx)
+            case Subscribe():
+                return await subscribe(ctx, command)
+            case Preview():
+                return await preview(ctx, command)
+            case Why():
+                return await why(ctx, command)
+            case WatchAdd():
+                return await watch_add(ctx, command)
+            case WatchRemove():
+                return await watch_remove(ctx, command)
+            case WatchList():
+                return await watch_list(ctx)
+            case FeedAdd():
+                return await feeds_add(ctx, command)
+            case FeedRemove():
+                return await feeds_remove(ctx, command)
+            case FeedList():
+                return await feeds_list(ctx)
+        raise CommandError("Unknown command; see /news help.")  # pragma: no cover
+
+    async def complete(self, tenant: str, kind: Literal["company", "topic"], prefix: str,
+                       limit: int = 25) -> list[str]:
+        """Watched names: those starting with ``prefix`` first, then those containing it."""
+        await self.storage.ensure_tenant(tenant, self.clock(), defaults=self.defaults)
+        watchlist = await self.storage.watchlist(tenant)
+        names = [c.name for c in watchlist.companies] if kind == "company" else [
+            t.name for t in watchlist.topics]
+        key = folded(prefix.strip()) if prefix.strip() else ""
+        starts = [n for n in names if folded(n).startswith(key)]
+        contains = [n for n in names if key in folded(n) and n not in starts]
+        return (starts + contains)[:max(0, limit)]

@@ -1,0 +1,110 @@
+"""`list`, `subscribe`, `unsubscribe`: which watched companies and topics this channel gets."""
+
+from __future__ import annotations
+
+from ..errors import CommandError
+from ..models import Destination, Subscription, Watchlist
+from .base import Ctx, bullet, did_you_mean, find_company, find_topic, folded, short
+from .grammar import Subscribe
+from .types import Reply
+
+ANY_COMPANY = ("*", "any", "any company", "all")
+
+
+async def channel(ctx: Ctx) -> Destination:
+    dest_id = await ctx.destination_id()
+    dests = await ctx.storage.destinations(ctx.tenant, active_only=False)
+    return next(d for d in dests if d.id == dest_id)
+
+
+def _watched(sub: Subscription, watchlist: Watchlist) -> bool:
+    company_ok = sub.company in (None, "*") or watchlist.company(sub.company) is not None
+    topic_ok = sub.topic is None or watchlist.topic(sub.topic) is not None
+    return company_ok and topic_ok
+
+
+async def list_subscriptions(ctx: Ctx) -> Reply:
+    dest = await channel(ctx)
+    if not dest.subscriptions:
+        return Reply("This channel has no subscriptions yet. Try /news subscribe company NAME "
+                     "or /news subscribe topic TOPIC (see /news help).")
+    watchlist = await ctx.storage.watchlist(ctx.tenant)
+    lines = [s.label() + ("" if _watched(s, watchlist) else " (no longer watched)")
+             for s in dest.subscriptions]
+    text = f"This channel's subscriptions ({len(lines)}):\n{bullet(lines, 50)}"
+    active, reason = await ctx.storage.destination_state(dest.id)
+    if not active:
+        text += f"\nAlerts to this channel are stopped: {reason or 'no reason recorded'}."
+    return Reply(text)
+
+
+def resolve(cmd: Subscribe, watchlist: Watchlist) -> Subscription:
+    """The subscription the user means, with canonical names; did-you-mean for unknown names."""
+    if cmd.name is not None:
+        key = folded(cmd.name)
+        for c in watchlist.companies:
+            if folded(c.name) == key:
+                return Subscription(company=c.name)
+        for t in watchlist.topics:
+            if folded(t.name) == key:
+                return Subscription(topic=t.name)
+        names = [c.name for c in watchlist.companies] + [t.name for t in watchlist.topics]
+        raise did_you_mean(cmd.name, names, "company or topic")
+    company = None
+    if cmd.company is not None:
+        if cmd.company.casefold() in ANY_COMPANY and watchlist.company(cmd.company) is None:
+            company = "*"
+        else:
+            company = find_company(watchlist, cmd.company).name
+    topic = find_topic(watchlist, cmd.topic).name if cmd.topic is not None else None
+    return Subscription(company=company, topic=topic)
+
+
+def _same(a: Subscription, b: Subscription) -> bool:
+    return ((a.company or "").casefold() == (b.company or "").casefold()
+            and (a.topic or "").casefold() == (b.topic or "").casefold())
+
+
+def _actor(ctx: Ctx) -> str:
+    return ctx.inv.user_name or ctx.inv.user
+
+
+async def subscribe(ctx: Ctx, cmd: Subscribe) -> Reply:
+    if cmd.remove:
+        return await unsubscribe(ctx, cmd)
+    sub = resolve(cmd, await ctx.storage.watchlist(ctx.tenant))
+    dest = await channel(ctx)
+    if any(_same(s, sub) for s in dest.subscriptions):
+        return Reply(f"This channel is already subscribed to {sub.label()}.")
+    if len(dest.subscriptions) >= ctx.limits.max_subscriptions:
+        raise CommandError(f"This channel already has {len(dest.subscriptions)} subscriptions, "
+                           f"the limit; unsubscribe from one first.")
+    await ctx.storage.add_subscription(dest.id, sub, ctx.now)
+    return Reply(f"{_actor(ctx)} subscribed this channel to {sub.label()}.", ephemeral=False)
+
+
+def _existing(cmd: Subscribe, subs: tuple[Subscription, ...]) -> Subscription | None:
+    """The channel's subscription the user names (even if no longer in the watchlist)."""
+    for s in subs:
+        if cmd.name is not None:
+            if folded(cmd.name) in {folded(s.company or ""), folded(s.topic or "")} and (
+                    s.company is None or s.topic is None):
+                return s
+            continue
+        company = "*" if (cmd.company or "").casefold() in ANY_COMPANY else cmd.company
+        if (folded(company or "") == folded(s.company or "")
+                and folded(cmd.topic or "") == folded(s.topic or "")):
+            return s
+    return None
+
+
+async def unsubscribe(ctx: Ctx, cmd: Subscribe) -> Reply:
+    dest = await channel(ctx)
+    sub = _existing(cmd, dest.subscriptions)
+    if sub is None:
+        asked = cmd.name or " + ".join(x for x in (cmd.company, cmd.topic) if x)
+        have = ", ".join(s.label() for s in dest.subscriptions[:10]) or "none"
+        raise CommandError(f"This channel is not subscribed to {short(asked)}. "
+                           f"Its subscriptions: {have}.")
+    await ctx.storage.remove_subscription(dest.id, sub)
+    return Reply(f"{_actor(ctx)} unsubscribed this channel from {sub.label()}.", ephemeral=False)

@@ -1,0 +1,76 @@
+"""`why URL`: was that article seen, did it match, did it route here, was it delivered — or why not.
+
+Matching is re-run with the watchlist as it is now (the reply says so when that differs from what
+the stored alert recorded); delivery facts come from the outbox row.
+"""
+
+from __future__ import annotations
+
+from ..models import Destination
+from ..pipeline.match import compile_watchlist
+from ..storage.chat import DeliveryInfo, StoredArticle
+from .base import Ctx, short, when
+from .grammar import Why
+from .preview import explain_match, explain_route, find_stored, judge
+from .subscriptions import channel
+from .types import Reply
+
+
+def _seen(stored: list[StoredArticle], ctx: Ctx) -> str:
+    first = stored[0]
+    feeds = list(dict.fromkeys(s.feed_title for s in stored))
+    also = f" (also in {', '.join(feeds[1:3])})" if len(feeds) > 1 else ""
+    title = short(first.article.title or "(untitled)", 80)
+    return f"Seen {when(first.seen_at, ctx.now)} in {feeds[0]}{also}: {title}."
+
+
+def _delivery(info: DeliveryInfo, ctx: Ctx) -> str:
+    under = f" under {', '.join(info.alert.reasons)}" if info.alert.reasons else ""
+    if info.status == "sent":
+        mid = f", message id {info.message_id}" if info.message_id else ""
+        return f"Delivered here{under} {when(info.sent_at, ctx.now)}{mid}."
+    if info.status == "rejected":
+        return (f"Queued here{under} but rejected by the platform: "
+                f"{info.last_error or 'no reason recorded'}.")
+    error = f"; last error: {info.last_error}" if info.last_error else ""
+    return (f"Queued here{under}, not delivered yet: {info.attempts} attempt(s), next "
+            f"{when(info.next_attempt_at, ctx.now)}{error}.")
+
+
+def _no_delivery(routed: bool, others: int) -> str:
+    elsewhere = f" It went to {others} other channel(s) of this workspace." if others else ""
+    if routed:
+        return ("Nothing was queued for this channel: it was seen before this channel subscribed "
+                "to it, before the watchlist covered it, or on the feed's first poll (which only "
+                "posts its backfill)." + elsewhere)
+    return "Nothing was queued for this channel." + elsewhere
+
+
+async def why(ctx: Ctx, cmd: Why) -> Reply:
+    stored = await find_stored(ctx, cmd.url)
+    if not stored:
+        follows = await ctx.storage.count_follows(ctx.tenant)
+        return Reply(f"Not seen: no article with that URL came from the {follows} feed(s) this "
+                     "workspace follows (it may be in a feed not followed here, or older than "
+                     "the feed's first poll).")
+    lines = [_seen(stored, ctx)]
+    watchlist = await ctx.storage.watchlist(ctx.tenant)
+    dest = await channel(ctx)
+    first = stored[0]
+    verdict = judge(first.article, first.feed_title, compile_watchlist(watchlist), dest)
+    if verdict.alert is None:
+        lines.append(f"It mentions none of the {len(watchlist.companies)} companies and "
+                     f"{len(watchlist.topics)} topics watched here now.")
+    else:
+        lines.append(f"It matches {explain_match(verdict.result)}.")
+        lines.append(explain_route(verdict, dest))
+    lines.append(await _delivery_line(ctx, first.article.story, dest, bool(verdict.reasons)))
+    return Reply("\n".join(lines))
+
+
+async def _delivery_line(ctx: Ctx, story: str, dest: Destination, routed: bool) -> str:
+    rows = await ctx.storage.story_deliveries(ctx.tenant, story)
+    here = [r for r in rows if r.address == dest.address]
+    if here:
+        return _delivery(here[0], ctx)
+    return _no_delivery(routed, len({r.address for r in rows}))
