@@ -235,3 +235,23 @@ def test_compiled_once_per_distinct_watchlist() -> None:
     other = Watchlist(companies=(Company("Zeta Labs", aliases=("Zeta",)),))
     assert compile_watchlist(other) is not compile_watchlist(wl)
     assert compile_watchlist(other).match("", "Zeta grows").companies == ("Zeta Labs",)
+
+
+@pytest.mark.parametrize("text", [
+    "Plain ASCII, with punctuation; and numbers 3.5%.",
+    "Mostly ASCII with a curly quote: Nvidia’s café in Zürich.",
+    "Κυρίως ελληνικά κείμενα με λίγο ASCII και 🚀 emoji.",
+    "Große Straße ﬁnance Œuvre e\u0301 soft\u00adhyphen 𝐀𝐁𝐂 ½ ™",
+])
+def test_folding_paths_agree(text: str) -> None:
+    from bot.pipeline.fold import _tables, fold
+
+    table = _tables()[0]
+    assert fold(text) == "".join(table[ord(ch)] for ch in text)
+
+
+def test_match_offsets_round_trip_on_mixed_scripts() -> None:
+    wl = Watchlist(companies=(Company("Alpha Bank"), Company("Ελληνικά Δίκτυα")))
+    text = "Η 𝐀 Große‐Straße 🚀 ALPHA  BANK’s και ΕΛΛΗΝΙΚΆ\nΔΊΚΤΥΑ."
+    result = compile_watchlist(wl).match("", text)
+    assert [text[m.start:m.end] for m in result.matches] == ["ALPHA  BANK", "ΕΛΛΗΝΙΚΆ\nΔΊΚΤΥΑ"]
