@@ -1,0 +1,304 @@
+"""The Slack adapter through the real bolt app: signed requests in, acks and responses out.
+
+Slack's side is the fake Web API on loopback (auth.test, users.info, response_url). The command
+layer here is a small scripted stand-in for the adapter's own behaviour (what it passes, how it
+renders); test_slack_commands.py runs the real CommandService through the same path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Literal
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+from fakes.fake_slack import TEAM, FakeSlack, fake_slack
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.models.blocks import Block
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.commands.types import Invocation, Reply
+from bot.errors import ConfigError
+from bot.models import Alert
+from bot.platforms.slack_app import (
+    WORKING,
+    AdminCheck,
+    build_slack_app,
+    render_reply,
+    start_slack,
+    verify_request,
+)
+from bot.settings import Settings
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+
+
+class ScriptedCommands:
+    """Records invocations and answers with a scripted reply (optionally waiting or failing)."""
+
+    def __init__(self, reply: Reply | None = None) -> None:
+        self.reply = reply or Reply("Here is the help. <!channel> & <@U1> stay *inert*")
+        self.invocations: list[Invocation] = []
+        self.gate: asyncio.Event | None = None
+        self.fail = False
+
+    async def handle(self, invocation: Invocation) -> Reply:
+        self.invocations.append(invocation)
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.fail:
+            raise RuntimeError("boom")
+        return self.reply
+
+    async def complete(self, tenant: str, kind: Literal["company", "topic"], prefix: str,
+                       limit: int = 25) -> list[str]:
+        return []
+
+
+def command_body(text: str, user: str = "U1", response_url: str = "", channel: str = "C123"
+                 ) -> str:
+    return urlencode({"token": "legacy", "team_id": TEAM, "team_domain": "test",
+                      "channel_id": channel, "channel_name": "news", "user_id": user,
+                      "user_name": user.lower(), "command": "/news", "text": text,
+                      "api_app_id": "A1", "response_url": response_url, "trigger_id": "1.2.3"})
+
+
+def sign(body: str, *, timestamp: str | None = None, secret: str = SECRET) -> dict[str, str]:
+    ts = timestamp if timestamp is not None else str(int(time.time()))
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"x-slack-request-timestamp": ts, "x-slack-signature": f"v0={digest}",
+            "content-type": "application/x-www-form-urlencoded"}
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    async with fake_slack() as srv:
+        yield srv
+
+
+@pytest.fixture
+def settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
+    return Settings(slack_admin_users="UCONF")
+
+
+@pytest.fixture
+def client(fake: FakeSlack) -> AsyncWebClient:
+    return AsyncWebClient(token="xoxb-test", base_url=fake.api_url)
+
+
+async def dispatch(app, body: str, headers: dict[str, str]):  # type: ignore[no-untyped-def]
+    return await app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
+
+
+# --- commands through bolt ------------------------------------------------------------------------
+async def test_a_quick_command_answers_in_the_ack_escaped_and_ephemeral(
+        settings: Settings, client: AsyncWebClient, fake: FakeSlack) -> None:
+    commands = ScriptedCommands()
+    app = build_slack_app(settings, commands, client=client)
+    body = command_body('subscribe company "Mistral AI"')
+    resp = await dispatch(app, body, sign(body))
+    assert resp.status == 200
+    answer = json.loads(resp.body)
+    assert answer["response_type"] == "ephemeral"
+    shown = answer["blocks"][0]["text"]["text"]
+    assert "&lt;!channel&gt;" in shown and "&lt;@U1&gt;" in shown and "&amp;" in shown
+    (inv,) = commands.invocations
+    assert inv == Invocation(tenant=f"slack:{TEAM}", platform="slack", channel="C123",
+                             user="U1", text='subscribe company "Mistral AI"', is_admin=False,
+                             user_name="u1")
+    assert fake.responses == []
+
+
+async def test_a_reply_that_changes_subscriptions_is_posted_in_channel(
+        settings: Settings, client: AsyncWebClient) -> None:
+    app = build_slack_app(settings, ScriptedCommands(Reply("Subscribed.", ephemeral=False)),
+                          client=client)
+    body = command_body("subscribe topic Funding")
+    answer = json.loads((await dispatch(app, body, sign(body))).body)
+    assert answer["response_type"] == "in_channel" and answer["text"] == "Subscribed."
+
+
+async def test_a_slow_command_is_acked_at_once_and_answered_through_response_url(
+        settings: Settings, client: AsyncWebClient, fake: FakeSlack) -> None:
+    commands = ScriptedCommands(Reply("Feeds: 3", ephemeral=True))
+    commands.gate = asyncio.Event()
+    app = build_slack_app(settings, commands, client=client, fast_reply=0.05)
+    body = command_body("feeds list", response_url=fake.response_url())
+    resp = await dispatch(app, body, sign(body))
+    assert json.loads(resp.body) == {"text": WORKING, "response_type": "ephemeral"}
+    commands.gate.set()
+    await fake.wait_for(lambda: bool(fake.responses))
+    (posted,) = fake.responses
+    assert posted["text"] == "Feeds: 3" and posted["response_type"] == "ephemeral"
+    assert posted["replace_original"] is False
+
+
+async def test_a_failing_command_gets_a_short_apology_not_a_trace(
+        settings: Settings, client: AsyncWebClient, caplog: pytest.LogCaptureFixture) -> None:
+    commands = ScriptedCommands()
+    commands.fail = True
+    app = build_slack_app(settings, commands, client=client)
+    body = command_body("list")
+    answer = json.loads((await dispatch(app, body, sign(body))).body)
+    assert answer["text"].startswith("Sorry") and "boom" not in answer["text"]
+    assert "boom" in caplog.text
+
+
+async def test_admin_rights_are_decided_server_side(settings: Settings, client: AsyncWebClient,
+                                                    fake: FakeSlack) -> None:
+    fake.add_user("UADMIN", is_admin=True)
+    fake.add_user("UOWNER", is_owner=True)
+    fake.add_user("UPLAIN", is_admin=False)
+    commands = ScriptedCommands()
+    app = build_slack_app(settings, commands, client=client)
+    for user in ("UCONF", "UADMIN", "UOWNER", "UPLAIN", "UNKNOWN", "UADMIN"):
+        body = command_body("watch list", user=user)
+        assert (await dispatch(app, body, sign(body))).status == 200
+    assert [i.is_admin for i in commands.invocations] == [True, True, True, False, False, True]
+    looked_up = [c.args["user"] for c in fake.calls_to("users.info")]
+    assert looked_up == ["UADMIN", "UOWNER", "UPLAIN", "UNKNOWN"]  # configured: no call; cached
+
+
+async def test_admin_cache_expires(fake: FakeSlack, client: AsyncWebClient) -> None:
+    now = [0.0]
+    check = AdminCheck("", ttl=60, monotonic=lambda: now[0])
+    fake.add_user("U2", is_admin=True)
+    assert await check.is_admin(client, TEAM, "U2")
+    fake.add_user("U2", is_admin=False)  # demoted
+    assert await check.is_admin(client, TEAM, "U2")  # still cached
+    now[0] = 61
+    assert not await check.is_admin(client, TEAM, "U2")
+
+
+async def test_the_article_button_is_acknowledged(settings: Settings,
+                                                  client: AsyncWebClient) -> None:
+    app = build_slack_app(settings, ScriptedCommands(), client=client)
+    payload = {"type": "block_actions", "team": {"id": TEAM}, "user": {"id": "U1"},
+               "api_app_id": "A1", "token": "legacy", "trigger_id": "1.2",
+               "channel": {"id": "C123"}, "container": {"type": "message"},
+               "actions": [{"action_id": "open_article", "block_id": "article",
+                            "type": "button", "action_ts": "1"}]}
+    body = urlencode({"payload": json.dumps(payload)})
+    assert (await dispatch(app, body, sign(body))).status == 200
+
+
+# --- request verification -------------------------------------------------------------------------
+def bad_requests(body: str) -> dict[str, dict[str, str]]:
+    stale = str(int(time.time()) - 301)
+    forged = sign(body, secret="not-the-secret")
+    return {
+        "forged signature": forged,
+        "stale timestamp": sign(body, timestamp=stale),
+        "future timestamp": sign(body, timestamp=str(int(time.time()) + 301)),
+        "non-numeric timestamp": sign(body, timestamp="now"),
+        "non-ASCII digits": sign(body, timestamp="١٧٠٠٠٠٠٠٠٠"),
+        "empty timestamp": sign(body, timestamp=""),
+        "no signature": {k: v for k, v in sign(body).items() if k != "x-slack-signature"},
+        "body changed": sign(body + "&x=1"),
+    }
+
+
+async def test_every_bad_signature_or_timestamp_is_401_through_bolt(
+        settings: Settings, client: AsyncWebClient) -> None:
+    commands = ScriptedCommands()
+    app = build_slack_app(settings, commands, client=client)
+    body = command_body("help")
+    for reason, headers in bad_requests(body).items():
+        resp = await dispatch(app, body, headers)
+        assert resp.status == 401, reason
+    assert commands.invocations == []
+
+
+async def test_http_mode_on_loopback_verifies_before_bolt(settings: Settings,
+                                                          client: AsyncWebClient) -> None:
+    settings = settings.model_copy(update={"slack_mode": "http", "slack_port": 0})
+    commands = ScriptedCommands()
+    runtime = await start_slack(settings, commands, client=client, host="127.0.0.1")
+    assert runtime is not None and runtime.mode == "http" and runtime.port
+    url = f"http://127.0.0.1:{runtime.port}/slack/events"
+    body = command_body("help")
+    try:
+        async with aiohttp.ClientSession() as http:
+            for reason, headers in bad_requests(body).items():
+                async with http.post(url, data=body, headers=headers) as resp:
+                    assert resp.status == 401, reason
+            assert commands.invocations == []
+            async with http.post(url, data=body, headers=sign(body)) as resp:
+                assert resp.status == 200
+                assert (await resp.json())["response_type"] == "ephemeral"
+            junk = b"\xff\xfe not utf-8"
+            ts = str(int(time.time()))
+            digest = hmac.new(SECRET.encode(), f"v0:{ts}:".encode() + junk,
+                              hashlib.sha256).hexdigest()
+            headers = {"x-slack-request-timestamp": ts, "x-slack-signature": f"v0={digest}"}
+            async with http.post(url, data=junk, headers=headers) as resp:
+                assert resp.status == 400  # signed, but not a request bolt could read
+        assert len(commands.invocations) == 1
+    finally:
+        await runtime.stop()
+
+
+def test_verify_request_accepts_slacks_documented_example() -> None:
+    # https://api.slack.com/authentication/verifying-requests-from-slack (worked example)
+    body = ("token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&"
+            "channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&"
+            "command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2F"
+            "commands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&"
+            "trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c")
+    headers = {"X-Slack-Request-Timestamp": "1531420618",
+               "X-Slack-Signature": "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d2"
+                                    "1a10bd27519666489c69b503"}
+    assert verify_request(SECRET, headers, body, now=1531420618 + 10)
+    assert not verify_request(SECRET, headers, body, now=1531420618 + 400)
+
+
+# --- rendering replies ----------------------------------------------------------------------------
+def preview(i: int) -> Alert:
+    return Alert(destination="slack:C123", feed="Test News", url=f"https://news.example.com/{i}",
+                 title=f"Preview {i}", published=datetime(2026, 11, 20, tzinfo=UTC),
+                 companies=("Nvidia",), topics=(), summary="Nvidia did something. " * 20)
+
+
+def test_previews_fit_slacks_block_limits_with_unique_ids() -> None:
+    payload = render_reply(Reply("Would have posted:", alerts=tuple(preview(i) for i in range(30))))
+    blocks = payload["blocks"]
+    assert len(blocks) <= 50
+    ids = [b["block_id"] for b in blocks if "block_id" in b]
+    assert len(ids) == len(set(ids)) and ids
+    for block in blocks:
+        parsed = Block.parse(block)
+        assert parsed is not None
+        parsed.validate_json()
+    assert "more preview(s) not shown" in blocks[-1]["text"]["text"]
+
+
+def test_a_long_reply_is_split_into_sections_within_limits() -> None:
+    text = "\n".join(f"https://feed{i}.example.com/rss — ok, next poll in 5 min"
+                     for i in range(400))
+    blocks = render_reply(Reply(text))["blocks"]
+    assert 1 < len(blocks) <= 8
+    assert all(len(b["text"]["text"]) <= 3000 for b in blocks)
+
+
+# --- runners --------------------------------------------------------------------------------------
+async def test_start_slack_stays_off_without_its_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv("NEWSBOT_" + name, raising=False)
+    commands = ScriptedCommands()
+    assert await start_slack(Settings(), commands) is None
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    assert await start_slack(Settings(), commands) is None  # socket mode without xapp- token
+    assert await start_slack(Settings(slack_mode="http"), commands) is None  # no signing secret
+    with pytest.raises(ConfigError, match="socket"):
+        await start_slack(Settings(slack_mode="websocket"), commands)
