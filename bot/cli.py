@@ -81,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                        logging.INFO)
     logging.basicConfig(level=level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("alembic", "aiosqlite", "asyncio", "apscheduler.executors"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     from . import cli_commands
 
     try:
