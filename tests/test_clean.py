@@ -86,10 +86,28 @@ def test_sentences_that_start_with_by_stay() -> None:
         ("LONDON (Reuters) - Acme shares fell 3%.", "Acme shares fell 3%."),
         ("WASHINGTON — The Senate voted.", "The Senate voted."),
         ("NASA said the probe landed.", "NASA said the probe landed."),
+        ("Lyon, France (AFP)Acme opened a plant.", "Acme opened a plant."),
+        ("Oslo (The Nordic Wire) -- Acme hired 40.", "Acme hired 40."),
+        ("Acme (NYSE: ACM) rose.", "Acme (NYSE: ACM) rose."),
     ],
 )
 def test_datelines_are_removed_from_the_start_only(text: str, expected: str) -> None:
     assert clean_text(text) == expected
+
+
+def test_calls_to_action_glued_into_the_story_become_a_break() -> None:
+    text = ("Acme opened a plant in Lyon. Scroll down for video Workers cheer the opening "
+            "The plant will employ 300 people.")
+    assert clean_text(text) == (
+        "Acme opened a plant in Lyon.\n\n"
+        "Workers cheer the opening The plant will employ 300 people."
+    )
+    assert clean_text("Scroll down for more: the list") == "the list"
+
+
+def test_scroll_and_click_inside_ordinary_sentences_stay() -> None:
+    text = "Users scroll down for ages, and click here and there."
+    assert clean_text(text) == text
 
 
 def test_clean_text_of_nothing_is_nothing() -> None:

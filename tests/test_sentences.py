@@ -61,6 +61,40 @@ def test_line_breaks_inside_a_paragraph_are_spaces() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Workers cheer as the plant opens in Lyon The plant will employ 300 people.",
+         ["Workers cheer as the plant opens in Lyon", "The plant will employ 300 people."]),
+        ("Fares rose by 12% And commuters were not amused.",
+         ["Fares rose by 12%", "And commuters were not amused."]),
+        ("She starred in ‘The Long Night’ He directed it.",
+         ["She starred in ‘The Long Night’", "He directed it."]),
+    ],
+)
+def test_english_sentences_glued_without_a_full_stop_are_separated(
+    text: str, expected: list[str]
+) -> None:
+    assert split_sentences(text, "en") == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["He told The New York Times about it.", "Plan A failed, so plan B was tried.",
+     "She read it in The Guardian on Monday."],
+)
+def test_title_case_inside_a_sentence_is_not_a_boundary(text: str) -> None:
+    assert split_sentences(text, "en") == [text]
+
+
+def test_glued_sentence_rule_is_english_only() -> None:
+    text = "Il a vu le film The Artist hier."
+    assert split_sentences(text, "fr") == [text]
+    assert split_sentences("Sie sah das Haus Die Tür war offen.", "de") == [
+        "Sie sah das Haus Die Tür war offen."
+    ]
+
+
 def test_unknown_language_still_splits() -> None:
     assert split_sentences("Dr. Who arrived. He left.", "nl") == ["Dr. Who arrived.", "He left."]
 

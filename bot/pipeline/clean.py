@@ -129,12 +129,21 @@ _TRAILERS = re.compile(
     )\s*$"""
 )
 _TRAILER_WINDOW = 800
+# a source credit in brackets, "(CNN)", "(AFP/Getty)", "(The Hollywood Reporter)", optionally
+# after a place: "New Delhi, India (CNN)"; only at the very start of the text
+_AGENCY = r"(?:[A-Z][\w&./-]*(?:\ [A-Z][\w&./-]*){0,3})"
+# calls to action that sites glue into the running text, without a full stop of their own
+_INLINE = re.compile(
+    r"(?i)[ \t]*\b(?:scroll\ down\ for\ (?:the\ )?(?:videos?|more)|"
+    r"click\ here\ to\ (?:watch|see|read|view)\ (?:the\ )?(?:video|gallery|more))\b[.:]?[ \t]*"
+)
 _DATELINE = re.compile(
-    r"""^(?:
-        \((?:CNN|AP|AFP|Reuters|dpa|Bloomberg|UPI|AFP/Getty)\)\s*(?:[-–—]{1,2}\s*)?
-      | [A-Z][A-Z .,'/-]{1,40}(?:,\s*[A-Z][\w .]{1,30})?\s*\([A-Z][\w&.]{1,20}\)
-        \s*[-–—:]{1,2}\s*
-      | [A-Z][A-Z .'/-]{2,30}(?:,\s*[A-Z][\w .]{1,30})?\s*(?:—|–|--)\s+
+    rf"""^(?:
+        (?:[A-Z][\w'’.-]*(?:[ ,]{{1,2}}[A-Z][\w'’.-]*){{0,4}}\ )?\({_AGENCY}\)
+        \s*(?:[-–—]{{1,2}}\s*)?
+      | [A-Z][A-Z .,'/-]{{1,40}}(?:,\s*[A-Z][\w .]{{1,30}})?\s*\([A-Z][\w&.]{{1,20}}\)
+        \s*[-–—:]{{1,2}}\s*
+      | [A-Z][A-Z .'/-]{{2,30}}(?:,\s*[A-Z][\w .]{{1,30}})?\s*(?:—|–|--)\s+
     )""",
     re.X,
 )
@@ -144,6 +153,8 @@ def clean_text(text: str) -> str:
     """Drop feed boilerplate from plain text (paragraphs joined by "\\n\\n"). Pure, never raises."""
     if not text:
         return ""
+    if "croll" in text or "lick" in text:
+        text = _INLINE.sub("\n\n", text)
     kept: list[str] = []
     for para in text.split("\n\n"):
         lines = [line for line in para.split("\n") if not _is_boilerplate(line.strip())]

@@ -5,8 +5,11 @@ whitespace, then something that can start a sentence); a few cheap checks on the
 the word after reject the false ones: abbreviations ("Dr.", "z.B.", "Sra."), initials ("J. R. R."),
 German ordinals ("am 3. Oktober"), and a lower-case continuation. Numbers such as "€1.5bn" or
 "3.5 %" never reach the checks because a boundary needs whitespace after the punctuation. A
-paragraph break ("\\n\\n") always ends a sentence. A tuned regex splitter like this agrees with
-pysbd/punkt on news text at a small fraction of their cost (see tests/bench/eval_summaries.py).
+paragraph break ("\\n\\n") always ends a sentence. In English, a sentence glued to the text
+before it without a full stop (a caption or teaser run into the story: "... in Lyon The plant
+will ...") is cut off where a word that nearly always starts a sentence in title case follows a
+lower-case word. A tuned regex splitter like this agrees with pysbd/punkt on news text at a small
+fraction of their cost (see tests/bench/eval_summaries.py).
 """
 
 from __future__ import annotations
@@ -75,14 +78,26 @@ _AFTER_TIME = frozenset(
 _WORD_BEFORE = re.compile(r"([\w.\-']*)$")
 _WORD_AFTER = re.compile(r"[¿¡\"“„«'‘\(\[\-–—\s]*(\w+)")
 _PARAGRAPH = re.compile(r"\n[ \t\u00a0]*\n\s*")
+# English only: a sentence glued to the previous text without a full stop (captions and teasers
+# that sites run into the story): a lower-case word or a number, then a word that almost only
+# ever starts a sentence in title case, followed by a lower-case word: "... a colleague The cost
+# of divorce ...". "told The New York Times" stays whole (a capital follows "The").
+_GLUED = re.compile(
+    r"(?<=[a-z0-9%’'\"”)])\s+(?=(?:The|An|He|She|They|His|Her|Their|Its|This|These|Those"
+    r"|And|But|However|When|While|After|Before|Now|Then|In|On|At|Police|Officers)\s+[a-z0-9])"
+)
+_GLUED_LANGS = frozenset({"", "en"})
 
 
 def split_sentences(text: str, lang: str | None = None) -> list[str]:
     """Split ``text`` into sentences; paragraph breaks always end one. Never raises."""
-    abbreviations = ABBREVIATIONS.get((lang or "").split("-")[0].lower(), _ALL)
+    code = (lang or "").split("-")[0].lower()
+    abbreviations = ABBREVIATIONS.get(code, _ALL)
     out: list[str] = []
     for paragraph in _PARAGRAPH.split(text):
         out.extend(_split_paragraph(paragraph, abbreviations, lang))
+    if code in _GLUED_LANGS:
+        out = [piece for sentence in out for piece in _GLUED.split(sentence)]
     return out
 
 
