@@ -14,11 +14,13 @@ import json
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlencode
 
 import aiohttp
 import pytest
+import yaml
 from fakes.fake_slack import TEAM, FakeSlack, fake_slack
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.models.blocks import Block
@@ -302,3 +304,16 @@ async def test_start_slack_stays_off_without_its_tokens(monkeypatch: pytest.Monk
     assert await start_slack(Settings(slack_mode="http"), commands) is None  # no signing secret
     with pytest.raises(ConfigError, match="socket"):
         await start_slack(Settings(slack_mode="websocket"), commands)
+
+
+def test_the_manifest_declares_what_the_code_uses() -> None:
+    path = Path(__file__).resolve().parents[1] / "config" / "slack-manifest.yaml"
+    manifest = yaml.safe_load(path.read_text())
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    # chat.postMessage, /news, users.info, conversations.history (public and private channels)
+    assert {"chat:write", "commands", "users:read", "channels:history",
+            "groups:history"} <= scopes
+    (command,) = manifest["features"]["slash_commands"]
+    assert command["command"] == "/news" and command["usage_hint"]
+    assert manifest["settings"]["socket_mode_enabled"] is True
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
