@@ -87,12 +87,31 @@ def test_title_case_inside_a_sentence_is_not_a_boundary(text: str) -> None:
     assert split_sentences(text, "en") == [text]
 
 
-def test_glued_sentence_rule_is_english_only() -> None:
+def test_glued_sentence_rules_are_per_language() -> None:
     text = "Il a vu le film The Artist hier."
     assert split_sentences(text, "fr") == [text]
-    assert split_sentences("Sie sah das Haus Die Tür war offen.", "de") == [
-        "Sie sah das Haus Die Tür war offen."
+    assert split_sentences("Hafen bekommt neue Kräne Der Umbau beginnt im Mai.", "de") == [
+        "Hafen bekommt neue Kräne", "Der Umbau beginnt im Mai."
     ]
+
+
+def test_german_title_after_a_title_noun_stays_whole() -> None:
+    text = "Das sagte er der Zeitung Die Welt am Sonntag."
+    assert split_sentences(text, "de") == [text]
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "expected"),
+    [
+        ("de", "Er ging. ``Wir bleiben'', sagte sie.", ["Er ging.", "``Wir bleiben'', sagte sie."]),
+        ("de", "Er ging. ‚Nein‘, rief sie.", ["Er ging.", "‚Nein‘, rief sie."]),
+        ("en", "It ended. ``Fine,'' he said.", ["It ended.", "``Fine,'' he said."]),
+    ],
+)
+def test_typewriter_and_low_quotes_can_open_a_sentence(
+    lang: str, text: str, expected: list[str]
+) -> None:
+    assert split_sentences(text, lang) == expected
 
 
 def test_unknown_language_still_splits() -> None:

@@ -65,7 +65,7 @@ _ORDINAL_LEAD_DE = frozenset(
 
 # terminal punctuation, closing quotes/brackets, whitespace, then a sentence-like start
 _CANDIDATE = re.compile(
-    r"""([.!?…]+|\.\.\.)((?:[ \u00a0]?[»"”’'\)\]])*)(\s+)(?=[\w¿¡"“„«'‘\(\[\-–—])"""
+    r"""([.!?…]+|\.\.\.)((?:[ \u00a0]?[»"”’'\)\]])*)(\s+)(?=[\w¿¡"“„«'‘‚`\(\[\-–—])"""
 )
 _ELISION = re.compile(r"^.*['’]")
 _MIN_PLAIN_WORD = 5
@@ -76,17 +76,23 @@ _AFTER_TIME = frozenset(
     )
 )
 _WORD_BEFORE = re.compile(r"([\w.\-']*)$")
-_WORD_AFTER = re.compile(r"[¿¡\"“„«'‘\(\[\-–—\s]*(\w+)")
+_WORD_AFTER = re.compile(r"[¿¡\"“„«'‘‚`\(\[\-–—\s]*(\w+)")
 _PARAGRAPH = re.compile(r"\n[ \t\u00a0]*\n\s*")
 # English only: a sentence glued to the previous text without a full stop (captions and teasers
 # that sites run into the story): a lower-case word or a number, then a word that almost only
 # ever starts a sentence in title case, followed by a lower-case word: "... a colleague The cost
 # of divorce ...". "told The New York Times" stays whole (a capital follows "The").
-_GLUED = re.compile(
+_GLUED_EN = re.compile(
     r"(?<=[a-z0-9%’'\"”)])\s+(?=(?:The|An|He|She|They|His|Her|Their|Its|This|These|Those"
     r"|And|But|However|When|While|After|Before|Now|Then|In|On|At|Police|Officers)\s+[a-z0-9])"
 )
-_GLUED_LANGS = frozenset({"", "en"})
+# German: a capitalised article after a word with no punctuation (mid-sentence articles are lower
+# case), as where a headline runs into the story: "... wechseln in den Westen Die Regierung ...";
+# not after a noun that introduces a title: "die Zeitung Die Welt"
+_GLUED_DE = re.compile(r"(?<=[\wäöüß%“\"'’])\s+(?=(?:Der|Die|Das)\s)")
+_TITLE_NOUNS = ("zeitung", "magazin", "blatt", "film", "buch", "roman", "titel", "album", "serie",
+                "sender", "band", "gruppe", "stück", "song", "lied", "show", "oper")
+_GLUED: dict[str, re.Pattern[str]] = {"": _GLUED_EN, "en": _GLUED_EN, "de": _GLUED_DE}
 
 
 def split_sentences(text: str, lang: str | None = None) -> list[str]:
@@ -96,9 +102,22 @@ def split_sentences(text: str, lang: str | None = None) -> list[str]:
     out: list[str] = []
     for paragraph in _PARAGRAPH.split(text):
         out.extend(_split_paragraph(paragraph, abbreviations, lang))
-    if code in _GLUED_LANGS:
-        out = [piece for sentence in out for piece in _GLUED.split(sentence)]
-    return out
+    glued = _GLUED.get(code)
+    if glued is None:
+        return out
+    return [piece for sentence in out for piece in _split_glued(sentence, glued)]
+
+
+def _split_glued(sentence: str, glued: re.Pattern[str]) -> list[str]:
+    pieces: list[str] = []
+    start = 0
+    for m in glued.finditer(sentence):
+        if sentence[: m.start()].lower().endswith(_TITLE_NOUNS):
+            continue
+        pieces.append(sentence[start : m.start()])
+        start = m.end()
+    pieces.append(sentence[start:])
+    return pieces
 
 
 def _split_paragraph(text: str, abbreviations: frozenset[str], lang: str | None) -> list[str]:
