@@ -95,6 +95,18 @@ def test_glued_sentence_rules_are_per_language() -> None:
     ]
 
 
+def test_german_colon_article_and_smiley_end_a_sentence() -> None:
+    assert split_sentences("Er warnte: Die Lage ist ernst.", "de") == [
+        "Er warnte:", "Die Lage ist ernst."
+    ]
+    assert split_sentences("Alles gut :-) Danke an alle.", "de") == [
+        "Alles gut :-)", "Danke an alle."
+    ]
+    assert split_sentences("Er sagte: die Lage ist ernst.", "de") == [
+        "Er sagte: die Lage ist ernst."
+    ]
+
+
 def test_german_title_after_a_title_noun_stays_whole() -> None:
     text = "Das sagte er der Zeitung Die Welt am Sonntag."
     assert split_sentences(text, "de") == [text]

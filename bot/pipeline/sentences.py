@@ -88,8 +88,10 @@ _GLUED_EN = re.compile(
 )
 # German: a capitalised article after a word with no punctuation (mid-sentence articles are lower
 # case), as where a headline runs into the story: "... wechseln in den Westen Die Regierung ...";
-# not after a noun that introduces a title: "die Zeitung Die Welt"
-_GLUED_DE = re.compile(r"(?<=[\wäöüß%“\"'’])\s+(?=(?:Der|Die|Das)\s)")
+# not after a noun that introduces a title: "die Zeitung Die Welt". After a colon or semicolon a
+# capitalised article starts a full sentence too ("Er warnte: Die Lage ist ernst"), and a smiley
+# before a capital ends one
+_GLUED_DE = re.compile(r"(?<=[\w%“\"'’:;])\s+(?=(?:Der|Die|Das)\s)|(?<=:-\)|;-\))\s+(?=[A-ZÄÖÜ])")
 _TITLE_NOUNS = ("zeitung", "magazin", "blatt", "film", "buch", "roman", "titel", "album", "serie",
                 "sender", "band", "gruppe", "stück", "song", "lied", "show", "oper")
 _GLUED: dict[str, re.Pattern[str]] = {"": _GLUED_EN, "en": _GLUED_EN, "de": _GLUED_DE}
