@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -135,7 +136,7 @@ class FakeDiscord:
         if not queue:
             return None
         s = queue.popleft()
-        return web.json_response(s.body, status=s.status, headers=s.headers)
+        return _json(s.body, status=s.status, headers=s.headers)
 
     async def create_message(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Authorization") != f"Bot {TOKEN}":
@@ -152,14 +153,14 @@ class FakeDiscord:
         if nonce is not None and body.get("enforce_nonce"):
             key = (str(BOT_USER_ID), str(nonce))
             if key in self._nonces:
-                return web.json_response(self._nonces[key].to_json())
+                return _json(self._nonces[key].to_json())
         msg = self._store(channel, body, "bot")
         if nonce is not None and body.get("enforce_nonce"):
             self._nonces[(str(BOT_USER_ID), str(nonce))] = msg
         if self.hang_after_store:
             self.hang_after_store -= 1
             await asyncio.sleep(self.hang_seconds)
-        return web.json_response(msg.to_json(), headers={
+        return _json(msg.to_json(), headers={
             "X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "4",
             "X-RateLimit-Reset-After": "5.000"})
 
@@ -168,7 +169,7 @@ class FakeDiscord:
         body = await request.json()
         if webhook == str(APPLICATION_ID):  # an interaction follow-up
             msg = self._store(f"followup:{token}", body, "followup")
-            return web.json_response(msg.to_json())
+            return _json(msg.to_json())
         if (answer := self._scripted(f"webhook:{webhook}")) is not None:
             return answer
         if self.webhooks.get(webhook) != token:
@@ -177,7 +178,7 @@ class FakeDiscord:
             return _error(400, 50035, "Invalid Form Body: " + "; ".join(problems))
         msg = self._store(f"webhook:{webhook}", body, "webhook")
         if request.query.get("wait") == "true":
-            return web.json_response(msg.to_json())
+            return _json(msg.to_json())
         return web.Response(status=204)
 
     async def interaction_callback(self, request: web.Request) -> web.StreamResponse:
@@ -186,7 +187,7 @@ class FakeDiscord:
         self.callbacks.append({"id": interaction, "type": body["type"],
                                "data": body.get("data") or {}})
         flags = (body.get("data") or {}).get("flags", 0)
-        return web.json_response({
+        return _json({
             "interaction": {"id": interaction, "type": 2, "response_message_loading":
                             body["type"] == 5, "response_message_ephemeral": bool(flags & 64)},
             "resource": {"type": body["type"]}})
@@ -194,17 +195,17 @@ class FakeDiscord:
     async def edit_original(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         self.edits.append(body)
-        return web.json_response(Message(str(next(self._ids)), "0", body, "edit").to_json())
+        return _json(Message(str(next(self._ids)), "0", body, "edit").to_json())
 
     async def me(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Authorization") != f"Bot {TOKEN}":
             return _error(401, 0, "401: Unauthorized")
-        return web.json_response({"id": str(BOT_USER_ID), "username": "newsbot",
+        return _json({"id": str(BOT_USER_ID), "username": "newsbot",
                                   "discriminator": "0", "avatar": None, "bot": True})
 
     async def application(self, request: web.Request) -> web.StreamResponse:
         owner = {"id": "1", "username": "owner", "discriminator": "0", "avatar": None}
-        return web.json_response({
+        return _json({
             "id": str(APPLICATION_ID), "name": "newsbot", "description": "", "icon": None,
             "bot_public": False, "bot_require_code_grant": False, "owner": owner,
             "verify_key": "00", "flags": 0})
@@ -216,7 +217,7 @@ class FakeDiscord:
         answered = [{**c, "id": str(next(self._ids)), "application_id": str(APPLICATION_ID),
                      "version": "1", **({"guild_id": scope} if scope != "global" else {})}
                     for c in commands]
-        return web.json_response(answered)
+        return _json(answered)
 
     def _store(self, channel: str, body: dict[str, Any], via: str) -> Message:
         msg = Message(str(next(self._ids)), channel, body, via)
@@ -248,8 +249,15 @@ def _reason(status: int) -> str:
             500: "Internal Server Error", 502: "Bad Gateway"}.get(status, "error")
 
 
+def _json(data: Any, *, status: int = 200, headers: dict[str, str] | None = None
+          ) -> web.Response:
+    """JSON with the bare ``application/json`` type Discord sends (discord.py compares it)."""
+    return web.Response(body=json.dumps(data).encode(), status=status, headers=headers,
+                        content_type="application/json")
+
+
 def _error(status: int, code: int, message: str) -> web.Response:
-    return web.json_response({"code": code, "message": message}, status=status)
+    return _json({"code": code, "message": message}, status=status)
 
 
 async def start_fake_discord() -> tuple[FakeDiscord, web.AppRunner]:
