@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import aiohttp
 import pytest
@@ -317,3 +317,26 @@ def test_the_manifest_declares_what_the_code_uses() -> None:
     assert command["command"] == "/news" and command["usage_hint"]
     assert manifest["settings"]["socket_mode_enabled"] is True
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
+
+
+async def test_socket_mode_runner_answers_a_command_over_the_websocket(
+        settings: Settings, client: AsyncWebClient, fake: FakeSlack,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-test")
+    monkeypatch.delenv("SLACK_SIGNING_SECRET")  # Socket Mode needs no signing secret
+    fields = dict(parse_qsl(command_body("help"), keep_blank_values=True))
+    fake.envelopes.append({"envelope_id": "env-1", "type": "slash_commands",
+                           "accepts_response_payload": True, "payload": fields})
+    commands = ScriptedCommands()
+    runtime = await start_slack(Settings(), commands, client=client)
+    assert runtime is not None and runtime.mode == "socket"
+    try:
+        await fake.wait_for(lambda: bool(fake.socket_acks))
+        (ack,) = fake.socket_acks
+        assert ack["envelope_id"] == "env-1"
+        assert ack["payload"]["response_type"] == "ephemeral"
+        assert commands.invocations[0].text == "help"
+        (opened,) = fake.calls_to("apps.connections.open")
+        assert opened.token == "xapp-test"
+    finally:
+        await runtime.stop()

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 TEAM = "T0TEST"
 BOT_USER = "UBOT"
@@ -56,6 +56,8 @@ class FakeSlack:
     scripted: dict[str, list[Failure]] = field(default_factory=dict)
     start: float = field(default_factory=time.time)  # message ts count up from here
     _ts: int = 0
+    envelopes: list[dict[str, Any]] = field(default_factory=list)  # sent on Socket Mode connect
+    socket_acks: list[dict[str, Any]] = field(default_factory=list)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     @property
@@ -161,6 +163,22 @@ class FakeSlack:
         return {"ok": True, "messages": page, "has_more": more,
                 "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": self.base.replace("http://", "ws://") + "/socket"}
+
+    async def handle_socket(self, request: web.Request) -> web.StreamResponse:
+        """Socket Mode: say hello, deliver queued envelopes, record the app's acks."""
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        await ws.send_json({"type": "hello", "num_connections": 1})
+        for envelope in self.envelopes:
+            await ws.send_json(envelope)
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                self.socket_acks.append(json.loads(msg.data))
+                await self._notify()
+        return ws
+
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(args.get("user", ""))
         if user is None:
@@ -201,6 +219,7 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
     app = web.Application()
     app.router.add_route("*", "/api/{method}", fake.handle_api)
     app.router.add_post("/response/{name}", fake.handle_response)
+    app.router.add_get("/socket", fake.handle_socket)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
