@@ -83,18 +83,21 @@ _PARAGRAPH = re.compile(r"\n[ \t\u00a0]*\n\s*")
 # ever starts a sentence in title case, followed by a lower-case word: "... a colleague The cost
 # of divorce ...". "told The New York Times" stays whole (a capital follows "The").
 _GLUED_EN = re.compile(
-    r"(?<=[a-z0-9%’'\"”)])\s+(?=(?:The|An|He|She|They|His|Her|Their|Its|This|These|Those"
-    r"|And|But|However|When|While|After|Before|Now|Then|In|On|At|Police|Officers)\s+[a-z0-9])"
+    r"\s+(?=(?:The|An|He|She|They|His|Her|Their|Its|This|These|Those|And|But|However|When|While"
+    r"|After|Before|Now|Then|In|On|At|Police|Officers)\s+[a-z0-9])"
 )
+_GLUED_EN_BEFORE = frozenset("abcdefghijklmnopqrstuvwxyz0123456789%’'\"”)")
 # German: a capitalised article after a word with no punctuation (mid-sentence articles are lower
 # case), as where a headline runs into the story: "... wechseln in den Westen Die Regierung ...";
 # not after a noun that introduces a title: "die Zeitung Die Welt". After a colon or semicolon a
 # capitalised article starts a full sentence too ("Er warnte: Die Lage ist ernst"), and a smiley
 # before a capital ends one
-_GLUED_DE = re.compile(r"(?<=[\w%“\"'’:;])\s+(?=(?:Der|Die|Das)\s)|(?<=:-\)|;-\))\s+(?=[A-ZÄÖÜ])")
+_GLUED_DE = re.compile(r"\s+(?=(?:Der|Die|Das)\s)|(?<=:-\)|;-\))\s+(?=[A-ZÄÖÜ])")
 _TITLE_NOUNS = ("zeitung", "magazin", "blatt", "film", "buch", "roman", "titel", "album", "serie",
                 "sender", "band", "gruppe", "stück", "song", "lied", "show", "oper")
-_GLUED: dict[str, re.Pattern[str]] = {"": _GLUED_EN, "en": _GLUED_EN, "de": _GLUED_DE}
+_GLUED: dict[str, tuple[re.Pattern[str], frozenset[str] | None]] = {
+    "": (_GLUED_EN, _GLUED_EN_BEFORE), "en": (_GLUED_EN, _GLUED_EN_BEFORE), "de": (_GLUED_DE, None)
+}
 
 
 def split_sentences(text: str, lang: str | None = None) -> list[str]:
@@ -104,16 +107,23 @@ def split_sentences(text: str, lang: str | None = None) -> list[str]:
     out: list[str] = []
     for paragraph in _PARAGRAPH.split(text):
         out.extend(_split_paragraph(paragraph, abbreviations, lang))
-    glued = _GLUED.get(code)
-    if glued is None:
+    rule = _GLUED.get(code)
+    if rule is None:
         return out
-    return [piece for sentence in out for piece in _split_glued(sentence, glued)]
+    return [piece for sentence in out for piece in _split_glued(sentence, *rule)]
 
 
-def _split_glued(sentence: str, glued: re.Pattern[str]) -> list[str]:
+def _split_glued(
+    sentence: str, glued: re.Pattern[str], before: frozenset[str] | None
+) -> list[str]:
+    """Cut ``sentence`` where ``glued`` matches, if the character before it is in ``before``
+    (any word character or closing punctuation when None) and no title noun precedes."""
     pieces: list[str] = []
     start = 0
     for m in glued.finditer(sentence):
+        last = sentence[m.start() - 1 : m.start()]
+        if not last or (last not in before if before is not None else last in " ,-–—("):
+            continue
         if sentence[: m.start()].lower().endswith(_TITLE_NOUNS):
             continue
         pieces.append(sentence[start : m.start()])
