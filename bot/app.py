@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from .commands.service import CommandService
 from .config import OperatorConfig, load_config
 from .models import Delivery
 from .operator_sync import sync_operator_config
@@ -58,6 +59,7 @@ class App:
         self.clock = clock
         self.poller = Poller(storage, fetcher)
         self.deliverer = Deliverer(storage, self.sinks, clock, self.destination_stopped)
+        self.commands = CommandService(storage, defaults=config.watchlist, clock=clock)
         self._owned = owned
 
     @classmethod

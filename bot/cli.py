@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -46,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     summ.add_argument("--chars", type=int, default=600, help="character budget")
     summ.add_argument("--json", action="store_true")
     summ.add_argument("articles", nargs="?", default="-")
+
+    from .cli_preview import add_preview_parser
+
+    add_preview_parser(sub)
 
     db = sub.add_parser("db", help="database tools")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -92,6 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `newsbot ... | head`: the reader has gone, that is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def install_signal_handlers(stop: asyncio.Event) -> None:

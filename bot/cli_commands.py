@@ -10,6 +10,7 @@ from pathlib import Path
 from .app import App
 from .cli import install_signal_handlers, print_json
 from .cli_io import read_articles
+from .cli_preview import cmd_preview
 from .demo import run_demo
 from .errors import NewsbotError
 from .pipeline.dedup import to_articles
@@ -148,7 +149,7 @@ async def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
 async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     handlers = {
         "run": cmd_run, "demo": cmd_demo, "match": cmd_match, "summarize": cmd_summarize,
-        "audit": cmd_audit,
+        "audit": cmd_audit, "preview": cmd_preview,
     }
     if args.command == "feeds":
         return await cmd_feeds_check(args, settings)
