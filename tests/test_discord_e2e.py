@@ -1,0 +1,159 @@
+"""End to end: a loopback feed gets a new item -> exactly one Discord message reaches the fake API,
+with a valid embed and no mentions, also across a 429, a lost reply and a restart."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fakes.fake_discord import TOKEN, FakeDiscord, body_problems, start_fake_discord
+from feedserver import FeedServer, Item, rss, start_feed_server
+
+from bot.app import App
+from bot.config import DestinationSpec, OperatorConfig
+from bot.models import Company, FeedSource, Subscription, Topic, Watchlist
+from bot.platforms.discord_sink import DiscordSink, Pacer
+from bot.settings import Settings
+from bot.storage import open_storage
+
+WATCHLIST = Watchlist(companies=(Company("Nvidia"),),
+                      topics=(Topic("Funding", ("invest*",)),))
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+CHANNEL = "123456789012345678"
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def items(n: int) -> list[Item]:
+    return [Item(guid=f"g{i}", title=f"Nvidia news number {i} @everyone",
+                 text=f"Nvidia said on day {i} that it would invest in a plant. <@&42> look!",
+                 published=T0 + timedelta(days=i)) for i in range(n)]
+
+
+@pytest.fixture
+async def feeds() -> AsyncIterator[FeedServer]:
+    srv, runner = await start_feed_server()
+    yield srv
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    srv, runner = await start_fake_discord()
+    yield srv
+    await runner.cleanup()
+
+
+@pytest.fixture
+def make_app(db_url, tmp_path: Path, clock, fake):
+    async def make(url: str, *, http_timeout: float = 15.0) -> App:
+        db, connect_args = db_url
+        config = OperatorConfig((FeedSource(url, "Test News"),), WATCHLIST,
+                                (DestinationSpec(f"discord:{CHANNEL}",
+                                                 (Subscription(company="*"),)),), tmp_path)
+        time_ = FakeTime()
+        sink = DiscordSink(api_base=fake.base, token=TOKEN, timeout=http_timeout,
+                           pacer=Pacer(monotonic=time_, sleep=time_.sleep))
+        return await App.open(Settings(database_url=db, config_dir=tmp_path), config=config,
+                              sinks={"discord": sink}, clock=clock,
+                              storage=await open_storage(db, connect_args=connect_args))
+
+    return make
+
+
+def check_message(fake: FakeDiscord, title: str) -> None:
+    (msg,) = [m for m in fake.channel_messages(CHANNEL) if title in m.body["embeds"][0]["title"]]
+    assert body_problems(msg.body) == []
+    assert msg.body["allowed_mentions"] == {"parse": []}
+    (embed,) = msg.body["embeds"]
+    assert "@everyone" not in embed["title"] and "<@&42>" not in embed["description"]
+    assert embed["url"].startswith("https://news.example.com/")
+
+
+async def test_one_new_item_is_one_message_even_across_a_429_and_a_restart(
+        feeds, fake, make_app, clock) -> None:
+    url = feeds.set("/feed.xml", rss(items(1)))
+    app = await make_app(url)
+    try:
+        await app.cycle(all_feeds=True)  # first poll: the backlog is seen, nothing posted
+        assert fake.messages == []
+        feeds.set("/feed.xml", rss(items(2)))
+        clock.advance(minutes=20)
+        assert (await app.cycle()).delivery.sent == 1
+        check_message(fake, "Nvidia news number 1")
+
+        fake.script(f"channel:{CHANNEL}", 429, retry_after=3.0)
+        feeds.set("/feed.xml", rss(items(3)))
+        clock.advance(minutes=20)
+        report = await app.cycle()
+        assert report.delivery.retried == 1 and len(fake.channel_messages(CHANNEL)) == 1
+        clock.advance(seconds=1)
+        assert (await app.cycle()).delivery.sent == 0  # retry_after honoured
+        feeds.set("/feed.xml", rss(items(4)))
+        clock.advance(minutes=20)
+        await app.poll_due()  # seen and queued ... then the process stops
+    finally:
+        await app.close()
+
+    restarted = await make_app(url)
+    try:
+        report = await restarted.cycle()
+        assert report.delivery.sent == 2
+        for i in (1, 2, 3):
+            check_message(fake, f"Nvidia news number {i}")
+        await restarted.cycle(all_feeds=True)
+        assert len(fake.channel_messages(CHANNEL)) == 3
+    finally:
+        await restarted.close()
+
+
+async def test_a_reply_lost_in_transit_then_a_restart_still_posts_once(
+        feeds, fake, make_app, clock) -> None:
+    url = feeds.set("/feed.xml", rss(items(1)))
+    app = await make_app(url, http_timeout=0.5)
+    try:
+        await app.cycle(all_feeds=True)
+        feeds.set("/feed.xml", rss(items(2)))
+        fake.hang_after_store, fake.hang_seconds = 1, 5.0  # Discord posts it; the answer is lost
+        clock.advance(minutes=20)
+        assert (await app.cycle()).delivery.retried == 1
+        assert len(fake.channel_messages(CHANNEL)) == 1
+    finally:
+        await app.close()
+
+    restarted = await make_app(url)
+    try:
+        clock.advance(minutes=5)  # within Discord's nonce window
+        assert (await restarted.cycle()).delivery.sent == 1
+        (msg,) = fake.channel_messages(CHANNEL)
+        (state,) = await restarted.storage.delivery_states(status="sent")
+        assert state.message_id == msg.id
+    finally:
+        await restarted.close()
+
+
+async def test_missing_access_stops_the_channel_and_keeps_the_alert(
+        feeds, fake, make_app, clock) -> None:
+    url = feeds.set("/feed.xml", rss(items(1)))
+    app = await make_app(url)
+    try:
+        await app.cycle(all_feeds=True)
+        feeds.set("/feed.xml", rss(items(2)))
+        fake.script(f"channel:{CHANNEL}", 403, code=50001, message="Missing Access")
+        clock.advance(minutes=20)
+        assert (await app.cycle()).delivery.stopped == 1
+        (dest,) = await app.storage.destinations("local", active_only=False)
+        assert not dest.active and fake.messages == []
+    finally:
+        await app.close()
