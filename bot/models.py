@@ -245,6 +245,7 @@ class Delivery:
     alert: Alert
     attempts: int = 0
     message_id: str | None = None  # set when a previous attempt's outcome was recorded
+    uncertain: bool = False  # the previous attempt may have landed (timed out after sending)
 
 
 @dataclass(frozen=True, slots=True)

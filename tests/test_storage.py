@@ -130,3 +130,20 @@ async def test_audit_log_is_per_tenant_and_newest_first(storage, clock) -> None:
     entries = await storage.audit_entries("slack:T1")
     assert [e.action for e in entries] == ["watch.remove", "watch.add"]
     assert entries[1].after == {"name": "Nvidia"} and entries[0].at == clock()
+
+
+async def test_a_delivery_whose_lease_ran_out_is_marked_uncertain(storage, clock) -> None:
+    feed_id = await feed_with_follow(storage, clock)
+    dest = await storage.ensure_destination("local", "console", clock())
+    await storage.record_poll(PollRecord(
+        feed_id=feed_id, now=clock(), next_poll_at=clock(), etag=None, last_modified=None,
+        articles=(article("a"),), deliveries=(NewDelivery(dest, "a", alert("console", "s1")),),
+        primed_follows=()))
+    (first,) = await storage.claim_deliveries(clock(), 10, timedelta(minutes=5))
+    assert not first.uncertain
+    clock.advance(minutes=6)  # the worker died while sending: did it land? ask before resending
+    (again,) = await storage.claim_deliveries(clock(), 10, timedelta(minutes=5))
+    assert again.uncertain and again.attempts == 2
+    await storage.mark_retry(again.id, "rate limited", clock())
+    (third,) = await storage.claim_deliveries(clock(), 10, timedelta(minutes=5))
+    assert not third.uncertain

@@ -1,7 +1,8 @@
 """The unit of work "deliver due alerts": claim outbox rows, send through the sink, record.
 
 At-least-once with idempotency: a delivery is marked sent only after its sink accepted it; a
-retried delivery whose earlier outcome is unknown asks the sink whether it already landed.
+retried delivery whose earlier outcome is unknown (a timeout after sending, or a crash while the
+row was leased) asks the sink whether it already landed.
 Per destination in order, destinations side by side; a slow or rate-limited channel does not hold
 up the others.
 """
@@ -14,10 +15,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..errors import PermanentDeliveryError, TransientDeliveryError
+from ..errors import PermanentDeliveryError, TransientDeliveryError, UnknownOutcomeError
 from ..models import Delivery
 from ..sinks import Sink
 from ..storage import Storage
+from ..storage.outbox import UNCERTAIN
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +87,13 @@ class Deliverer:
             return await self._reject(delivery, "no sink is configured for this platform "
                                       "(missing token?)", stop=False)
         try:
-            message_id = await sink.find_sent(delivery) if delivery.attempts > 1 else None
+            message_id = await sink.find_sent(delivery) if delivery.uncertain else None
             if message_id is None:
                 message_id = (await sink.send(delivery)).message_id
         except PermanentDeliveryError as exc:
             return await self._reject(delivery, str(exc), stop=True)
+        except UnknownOutcomeError as exc:
+            return await self._retry(delivery, UNCERTAIN + str(exc), exc.retry_after)
         except TransientDeliveryError as exc:
             return await self._retry(delivery, str(exc), exc.retry_after)
         except Exception as exc:  # noqa: BLE001 - a sink bug must not stop the others; retry

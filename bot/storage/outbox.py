@@ -27,6 +27,9 @@ class DeliveryState:
     alert: Alert
 
 
+UNCERTAIN = "outcome unknown: "  # last_error prefix: the attempt may have landed
+
+
 class OutboxStore(StoreBase):
     async def claim_deliveries(self, now: datetime, limit: int, lease: timedelta
                                ) -> list[Delivery]:
@@ -36,10 +39,13 @@ class OutboxStore(StoreBase):
                    deliveries.c.destination_id.in_(active),
                    or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now))
         async with self.tx() as conn:
-            ids = (await conn.execute(select(deliveries.c.id).where(due).order_by(
-                deliveries.c.next_attempt_at, deliveries.c.id).limit(limit))).scalars().all()
-            if not ids:
+            found = (await conn.execute(
+                select(deliveries.c.id, deliveries.c.lease_until).where(due)
+                .order_by(deliveries.c.next_attempt_at, deliveries.c.id).limit(limit))).all()
+            if not found:
                 return []
+            ids = [row.id for row in found]
+            crashed = {row.id for row in found if row.lease_until is not None}  # lease ran out
             claimed = (await conn.execute(
                 update(deliveries).where(deliveries.c.id.in_(ids), due)
                 .values(lease_until=now + lease, attempts=deliveries.c.attempts + 1)
@@ -50,7 +56,10 @@ class OutboxStore(StoreBase):
                 .where(deliveries.c.id.in_(claimed)).order_by(deliveries.c.id))).mappings().all()
         return [Delivery(id=r["id"], destination_id=r["destination_id"], address=r["address"],
                          alert=Alert.from_json(r["alert"]), attempts=r["attempts"],
-                         message_id=r["message_id"]) for r in rows]
+                         message_id=r["message_id"],
+                         uncertain=r["id"] in crashed
+                         or (r["last_error"] or "").startswith(UNCERTAIN))
+                for r in rows]
 
     async def mark_sent(self, delivery_id: int, message_id: str | None, now: datetime) -> None:
         async with self.tx() as conn:
