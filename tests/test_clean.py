@@ -113,3 +113,11 @@ def test_scroll_and_click_inside_ordinary_sentences_stay() -> None:
 def test_clean_text_of_nothing_is_nothing() -> None:
     assert clean_text("") == ""
     assert html_to_text("") == ""
+
+
+def test_zero_width_joiners_survive_so_emoji_and_scripts_stay_whole() -> None:
+    family = "\U0001F468\u200d\U0001F469\u200d\U0001F467"
+    persian = "می\u200cخواهم"
+    assert family in html_to_text(f"<p>{family} family</p>")
+    assert persian in html_to_text(f"<p>{persian}</p>")
+    assert html_to_text("soft\u00adhy\u200bphen") == "softhyphen"

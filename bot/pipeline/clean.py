@@ -33,7 +33,9 @@ _VOID_TAGS = frozenset({"br", "hr", "img", "input", "meta", "link", "wbr", "sour
 _PARA = "\x00P\x00"  # paragraph marker, never present in parsed text (NULs are dropped)
 _LINE = "\x00L\x00"
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
-_ZERO_WIDTH = re.compile(r"[\u200b\u200c\u200d\ufeff\u00ad]")
+# zero-width space, BOM and soft hyphen go; ZWJ/ZWNJ (U+200D/U+200C) stay: emoji sequences and
+# Persian/Indic scripts need them
+_ZERO_WIDTH = re.compile(r"[\u200b\ufeff\u00ad]")
 
 
 class _TextExtractor(HTMLParser):
