@@ -20,6 +20,8 @@ from .operator_sync import sync_operator_config
 from .pipeline.deliver import Deliverer, DeliveryReport
 from .pipeline.fetch import Fetcher
 from .platforms.console import ConsoleSink, JsonlSink
+from .platforms.discord_sink import make_discord_sinks
+from .platforms.slack_sink import make_slack_sink
 from .poller import FeedFetcher, Poller, PollOutcome
 from .settings import Settings
 from .sinks import Sink
@@ -43,8 +45,13 @@ class CycleReport:
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
 
 
-def default_sinks(base_dir: Path | None = None) -> dict[str, Sink]:
-    return {"console": ConsoleSink(), "jsonl": JsonlSink(base_dir)}
+def default_sinks(settings: Settings, base_dir: Path | None = None) -> dict[str, Sink]:
+    """Console and jsonl always; Slack and Discord when their tokens are in the environment."""
+    sinks: dict[str, Sink] = {"console": ConsoleSink(), "jsonl": JsonlSink(base_dir)}
+    if slack := make_slack_sink(settings):
+        sinks["slack"] = slack
+    sinks.update(make_discord_sinks(settings))
+    return sinks
 
 
 class App:
@@ -76,7 +83,7 @@ class App:
                                         total_timeout=settings.fetch_timeout)
             owned.append(real)
             fetcher = real
-        app = cls(settings, storage, config, fetcher, sinks or default_sinks(), clock,
+        app = cls(settings, storage, config, fetcher, sinks or default_sinks(settings), clock,
                   tuple(owned))
         if sync:
             await sync_operator_config(storage, config, clock())

@@ -18,6 +18,8 @@ from .pipeline.fetch import Fetcher
 from .pipeline.match import compile_watchlist
 from .pipeline.parse import parse_feed_async
 from .pipeline.summarise import summarise
+from .platforms.discord_bot import start_discord
+from .platforms.slack_app import start_slack
 from .scheduler import run_forever
 from .settings import Settings
 from .storage import open_storage
@@ -37,7 +39,13 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         stop = asyncio.Event()
         install_signal_handlers(stop)
-        await run_forever(app, stop)
+        adapters = [rt for rt in (await start_slack(settings, app.commands),
+                                  await start_discord(settings, app.commands)) if rt is not None]
+        try:
+            await run_forever(app, stop)
+        finally:
+            for runtime in adapters:
+                await runtime.stop()
         return 0
     finally:
         await app.close()
