@@ -29,7 +29,7 @@ from ..textutil import truncate
 from .clean import clean_text
 from .sentences import split_sentences
 
-__all__ = ["summarise", "split_sentences", "summarise_with", "Weights", "DEFAULT_WEIGHTS",
+__all__ = ["summarise", "split_sentences", "Weights", "DEFAULT_WEIGHTS",
            "score_sentences"]
 
 
@@ -89,25 +89,12 @@ def summarise(
     max_sentences: int = 3,
     max_chars: int = 600,
     lang: str | None = None,
+    weights: Weights = DEFAULT_WEIGHTS,
 ) -> Summary:
-    """The best ``max_sentences`` sentences of ``text`` in article order, within ``max_chars``."""
-    return summarise_with(
-        DEFAULT_WEIGHTS, title, text, matches=matches, max_sentences=max_sentences,
-        max_chars=max_chars, lang=lang,
-    )
+    """The best ``max_sentences`` sentences of ``text`` in article order, within ``max_chars``.
 
-
-def summarise_with(
-    weights: Weights,
-    title: str,
-    text: str,
-    *,
-    matches: Sequence[Match] = (),
-    max_sentences: int = 3,
-    max_chars: int = 600,
-    lang: str | None = None,
-) -> Summary:
-    """``summarise`` with explicit scoring weights (for evaluation and tuning)."""
+    ``weights`` are the scoring rules' weights (the evaluation script tunes them on dev sets).
+    """
     sentences = split_sentences(clean_text(text), lang)
     if not sentences or max_sentences <= 0 or max_chars <= 0:
         return Summary(())

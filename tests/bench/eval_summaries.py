@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bot.pipeline.sentences import split_sentences  # noqa: E402
-from bot.pipeline.summarise import DEFAULT_WEIGHTS, Weights, summarise_with  # noqa: E402
+from bot.pipeline.summarise import DEFAULT_WEIGHTS, Weights, summarise  # noqa: E402
 
 CORPUS = ROOT / ".." / "shared" / "corpora" / "summaries"
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeLsum")
@@ -85,8 +85,8 @@ Summariser = Callable[[str, str, str | None], Sequence[str]]
 
 def newsbot(weights: Weights = DEFAULT_WEIGHTS) -> Summariser:
     def run(title: str, text: str, lang: str | None) -> Sequence[str]:
-        return summarise_with(weights, title, text, max_sentences=3, max_chars=10_000,
-                              lang=lang).sentences
+        return summarise(title, text, weights=weights, max_sentences=3, max_chars=10_000,
+                         lang=lang).sentences
     return run
 
 
