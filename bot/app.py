@@ -15,7 +15,7 @@ from typing import Any
 
 from .commands.service import CommandService
 from .config import OperatorConfig, load_config
-from .models import Delivery
+from .models import Delivery, display_address
 from .operator_sync import sync_operator_config
 from .pipeline.deliver import Deliverer, DeliveryReport
 from .pipeline.fetch import Fetcher
@@ -93,9 +93,10 @@ class App:
         """Tell the admins: the log, and the tenant's audit log (`newsbot audit`, `/news list`)."""
         log.error("destination %s stopped after a permanent error: %s. Fix the cause, then "
                   "resubscribe the channel or restart with it in config/.",
-                  delivery.address, reason)
+                  display_address(delivery.address), reason)
         tenant = await self.storage.destination_tenant(delivery.destination_id)
-        await self.storage.audit(tenant, "newsbot", "destination.stopped", delivery.address,
+        await self.storage.audit(tenant, "newsbot", "destination.stopped",
+                                 display_address(delivery.address),
                                  before={"active": True}, after={"active": False, "reason": reason},
                                  now=self.clock())
 

@@ -5,6 +5,9 @@ Every error names the file, the entry and the problem; nothing is half-loaded.
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,6 +97,18 @@ def parse_feeds(data: Any, source: Path) -> tuple[FeedSource, ...]:
     return tuple(feeds)
 
 
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_env(address: str, env: Mapping[str, str], where: str) -> str:
+    """``${NAME}`` -> the environment variable NAME, so secrets (webhook URLs) stay out of files."""
+    def value(m: re.Match[str]) -> str:
+        if m.group(1) not in env:
+            raise ConfigError(f"{where}: environment variable {m.group(1)} is not set")
+        return env[m.group(1)]
+    return _ENV_REF.sub(value, address)
+
+
 def parse_address(address: str, where: str) -> str:
     kind, _, target = address.partition(":")
     if kind not in ADDRESS_KINDS:
@@ -128,7 +143,8 @@ def parse_subscriptions(raw: dict[str, Any], watchlist: Watchlist, where: str
     return tuple(dict.fromkeys(subs))
 
 
-def parse_channels(data: Any, source: Path, watchlist: Watchlist) -> tuple[DestinationSpec, ...]:
+def parse_channels(data: Any, source: Path, watchlist: Watchlist,
+                   env: Mapping[str, str] | None = None) -> tuple[DestinationSpec, ...]:
     if data is None:
         return ()
     if not isinstance(data, dict) or not isinstance(data.get("destinations", []), list):
@@ -140,13 +156,17 @@ def parse_channels(data: Any, source: Path, watchlist: Watchlist) -> tuple[Desti
         if not isinstance(raw, dict) or not raw.get("to"):
             raise ConfigError(f"{where}: needs 'to' (console, jsonl:PATH, slack:..., discord:...)")
         check_keys(raw, known, where)
-        address = parse_address(str(raw["to"]).strip(), where)
+        address = parse_address(expand_env(str(raw["to"]).strip(), env or {}, where), where)
         out.append(DestinationSpec(address, parse_subscriptions(raw, watchlist, where)))
     return tuple(out)
 
 
-def load_config(directory: str | Path) -> OperatorConfig:
-    """Read config/feeds.yaml, watchlist.yaml and channels.yaml (each optional but the folder)."""
+def load_config(directory: str | Path, env: Mapping[str, str] | None = None) -> OperatorConfig:
+    """Read config/feeds.yaml, watchlist.yaml and channels.yaml (each optional but the folder).
+
+    ``${NAME}`` in a destination is read from ``env`` (default: the process environment).
+    """
+    env = os.environ if env is None else env
     base = Path(directory)
     if not base.is_dir():
         raise ConfigError(f"{base}: config folder not found")
@@ -159,6 +179,7 @@ def load_config(directory: str | Path) -> OperatorConfig:
     return OperatorConfig(
         feeds=parse_feeds(read("feeds.yaml"), base / "feeds.yaml"),
         watchlist=watchlist,
-        destinations=parse_channels(read("channels.yaml"), base / "channels.yaml", watchlist),
+        destinations=parse_channels(read("channels.yaml"), base / "channels.yaml", watchlist,
+                                    env),
         directory=base,
     )

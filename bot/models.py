@@ -161,6 +161,15 @@ class Subscription:
         return company or self.topic or ""
 
 
+def display_address(address: str) -> str:
+    """A destination address safe for logs and the audit log: webhook tokens are masked."""
+    kind, _, target = address.partition(":")
+    if kind == "discord-webhook" and "/webhooks/" in target:
+        head, _, rest = target.partition("/webhooks/")
+        return f"{kind}:{head}/webhooks/{rest.split('/', 1)[0]}/…"
+    return address
+
+
 @dataclass(frozen=True, slots=True)
 class Destination:
     """Where alerts go: ``console``, ``jsonl:PATH``, ``slack:CHANNEL``, ``discord:CHANNEL`` ..."""

@@ -71,3 +71,21 @@ def test_mistakes_are_named(tmp_path, feeds, channels, message) -> None:
 def test_missing_config_folder(tmp_path) -> None:
     with pytest.raises(ConfigError, match="config folder not found"):
         load_config(tmp_path / "nope")
+
+
+def test_secrets_in_destinations_come_from_the_environment(tmp_path) -> None:
+    cfg = write(tmp_path, channels="destinations:\n  - to: discord-webhook:${HOOK}\n"
+                "    companies: ['*']\n")
+    url = "https://discord.com/api/webhooks/123/s3cret"
+    (dest,) = load_config(cfg, env={"HOOK": url}).destinations
+    assert dest.address == f"discord-webhook:{url}"
+    with pytest.raises(ConfigError, match="environment variable HOOK is not set"):
+        load_config(cfg, env={})
+
+
+def test_webhook_tokens_are_masked_wherever_addresses_are_shown() -> None:
+    from bot.models import display_address
+
+    shown = display_address("discord-webhook:https://discord.com/api/webhooks/123/s3cret")
+    assert "s3cret" not in shown and "123" in shown
+    assert display_address("slack:C123") == "slack:C123"

@@ -267,3 +267,25 @@ async def test_a_chat_added_loopback_feed_is_refused_at_fetch_time(server, make_
         assert "loopback" in (row.last_error or "")
     finally:
         await app.close()
+
+
+async def test_webhook_tokens_never_reach_the_log_or_the_audit_log(server, db_url, tmp_path,
+                                                                   clock, caplog) -> None:
+    url = server.set("/feed.xml", rss(items(1)))
+    hook = "discord-webhook:https://discord.com/api/webhooks/42/t0k3n-s3cret"
+    sink = RecordingSink()
+    sink.failures = [TransientDeliveryError("502"), PermanentDeliveryError("Unknown Webhook")]
+    db, connect_args = db_url
+    config = OperatorConfig((FeedSource(url, "News", backfill=1),), WATCHLIST,
+                            (DestinationSpec(hook, (Subscription(company="*"),)),), tmp_path)
+    app = await App.open(Settings(database_url=db, config_dir=tmp_path), config=config,
+                         sinks={"discord-webhook": sink}, clock=clock,
+                         storage=await open_storage(db, connect_args=connect_args))
+    try:
+        await app.cycle(all_feeds=True)
+        clock.advance(hours=1)
+        assert (await app.cycle()).delivery.stopped == 1
+        (entry,) = await app.storage.audit_entries("local")
+        assert "t0k3n" not in caplog.text and "t0k3n" not in entry.target
+    finally:
+        await app.close()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..errors import PermanentDeliveryError, TransientDeliveryError, UnknownOutcomeError
-from ..models import Delivery
+from ..models import Delivery, display_address
 from ..sinks import Sink
 from ..storage import Storage
 from ..storage.outbox import UNCERTAIN
@@ -48,7 +48,8 @@ def retry_delay(attempts: int, retry_after: float | None) -> timedelta:
 
 
 async def log_admin_notice(delivery: Delivery, reason: str) -> None:
-    log.error("destination %s stopped: %s. Fix it, then resume it.", delivery.address, reason)
+    log.error("destination %s stopped: %s. Fix it, then resume it.",
+              display_address(delivery.address), reason)
 
 
 class Deliverer:
@@ -108,7 +109,8 @@ class Deliverer:
             return await self._reject(delivery, f"gave up after {delivery.attempts} attempts: "
                                       f"{error}", stop=False)
         when = self.clock() + retry_delay(delivery.attempts, retry_after)
-        log.warning("delivery %d to %s will retry at %s: %s", delivery.id, delivery.address,
+        log.warning("delivery %d to %s will retry at %s: %s", delivery.id,
+                    display_address(delivery.address),
                     when.isoformat(timespec="seconds"), error)
         await self.storage.mark_retry(delivery.id, error, when)
         return DeliveryReport(retried=1)
@@ -119,5 +121,6 @@ class Deliverer:
             await self.storage.stop_destination(delivery.destination_id, error)
             await self.notify_admins(delivery, error)
             return DeliveryReport(rejected=1, stopped=1)
-        log.error("delivery %d to %s rejected: %s", delivery.id, delivery.address, error)
+        log.error("delivery %d to %s rejected: %s", delivery.id,
+                  display_address(delivery.address), error)
         return DeliveryReport(rejected=1)
