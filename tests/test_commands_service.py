@@ -226,3 +226,14 @@ async def test_complete(service) -> None:
     assert await service.complete(T_A, "company", "a") == ["Airbus", "Nvidia", "Mistral AI"]
     assert await service.complete(T_A, "topic", "QUI") == ["Acquisition"]
     assert await service.complete(T_A, "company", "", limit=1) == ["Nvidia"]
+
+
+async def test_subscribing_in_a_stopped_channel_resumes_its_alerts(service, storage) -> None:
+    user = User(service)
+    assert (await user("subscribe company Nvidia")).ok
+    (dest,) = await storage.destinations(T_A)
+    await storage.stop_destination(dest.id, "not_in_channel")
+    assert "stopped: not_in_channel" in (await user("list")).text
+    reply = await user("subscribe topic Funding")
+    assert reply.ok and "resumed" in reply.text
+    assert (await storage.destination_state(dest.id)) == (True, None)

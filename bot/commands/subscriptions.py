@@ -80,7 +80,11 @@ async def subscribe(ctx: Ctx, cmd: Subscribe) -> Reply:
         raise CommandError(f"This channel already has {len(dest.subscriptions)} subscriptions, "
                            f"the limit; unsubscribe from one first.")
     await ctx.storage.add_subscription(dest.id, sub, ctx.now)
-    return Reply(f"{_actor(ctx)} subscribed this channel to {sub.label()}.", ephemeral=False)
+    text = f"{_actor(ctx)} subscribed this channel to {sub.label()}."
+    if not dest.active:  # a command from the channel shows it works again: resume its alerts
+        await ctx.storage.resume_destination(dest.id)
+        text += " Alerts to this channel were stopped and are resumed."
+    return Reply(text, ephemeral=False)
 
 
 def _existing(cmd: Subscribe, subs: tuple[Subscription, ...]) -> Subscription | None:
