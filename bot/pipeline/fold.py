@@ -12,7 +12,9 @@ are found lazily, only when a hit has to be mapped back to the original text.
 
 from __future__ import annotations
 
+import codecs
 import re
+import threading
 import unicodedata
 from bisect import bisect_right
 from functools import lru_cache
@@ -105,24 +107,96 @@ def _ranges(cps: list[int]) -> str:
 
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_HANDLER = "newsbot.fold"
+_GROWN = threading.local()  # the fast path's log of runs that fold longer (this thread's call)
 
 
 def fold(text: str) -> str:
-    """Lower-case, accent-free text where every non-word character is a space (not collapsed).
+    """Lower-case, accent-free text where every non-word character is a space (not collapsed)."""
+    return _fold(text)[0]
 
-    ``str.translate`` has a fast path for ASCII strings only; news text is mostly ASCII with a
-    few curly quotes and accented words, so those runs are folded first and the rest takes the
-    fast path (about 3x faster on such text). Text that is mostly non-ASCII is folded directly.
+
+def _fold(text: str) -> tuple[str, list[int] | None]:
+    """``fold(text)``, and where the characters that do not fold to exactly one character are
+    (``[]``: folded offsets are original offsets; ``None``: not known, look them up).
+
+    ``str.translate`` is only fast on ASCII strings, and news text is mostly ASCII with a few curly
+    quotes and accented words. So the text is encoded to ASCII bytes with an error handler that
+    folds each non-ASCII run through the table (``_fold_run``), and one ``bytes.translate`` folds
+    the rest: about 4x faster than translating the string. The handler gives up (and the slow path
+    below runs) when a run folds to non-ASCII (other scripts) or deletes a character.
     """
     if text.isascii():
-        return text.translate(_tables()[2])
+        return text.translate(_tables()[2]), []
+    ascii_table = _ascii_fast_path()
+    grown: list[int] = []
+    _GROWN.runs = grown
+    try:
+        data = text.encode("ascii", _HANDLER)
+    except UnicodeEncodeError:
+        pass
+    else:
+        return data.translate(ascii_table).decode("ascii"), _odd_in_runs(text, grown)
+    finally:
+        _GROWN.runs = None
     table, _, plain = _tables()
     if len(text.encode("utf-8")) - len(text) > len(text) // 16:
-        return text.translate(table if _ASTRAL.search(text) else plain)
-    return _NON_ASCII.sub(lambda m: m.group().translate(table), text).translate(plain)
+        return text.translate(table if _ASTRAL.search(text) else plain), None
+    return _NON_ASCII.sub(lambda m: m.group().translate(table), text).translate(plain), None
 
 
-_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+@lru_cache(maxsize=1)
+def _ascii_fast_path() -> bytes:
+    """Register the encode error handler (once per process) and return the ASCII fold table."""
+    plain = _tables()[2]
+    codecs.register_error(_HANDLER, _fold_run)
+    return bytes(ord(plain[b]) for b in range(128)) + bytes(range(128, 256))
+
+
+def _fold_run(exc: UnicodeError) -> tuple[str, int]:
+    """Encode error handler: a run of non-ASCII characters, folded, if it folds to ASCII without
+    deleting anything. Runs that grow (ß -> ss) are logged for the offset map."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    run = exc.object[exc.start:exc.end]
+    out = _fold_ascii_run(run)
+    if out is None:
+        raise exc
+    if len(out) != len(run):
+        _GROWN.runs.append(exc.start)
+    return out, exc.end
+
+
+@lru_cache(maxsize=4096)
+def _fold_ascii_run(run: str) -> str | None:
+    """A run of non-ASCII characters folded, or None if that is not ASCII or deletes something
+    (deletions and expansions could cancel out and hide an offset shift)."""
+    out = run.translate(_tables()[0])
+    return out if out.isascii() and not _deleted().search(run) else None
+
+
+@lru_cache(maxsize=1)
+def _deleted() -> re.Pattern[str]:
+    """Characters the fold deletes (combining marks, soft hyphens, other format characters)."""
+    table = _tables()[0]
+    return re.compile(f"[{_ranges([cp for cp in range(_BMP) if table[cp] == ''])}]")
+
+
+def _odd_in_runs(text: str, starts: list[int]) -> list[int]:
+    """Offsets of the characters that fold to more than one, inside the logged runs."""
+    if not starts:
+        return []
+    table = _tables()[0]
+    odd: list[int] = []
+    p = 0
+    for start in starts:
+        p = max(p, start)
+        while p < len(text) and not text[p].isascii():
+            if len(table[ord(text[p])]) != 1:
+                odd.append(p)
+            p += 1
+    return odd
 
 
 def fold_term(term: str) -> str:
@@ -135,7 +209,7 @@ def fold_keep_case(text: str) -> str:
     return " ".join(text.translate(_keep_case_table()).split())
 
 
-_SPACE_RUN = re.compile(" {2,}")
+_SPACE_RUNS = re.compile("(  +)")
 
 
 class FoldedText:
@@ -143,43 +217,53 @@ class FoldedText:
 
     ``padded`` is ``" " + words + " "`` with single spaces. ``span(ps, pe)`` turns a word span in
     ``padded`` (start of the first word, index of the space after the last) into ``(start, end)``
-    in the original text.
+    in the original text. The maps back are built on the first ``span`` call; the one to original
+    offsets not at all when the fold kept every offset (ASCII, accents, curly quotes).
     """
 
-    __slots__ = ("original", "folded", "padded", "_collapse", "_unfold")
+    __slots__ = ("original", "folded", "padded", "_parts", "_lead", "_odd", "_collapse",
+                 "_unfold")
 
     def __init__(self, original: str) -> None:
         self.original = original
-        self.folded = fold(original)
-        self.padded = " " + " ".join(self.folded.split()) + " "
+        folded, self._odd = _fold(original)
+        self.folded = folded
+        # Split once at runs of 2+ spaces (kept, to measure them later); pieces hold single spaces
+        # only, except a leading or trailing one at the edges of the text.
+        parts = _SPACE_RUNS.split(folded)
+        joined = " ".join(parts[::2]) if len(parts) > 1 else folded
+        body = joined.strip(" ")
+        self._lead = len(joined) - len(joined.lstrip(" "))
+        self._parts = parts
+        self.padded = f" {body} "
         self._collapse: tuple[list[int], list[int]] | None = None
         self._unfold: tuple[list[int], list[int], list[int]] | None = None
 
     def span(self, ps: int, pe: int) -> tuple[int, int]:
-        start = self._to_original(self._to_folded(ps))
-        end = self._to_original(self._to_folded(pe - 1) + 1)
-        return start, end
+        start = self._to_folded(ps)
+        end = self._to_folded(pe - 1) + 1
+        if self._odd is not None and not self._odd:
+            return start, end
+        return self._to_original(start), self._to_original(end)
 
     def _to_folded(self, p: int) -> int:
         """Padded index of a character inside a word -> index in ``folded``."""
-        if self._collapse is None:
-            self._collapse = self._collapse_map()
-        pos, delta = self._collapse
-        i = bisect_right(pos, p) - 1
-        return p + delta[i]
+        collapse = self._collapse
+        if collapse is None:
+            collapse = self._collapse = self._collapse_map()
+        pstarts, fstarts = collapse
+        i = bisect_right(pstarts, p) - 1
+        return fstarts[i] + p - pstarts[i]
 
     def _collapse_map(self) -> tuple[list[int], list[int]]:
-        folded = self.folded
-        lead = len(folded) - len(folded.lstrip(" "))
-        spans = [m.span() for m in _SPACE_RUN.finditer(folded, lead)]
-        deltas = list(accumulate((b - a - 1 for a, b in spans), initial=lead - 1))
-        pos = [0, *(b - d for (_, b), d in zip(spans, deltas[1:], strict=True))]
-        return pos, deltas
+        """Where each piece between space runs starts, in ``padded`` and in ``folded``."""
+        sizes = [*map(len, self._parts)]
+        fstarts = [0, *accumulate(sizes)][::2]
+        pstarts = [*accumulate((n + 1 for n in sizes[:-1:2]), initial=1 - self._lead)]
+        return pstarts, fstarts
 
     def _to_original(self, f: int) -> int:
         """Index in ``folded`` -> index of the original character that produced it."""
-        if self.original.isascii():
-            return f
         if self._unfold is None:
             self._unfold = self._unfold_map()
         fpos, opos, linear = self._unfold
@@ -190,8 +274,10 @@ class FoldedText:
         table, odd, _ = _tables()
         points = [(0, 0, 1)]  # (folded index, original index, 1 = linear / 0 = constant)
         shift = 0  # original index - folded index, for the characters after the last odd one
-        for m in odd.finditer(self.original):
-            p = m.start()
+        where = self._odd
+        if where is None:
+            where = [m.start() for m in odd.finditer(self.original)]
+        for p in where:
             size = len(table[ord(self.original[p])])
             fp = p - shift
             if size == 0:  # deleted (combining mark, soft hyphen): next char starts here

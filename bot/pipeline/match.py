@@ -23,17 +23,22 @@ import ahocorasick
 from ..models import Field, Match, MatchKind, MatchResult, Watchlist
 from .fold import FoldedText, fold_keep_case, fold_term
 
-COMPANY, TOPIC, CONTEXT, EXCLUDE = range(4)
+COMPANY, TOPIC, EXCLUDE = range(3)
 _KIND: dict[int, MatchKind] = {COMPANY: "company", TOPIC: "topic"}
 _FIELDS: tuple[Field, Field] = ("title", "text")
 
-# A term's automaton payload: (kind, owner index, term as written, key length, is prefix).
-_Term = tuple[int, int, str, int, bool]
-# A hit before checks: (field index, kind, owner, term, padded start, padded end).
-_Hit = tuple[int, int, int, str, int, int]
+# One watched term of a key: (kind, owner index, term as written, reported name).
+_Term = tuple[int, int, str, str]
+# A key's automaton payload: (key length, is prefix, is multi-word, context id or -1, terms).
+_Payload = tuple[int, bool, bool, int, tuple[_Term, ...]]
+# A hit before checks: (field index, term, padded start, padded end, is multi-word).
+_Hit = tuple[int, _Term, int, int, bool]
 
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s|$)|\n")
-_SENTENCE_START_REVERSED = re.compile(r"\s[\"'”’»)\]]*[.!?…]|\n")
+# Sentence end: . ! ? … (+ closing quotes) before a space or the end, or a line break. Written
+# to start with one character class (same matches as "[.!?…]+[\"'”’»)\]]*(?=\s|$)|\n").
+_SENTENCE_END = re.compile(r"[\n.!?…](?:(?<=\n)|(?<=[.!?…])[.!?…]*[\"'”’»)\]]*(?=\s|$))")
+# The same boundary read backwards: the space after it, in the reversed text.
+_SENTENCE_START_REVERSED = re.compile(r"\s(?:[\"'”’»)\]]*[.!?…]|(?<=\n))")
 _BREAK = re.compile(r"[.!?;:,…][\"'”’»)\]]*\s|\n\s*\n")
 
 
@@ -48,19 +53,21 @@ class Matcher:
         needs: list[frozenset[int]] = []
         for i, c in enumerate(watchlist.companies):
             for term in (c.name, *c.aliases):
-                _add(keys, COMPANY, i, term, prefix=False)
+                _add(keys, (COMPANY, i, term, c.name), prefix=False)
             needs.append(frozenset(_context_id(keys, context_ids, w) for w in c.context))
             for phrase in c.exclude:
-                _add(keys, EXCLUDE, i, phrase, prefix=False)
+                _add(keys, (EXCLUDE, i, phrase, c.name), prefix=False)
         for j, t in enumerate(watchlist.topics):
             for kw in t.keywords:
-                _add(keys, TOPIC, j, kw, prefix=kw.endswith("*"))
+                _add(keys, (TOPIC, j, kw, t.name), prefix=kw.endswith("*"))
         self._context = tuple(needs)
         self._automaton: ahocorasick.Automaton | None = None
         if keys:
             automaton = ahocorasick.Automaton()
             for key, terms in keys.items():
-                automaton.add_word(key, tuple(terms))
+                payload: _Payload = (len(key), not key.endswith(" "), " " in key.strip(),
+                                     context_ids.get(key, -1), tuple(terms))
+                automaton.add_word(key, payload)
             automaton.make_automaton()
             self._automaton = automaton
         self.size = len(keys)
@@ -78,28 +85,30 @@ class Matcher:
                 self._scan(fi, doc.padded, hits, context, excluded)
         if not hits:
             return MatchResult()
-        found = self._confirm(hits, docs, context, excluded)
-        return _result(found)
+        return _result(self._confirm(hits, docs, context, excluded))
 
     def _scan(self, fi: int, padded: str, hits: list[_Hit], context: set[int],
               excluded: dict[tuple[int, int], list[tuple[int, int]]]) -> None:
         assert self._automaton is not None
-        for end, terms in self._automaton.iter(padded):
-            for kind, owner, term, size, prefix in terms:
-                ps = end - size + 2
-                pe = padded.find(" ", end + 1) if prefix else end
-                if kind == CONTEXT:
-                    context.add(owner)
-                elif kind == EXCLUDE:
-                    excluded.setdefault((fi, owner), []).append((ps, pe))
+        for end, (size, prefix, multi, context_id, terms) in self._automaton.iter(padded):
+            if context_id >= 0:
+                context.add(context_id)
+            if not terms:
+                continue
+            ps = end - size + 2
+            pe = padded.find(" ", end + 1) if prefix else end
+            for term in terms:
+                if term[0] == EXCLUDE:
+                    excluded.setdefault((fi, term[1]), []).append((ps, pe))
                 else:
-                    hits.append((fi, kind, owner, term, ps, pe))
+                    hits.append((fi, term, ps, pe, multi))
 
     def _confirm(self, hits: list[_Hit], docs: tuple[FoldedText, FoldedText], context: set[int],
                  excluded: dict[tuple[int, int], list[tuple[int, int]]]) -> list[Match]:
+        """The hits that pass the checks, as ``Match`` objects (only those are built)."""
         found: list[Match] = []
-        sentences: dict[int, _Sentences] = {}
-        for fi, kind, owner, term, ps, pe in hits:
+        sentences: list[_Sentences | None] = [None, None]
+        for fi, (kind, owner, term, name), ps, pe, multi in hits:
             if kind == COMPANY:
                 needs = self._context[owner]
                 if needs and needs.isdisjoint(context):
@@ -109,28 +118,28 @@ class Matcher:
                     continue
             doc = docs[fi]
             start, end = doc.span(ps, pe)
-            surface = doc.original[start:end]
-            if kind == COMPANY and self._case_sensitive[owner] and not _same_case(surface, term):
+            if kind == COMPANY and self._case_sensitive[owner] and not _same_case(
+                    doc.original[start:end], term):
                 continue
-            if " " in doc.padded[ps:pe] and _BREAK.search(surface) and not _BREAK.search(term):
+            if multi and _BREAK.search(doc.original, start, end) and not _BREAK.search(term):
                 continue
-            if fi not in sentences:
-                sentences[fi] = _Sentences(doc.original)
-            name = (self.watchlist.companies[owner].name if kind == COMPANY
-                    else self.watchlist.topics[owner].name)
+            finder = sentences[fi]
+            if finder is None:
+                finder = sentences[fi] = _Sentences(doc.original)
             found.append(Match(_KIND[kind], name, term, _FIELDS[fi], start, end,
-                               sentences[fi].around(start, end)))
+                               finder.around(start, end)))
         return found
 
 
-def _add(keys: dict[str, list[_Term]], kind: int, owner: int, term: str, *, prefix: bool) -> None:
-    body = fold_term(term[:-1] if prefix else term)
+def _add(keys: dict[str, list[_Term]], term: _Term, *, prefix: bool) -> None:
+    written = term[2]
+    body = fold_term(written[:-1] if prefix else written)
     if not body:
         return
     key = f" {body}" if prefix else f" {body} "
     terms = keys.setdefault(key, [])
-    if not any(t[0] == kind and t[1] == owner for t in terms):
-        terms.append((kind, owner, term, len(key), prefix))
+    if not any(t[0] == term[0] and t[1] == term[1] for t in terms):
+        terms.append(term)
 
 
 def _context_id(keys: dict[str, list[_Term]], ids: dict[str, int], word: str) -> int:
@@ -141,7 +150,7 @@ def _context_id(keys: dict[str, list[_Term]], ids: dict[str, int], word: str) ->
     if key not in ids:
         ids[key] = len(ids)
         if key.strip():
-            keys.setdefault(key, []).append((CONTEXT, ids[key], word, len(key), prefix))
+            keys.setdefault(key, [])
     return ids[key]
 
 
@@ -153,8 +162,12 @@ class _Sentences:
     """The sentence of the original text around a span (split on . ! ? … and line breaks).
 
     Looks only near each hit: one regex search forward in the text and one backward (forward in
-    the reversed text) instead of splitting the whole text.
+    the reversed text) instead of splitting the whole text (fewer characters scanned: hits are
+    few and sentences short). Both patterns start with a character class, which ``re`` scans for
+    quickly.
     """
+
+    __slots__ = ("text", "reversed")
 
     def __init__(self, text: str) -> None:
         self.text = text
