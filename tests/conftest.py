@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from feedserver import FeedServer, start_feed_server
 
 from bot.storage import Storage, open_storage
 
@@ -23,7 +24,7 @@ DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 def corpora_dir(*parts: str) -> Path:
     path = CORPORA.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"corpus {path} is not present (it lives in ../shared/corpora beside the checkout)")
+        pytest.skip(f"corpus {path} is not present (../shared/corpora beside the checkout)")
     return path
 
 
@@ -84,6 +85,14 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
     finally:
         await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
         await conn.close()
+
+
+@pytest.fixture
+async def feed_server() -> AsyncIterator[FeedServer]:
+    """A loopback HTTP server whose feeds the test sets and changes."""
+    server, runner = await start_feed_server()
+    yield server
+    await runner.cleanup()
 
 
 @pytest.fixture

@@ -8,15 +8,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from apphelpers import open_app
 from fakes.fake_discord import TOKEN, FakeDiscord, body_problems, start_fake_discord
-from feedserver import FeedServer, Item, rss, start_feed_server
+from feedserver import FeedServer, Item, rss
 
 from bot.app import App
-from bot.config import DestinationSpec, OperatorConfig
-from bot.models import Company, FeedSource, Subscription, Topic, Watchlist
+from bot.models import Company, FeedSource, Topic, Watchlist
 from bot.platforms.discord_sink import DiscordSink, Pacer
-from bot.settings import Settings
-from bot.storage import open_storage
 
 WATCHLIST = Watchlist(companies=(Company("Nvidia"),),
                       topics=(Topic("Funding", ("invest*",)),))
@@ -42,10 +40,8 @@ def items(n: int) -> list[Item]:
 
 
 @pytest.fixture
-async def feeds() -> AsyncIterator[FeedServer]:
-    srv, runner = await start_feed_server()
-    yield srv
-    await runner.cleanup()
+def feeds(feed_server: FeedServer) -> FeedServer:
+    return feed_server
 
 
 @pytest.fixture
@@ -58,16 +54,12 @@ async def fake() -> AsyncIterator[FakeDiscord]:
 @pytest.fixture
 def make_app(db_url, tmp_path: Path, clock, fake):
     async def make(url: str, *, http_timeout: float = 15.0) -> App:
-        db, connect_args = db_url
-        config = OperatorConfig((FeedSource(url, "Test News"),), WATCHLIST,
-                                (DestinationSpec(f"discord:{CHANNEL}",
-                                                 (Subscription(company="*"),)),), tmp_path)
         time_ = FakeTime()
         sink = DiscordSink(api_base=fake.base, token=TOKEN, timeout=http_timeout,
                            pacer=Pacer(monotonic=time_, sleep=time_.sleep))
-        return await App.open(Settings(database_url=db, config_dir=tmp_path), config=config,
-                              sinks={"discord": sink}, clock=clock,
-                              storage=await open_storage(db, connect_args=connect_args))
+        return await open_app(db_url, tmp_path, clock, feeds=[FeedSource(url, "Test News")],
+                              watchlist=WATCHLIST, sinks={"discord": sink},
+                              address=f"discord:{CHANNEL}")
 
     return make
 

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from apphelpers import ANY_COMPANY, open_app
+from feedserver import FeedServer, Item, rss
 
 from bot.app import App
-from bot.config import DestinationSpec, OperatorConfig
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.models import Company, Delivery, FeedSource, SendResult, Subscription, Topic, Watchlist
 from bot.platforms.console import JsonlSink
-from bot.settings import Settings
-from bot.storage import open_storage
-
-from feedserver import FeedServer, Item, rss, start_feed_server
+from bot.sinks import Sink
 
 WATCHLIST = Watchlist(
     companies=(Company("Nvidia", aliases=("NVDA",)), Company("Airbus")),
@@ -54,27 +51,20 @@ def items(n: int, start: int = 0) -> list[Item]:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FeedServer]:
-    srv, runner = await start_feed_server()
-    yield srv
-    await runner.cleanup()
+def server(feed_server: FeedServer) -> FeedServer:
+    return feed_server
 
 
 @pytest.fixture
 def make_app(db_url, tmp_path: Path, clock):
     async def make(feeds: list[FeedSource], *, sink: RecordingSink | None = None,
-                   subs: tuple[Subscription, ...] = (Subscription(company="*"),)) -> App:
-        url, connect_args = db_url
-        address = "rec:main" if sink else "jsonl:alerts.jsonl"
-        config = OperatorConfig(tuple(feeds), WATCHLIST, (DestinationSpec(address, subs),),
-                                tmp_path)
-        sinks = {"rec": sink} if sink else {"jsonl": JsonlSink(tmp_path)}
-        app = await App.open(Settings(database_url=url, config_dir=tmp_path), config=config,
-                             sinks=sinks, clock=clock,
-                             storage=await open_storage(url, connect_args=connect_args))
-        return app
+                   subs: tuple[Subscription, ...] = ANY_COMPANY) -> App:
+        sinks: dict[str, Sink] = {"rec": sink} if sink else {"jsonl": JsonlSink(tmp_path)}
+        return await open_app(db_url, tmp_path, clock, feeds=feeds, watchlist=WATCHLIST,
+                              sinks=sinks, subs=subs,
+                              address="rec:main" if sink else "jsonl:alerts.jsonl")
 
-    yield make
+    return make
 
 
 def alerts(tmp_path: Path) -> list[dict]:
@@ -275,12 +265,8 @@ async def test_webhook_tokens_never_reach_the_log_or_the_audit_log(server, db_ur
     hook = "discord-webhook:https://discord.com/api/webhooks/42/t0k3n-s3cret"
     sink = RecordingSink()
     sink.failures = [TransientDeliveryError("502"), PermanentDeliveryError("Unknown Webhook")]
-    db, connect_args = db_url
-    config = OperatorConfig((FeedSource(url, "News", backfill=1),), WATCHLIST,
-                            (DestinationSpec(hook, (Subscription(company="*"),)),), tmp_path)
-    app = await App.open(Settings(database_url=db, config_dir=tmp_path), config=config,
-                         sinks={"discord-webhook": sink}, clock=clock,
-                         storage=await open_storage(db, connect_args=connect_args))
+    app = await open_app(db_url, tmp_path, clock, feeds=[FeedSource(url, "News", backfill=1)],
+                         watchlist=WATCHLIST, sinks={"discord-webhook": sink}, address=hook)
     try:
         await app.cycle(all_feeds=True)
         clock.advance(hours=1)

@@ -8,16 +8,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from apphelpers import open_app
 from fakes.fake_slack import Failure, FakeSlack, fake_slack
-from feedserver import FeedServer, Item, rss, start_feed_server
+from feedserver import FeedServer, Item, rss
 from slack_sdk.models.blocks import Block
 
 from bot.app import App
-from bot.config import DestinationSpec, OperatorConfig
-from bot.models import Company, FeedSource, Subscription, Topic, Watchlist
+from bot.models import Company, FeedSource, Topic, Watchlist
 from bot.platforms.slack_sink import SlackSink, slack_client
-from bot.settings import Settings
-from bot.storage import open_storage
 
 WATCHLIST = Watchlist(companies=(Company("Nvidia", aliases=("NVDA",)),),
                       topics=(Topic("Funding", ("invest*",)),))
@@ -31,10 +29,8 @@ def items(n: int) -> list[Item]:
 
 
 @pytest.fixture
-async def feeds() -> AsyncIterator[FeedServer]:
-    srv, runner = await start_feed_server()
-    yield srv
-    await runner.cleanup()
+def feeds(feed_server: FeedServer) -> FeedServer:
+    return feed_server
 
 
 @pytest.fixture
@@ -50,16 +46,11 @@ def make_app(db_url, tmp_path: Path, clock, slack: FakeSlack):  # type: ignore[n
         clock.advance(seconds=seconds)
 
     async def make(url: str, *, slack_timeout: float = 15.0) -> App:
-        db, connect_args = db_url
         sink = SlackSink(slack_client("xoxb-test", base_url=slack.api_url), clock=clock,
                          monotonic=lambda: clock().timestamp(), sleep=advance,
                          timeout=slack_timeout)
-        config = OperatorConfig((FeedSource(url, "Test News"),), WATCHLIST,
-                                (DestinationSpec("slack:C123", (Subscription(company="*"),)),),
-                                tmp_path)
-        return await App.open(Settings(database_url=db, config_dir=tmp_path), config=config,
-                              sinks={"slack": sink}, clock=clock,
-                              storage=await open_storage(db, connect_args=connect_args))
+        return await open_app(db_url, tmp_path, clock, feeds=[FeedSource(url, "Test News")],
+                              watchlist=WATCHLIST, sinks={"slack": sink}, address="slack:C123")
 
     return make
 

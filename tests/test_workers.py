@@ -4,28 +4,21 @@ from __future__ import annotations
 
 import asyncio
 
-from feedserver import rss, start_feed_server
+from apphelpers import open_app
+from feedserver import rss
 from test_pipeline_e2e import WATCHLIST, RecordingSink, items
 
-from bot.app import App
-from bot.config import DestinationSpec, OperatorConfig
-from bot.models import FeedSource, Subscription
-from bot.settings import Settings
-from bot.storage import open_storage
+from bot.models import FeedSource
 
 
-async def test_two_workers_poll_each_feed_once_and_post_each_alert_once(db_url, tmp_path,
-                                                                        clock) -> None:
-    server, runner = await start_feed_server()
+async def test_two_workers_poll_each_feed_once_and_post_each_alert_once(
+        db_url, tmp_path, clock, feed_server) -> None:
+    server = feed_server
     feeds = tuple(FeedSource(server.set(f"/f{i}.xml", rss(items(3, start=10 * i))), f"F{i}")
                   for i in range(6))
-    config = OperatorConfig(feeds, WATCHLIST,
-                            (DestinationSpec("rec:main", (Subscription(company="*"),)),), tmp_path)
-    url, connect_args = db_url
     sinks = [RecordingSink(), RecordingSink()]
-    workers = [await App.open(Settings(database_url=url, config_dir=tmp_path, concurrency=2),
-                              config=config, sinks={"rec": sink}, clock=clock,
-                              storage=await open_storage(url, connect_args=connect_args))
+    workers = [await open_app(db_url, tmp_path, clock, feeds=feeds, watchlist=WATCHLIST,
+                              sinks={"rec": sink}, address="rec:main", concurrency=2)
                for sink in sinks]
     try:
         await asyncio.gather(*(w.cycle() for w in workers))  # first polls: nothing posted
@@ -41,4 +34,3 @@ async def test_two_workers_poll_each_feed_once_and_post_each_alert_once(db_url, 
     finally:
         for w in workers:
             await w.close()
-        await runner.cleanup()
