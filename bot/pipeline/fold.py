@@ -240,20 +240,24 @@ class FoldedText:
         self._unfold: tuple[list[int], list[int], list[int]] | None = None
 
     def span(self, ps: int, pe: int) -> tuple[int, int]:
-        start = self._to_folded(ps)
-        end = self._to_folded(pe - 1) + 1
-        if self._odd is not None and not self._odd:
-            return start, end
-        return self._to_original(start), self._to_original(end)
-
-    def _to_folded(self, p: int) -> int:
-        """Padded index of a character inside a word -> index in ``folded``."""
         collapse = self._collapse
         if collapse is None:
             collapse = self._collapse = self._collapse_map()
         pstarts, fstarts = collapse
-        i = bisect_right(pstarts, p) - 1
-        return fstarts[i] + p - pstarts[i]
+        i = bisect_right(pstarts, ps) - 1
+        start = fstarts[i] + ps - pstarts[i]
+        i = bisect_right(pstarts, pe - 1, i) - 1
+        end = fstarts[i] + pe - pstarts[i]  # the folded index after the last character, + 1
+        if self._odd is not None and not self._odd:
+            return start, end
+        # Folded index -> index of the original character that produced it.
+        unfold = self._unfold
+        if unfold is None:
+            unfold = self._unfold = self._unfold_map()
+        fpos, opos, linear = unfold
+        i = bisect_right(fpos, start) - 1
+        j = bisect_right(fpos, end, i) - 1
+        return opos[i] + (start - fpos[i]) * linear[i], opos[j] + (end - fpos[j]) * linear[j]
 
     def _collapse_map(self) -> tuple[list[int], list[int]]:
         """Where each piece between space runs starts, in ``padded`` and in ``folded``."""
@@ -261,14 +265,6 @@ class FoldedText:
         fstarts = [0, *accumulate(sizes)][::2]
         pstarts = [*accumulate((n + 1 for n in sizes[:-1:2]), initial=1 - self._lead)]
         return pstarts, fstarts
-
-    def _to_original(self, f: int) -> int:
-        """Index in ``folded`` -> index of the original character that produced it."""
-        if self._unfold is None:
-            self._unfold = self._unfold_map()
-        fpos, opos, linear = self._unfold
-        i = bisect_right(fpos, f) - 1
-        return opos[i] + (f - fpos[i]) * linear[i]
 
     def _unfold_map(self) -> tuple[list[int], list[int], list[int]]:
         table, odd, _ = _tables()

@@ -29,10 +29,12 @@ _FIELDS: tuple[Field, Field] = ("title", "text")
 
 # One watched term of a key: (kind, owner index, term as written, reported name).
 _Term = tuple[int, int, str, str]
-# A key's automaton payload: (key length, is prefix, is multi-word, context id or -1, terms).
-_Payload = tuple[int, bool, bool, int, tuple[_Term, ...]]
+# A key's automaton payload: (key length, is prefix, is multi-word, terms).
+_Payload = tuple[int, bool, bool, tuple[_Term, ...]]
 # A hit before checks: (field index, term, padded start, padded end, is multi-word).
 _Hit = tuple[int, _Term, int, int, bool]
+# A hit that passed: (field index, start, -end, order found, kind, name, term); sorts as reported.
+_Found = tuple[int, int, int, int, int, str, str]
 
 # Sentence end: . ! ? … (+ closing quotes) before a space or the end, or a line break. Written
 # to start with one character class (same matches as "[.!?…]+[\"'”’»)\]]*(?=\s|$)|\n").
@@ -54,23 +56,26 @@ class Matcher:
         for i, c in enumerate(watchlist.companies):
             for term in (c.name, *c.aliases):
                 _add(keys, (COMPANY, i, term, c.name), prefix=False)
-            needs.append(frozenset(_context_id(keys, context_ids, w) for w in c.context))
+            needs.append(frozenset(_context_id(context_ids, w) for w in c.context))
             for phrase in c.exclude:
                 _add(keys, (EXCLUDE, i, phrase, c.name), prefix=False)
         for j, t in enumerate(watchlist.topics):
             for kw in t.keywords:
                 _add(keys, (TOPIC, j, kw, t.name), prefix=kw.endswith("*"))
         self._context = tuple(needs)
+        # Context words are looked for only when a company that needs them hits (``key in
+        # padded`` finds what the automaton would), so common words cost nothing per occurrence.
+        self._context_keys = tuple(context_ids)
         self._automaton: ahocorasick.Automaton | None = None
         if keys:
             automaton = ahocorasick.Automaton()
             for key, terms in keys.items():
                 payload: _Payload = (len(key), not key.endswith(" "), " " in key.strip(),
-                                     context_ids.get(key, -1), tuple(terms))
+                                     tuple(terms))
                 automaton.add_word(key, payload)
             automaton.make_automaton()
             self._automaton = automaton
-        self.size = len(keys)
+        self.size = len(keys.keys() | {k for k in context_ids if k.strip()})
 
     def match(self, title: str, text: str) -> MatchResult:
         """Every counted occurrence in ``title`` and ``text``, with evidence."""
@@ -78,23 +83,18 @@ class Matcher:
             return MatchResult()
         docs = (FoldedText(title or ""), FoldedText(text or ""))
         hits: list[_Hit] = []
-        context: set[int] = set()
         excluded: dict[tuple[int, int], list[tuple[int, int]]] = {}
         for fi, doc in enumerate(docs):
             if doc.original:
-                self._scan(fi, doc.padded, hits, context, excluded)
+                self._scan(fi, doc.padded, hits, excluded)
         if not hits:
             return MatchResult()
-        return _result(self._confirm(hits, docs, context, excluded))
+        return _result(self._confirm(hits, docs, excluded), docs)
 
-    def _scan(self, fi: int, padded: str, hits: list[_Hit], context: set[int],
+    def _scan(self, fi: int, padded: str, hits: list[_Hit],
               excluded: dict[tuple[int, int], list[tuple[int, int]]]) -> None:
         assert self._automaton is not None
-        for end, (size, prefix, multi, context_id, terms) in self._automaton.iter(padded):
-            if context_id >= 0:
-                context.add(context_id)
-            if not terms:
-                continue
+        for end, (size, prefix, multi, terms) in self._automaton.iter(padded):
             ps = end - size + 2
             pe = padded.find(" ", end + 1) if prefix else end
             for term in terms:
@@ -103,15 +103,15 @@ class Matcher:
                 else:
                     hits.append((fi, term, ps, pe, multi))
 
-    def _confirm(self, hits: list[_Hit], docs: tuple[FoldedText, FoldedText], context: set[int],
-                 excluded: dict[tuple[int, int], list[tuple[int, int]]]) -> list[Match]:
-        """The hits that pass the checks, as ``Match`` objects (only those are built)."""
-        found: list[Match] = []
-        sentences: list[_Sentences | None] = [None, None]
+    def _confirm(self, hits: list[_Hit], docs: tuple[FoldedText, FoldedText],
+                 excluded: dict[tuple[int, int], list[tuple[int, int]]]) -> list[_Found]:
+        """The hits that pass the checks, with their spans in the original text."""
+        found: list[_Found] = []
+        context: dict[int, bool] = {}  # context word id -> in title or text (looked up once)
         for fi, (kind, owner, term, name), ps, pe, multi in hits:
             if kind == COMPANY:
                 needs = self._context[owner]
-                if needs and needs.isdisjoint(context):
+                if needs and not self._any_context(needs, docs, context):
                     continue
                 spans = excluded.get((fi, owner))
                 if spans and any(a <= ps and pe <= b for a, b in spans):
@@ -123,12 +123,21 @@ class Matcher:
                 continue
             if multi and _BREAK.search(doc.original, start, end) and not _BREAK.search(term):
                 continue
-            finder = sentences[fi]
-            if finder is None:
-                finder = sentences[fi] = _Sentences(doc.original)
-            found.append(Match(_KIND[kind], name, term, _FIELDS[fi], start, end,
-                               finder.around(start, end)))
+            found.append((fi, start, -end, len(found), kind, name, term))
         return found
+
+
+    def _any_context(self, needs: frozenset[int], docs: tuple[FoldedText, FoldedText],
+                     seen: dict[int, bool]) -> bool:
+        for cid in needs:
+            present = seen.get(cid)
+            if present is None:
+                key = self._context_keys[cid]
+                present = seen[cid] = bool(key.strip()) and any(
+                    key in doc.padded for doc in docs if doc.original)
+            if present:
+                return True
+        return False
 
 
 def _add(keys: dict[str, list[_Term]], term: _Term, *, prefix: bool) -> None:
@@ -142,16 +151,12 @@ def _add(keys: dict[str, list[_Term]], term: _Term, *, prefix: bool) -> None:
         terms.append(term)
 
 
-def _context_id(keys: dict[str, list[_Term]], ids: dict[str, int], word: str) -> int:
+def _context_id(ids: dict[str, int], word: str) -> int:
     """Register a context word once (shared by every company that lists it); return its id."""
     prefix = word.endswith("*")
     key = fold_term(word[:-1] if prefix else word)
     key = f" {key}" if prefix else f" {key} "
-    if key not in ids:
-        ids[key] = len(ids)
-        if key.strip():
-            keys.setdefault(key, [])
-    return ids[key]
+    return ids.setdefault(key, len(ids))
 
 
 def _same_case(surface: str, term: str) -> bool:
@@ -182,20 +187,28 @@ class _Sentences:
         return text[left:right].strip()
 
 
-def _result(found: list[Match]) -> MatchResult:
-    """Drop occurrences inside a longer one of the same name; order by field, then position."""
-    found.sort(key=lambda m: (m.field != "title", m.start, -m.end))
-    reach: dict[tuple[str, str, str], int] = {}
+def _result(found: list[_Found], docs: tuple[FoldedText, FoldedText]) -> MatchResult:
+    """Drop occurrences inside a longer one of the same name; order by field, then position
+    (then the order found); build a ``Match``, with its sentence, for each one kept."""
+    found.sort()
+    reach: dict[tuple[int, str, int], int] = {}
     kept: list[Match] = []
-    for m in found:
-        key = (m.kind, m.name, m.field)
-        if m.end <= reach.get(key, -1):
+    companies: dict[str, None] = {}
+    topics: dict[str, None] = {}
+    sentences: list[_Sentences | None] = [None, None]
+    for fi, start, neg_end, _, kind, name, term in found:
+        key = (kind, name, fi)
+        end = -neg_end
+        if end <= reach.get(key, -1):
             continue
-        reach[key] = max(reach.get(key, -1), m.end)
-        kept.append(m)
-    companies = tuple(dict.fromkeys(m.name for m in kept if m.kind == "company"))
-    topics = tuple(dict.fromkeys(m.name for m in kept if m.kind == "topic"))
-    return MatchResult(companies, topics, tuple(kept))
+        reach[key] = end  # sorted by start: a later one inside this one ends no later
+        finder = sentences[fi]
+        if finder is None:
+            finder = sentences[fi] = _Sentences(docs[fi].original)
+        kept.append(Match(_KIND[kind], name, term, _FIELDS[fi], start, end,
+                          finder.around(start, end)))
+        (companies if kind == COMPANY else topics)[name] = None
+    return MatchResult(tuple(companies), tuple(topics), tuple(kept))
 
 
 _BY_IDENTITY: OrderedDict[int, tuple[Watchlist, Matcher]] = OrderedDict()
