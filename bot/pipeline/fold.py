@@ -18,7 +18,8 @@ import threading
 import unicodedata
 from bisect import bisect_right
 from functools import lru_cache
-from itertools import accumulate
+from itertools import accumulate, count
+from operator import add
 
 # Letters NFKD does not decompose but readers treat as a base letter plus a stroke or a ligature.
 _EXTRA = {
@@ -263,7 +264,8 @@ class FoldedText:
         """Where each piece between space runs starts, in ``padded`` and in ``folded``."""
         sizes = [*map(len, self._parts)]
         fstarts = [0, *accumulate(sizes)][::2]
-        pstarts = [*accumulate((n + 1 for n in sizes[:-1:2]), initial=1 - self._lead)]
+        # piece i starts after the i pieces before it and one space after each
+        pstarts = [*map(add, accumulate(sizes[:-1:2], initial=0), count(1 - self._lead))]
         return pstarts, fstarts
 
     def _unfold_map(self) -> tuple[list[int], list[int], list[int]]:

@@ -27,8 +27,9 @@ COMPANY, TOPIC, EXCLUDE = range(3)
 _KIND: dict[int, MatchKind] = {COMPANY: "company", TOPIC: "topic"}
 _FIELDS: tuple[Field, Field] = ("title", "text")
 
-# One watched term of a key: (kind, owner index, term as written, reported name).
-_Term = tuple[int, int, str, str]
+# One watched term of a key: (kind, owner index, term as written, reported name, context word
+# ids the owner needs, owner is case-sensitive, owner has exclusions).
+_Term = tuple[int, int, str, str, frozenset[int], bool, bool]
 # A key's automaton payload: (key length, is prefix, is multi-word, terms).
 _Payload = tuple[int, bool, bool, tuple[_Term, ...]]
 # A hit before checks: (field index, term, padded start, padded end, is multi-word).
@@ -39,8 +40,10 @@ _Found = tuple[int, int, int, int, int, str, str]
 # Sentence end: . ! ? … (+ closing quotes) before a space or the end, or a line break. Written
 # to start with one character class (same matches as "[.!?…]+[\"'”’»)\]]*(?=\s|$)|\n").
 _SENTENCE_END = re.compile(r"[\n.!?…](?:(?<=\n)|(?<=[.!?…])[.!?…]*[\"'”’»)\]]*(?=\s|$))")
-# The same boundary read backwards: the space after it, in the reversed text.
-_SENTENCE_START_REVERSED = re.compile(r"\s(?:[\"'”’»)\]]*[.!?…]|(?<=\n))")
+# The same boundary read backwards (in the reversed text): a line break, or the character after
+# the space that follows the punctuation (starts with one character class, like the above).
+_SENTENCE_START_REVERSED = re.compile(
+    r"[\n\"'”’»)\].!?…](?:(?<=\n)|(?<=\s[\"'”’»)\]])[\"'”’»)\]]*[.!?…]|(?<=\s[.!?…]))")
 _BREAK = re.compile(r"[.!?;:,…][\"'”’»)\]]*\s|\n\s*\n")
 
 
@@ -49,20 +52,20 @@ class Matcher:
 
     def __init__(self, watchlist: Watchlist) -> None:
         self.watchlist = watchlist
-        self._case_sensitive = tuple(c.case_sensitive for c in watchlist.companies)
         keys: dict[str, list[_Term]] = {}
         context_ids: dict[str, int] = {}  # one id per distinct context word, however many use it
-        needs: list[frozenset[int]] = []
+        nothing: frozenset[int] = frozenset()
         for i, c in enumerate(watchlist.companies):
+            needs = frozenset(_context_id(context_ids, w) for w in c.context) or nothing
             for term in (c.name, *c.aliases):
-                _add(keys, (COMPANY, i, term, c.name), prefix=False)
-            needs.append(frozenset(_context_id(context_ids, w) for w in c.context))
+                _add(keys, (COMPANY, i, term, c.name, needs, c.case_sensitive, bool(c.exclude)),
+                     prefix=False)
             for phrase in c.exclude:
-                _add(keys, (EXCLUDE, i, phrase, c.name), prefix=False)
+                _add(keys, (EXCLUDE, i, phrase, c.name, nothing, False, True), prefix=False)
         for j, t in enumerate(watchlist.topics):
             for kw in t.keywords:
-                _add(keys, (TOPIC, j, kw, t.name), prefix=kw.endswith("*"))
-        self._context = tuple(needs)
+                _add(keys, (TOPIC, j, kw, t.name, nothing, False, False),
+                     prefix=kw.endswith("*"))
         # Context words are looked for only when a company that needs them hits (``key in
         # padded`` finds what the automaton would), so common words cost nothing per occurrence.
         self._context_keys = tuple(context_ids)
@@ -108,18 +111,16 @@ class Matcher:
         """The hits that pass the checks, with their spans in the original text."""
         found: list[_Found] = []
         context: dict[int, bool] = {}  # context word id -> in title or text (looked up once)
-        for fi, (kind, owner, term, name), ps, pe, multi in hits:
-            if kind == COMPANY:
-                needs = self._context[owner]
-                if needs and not self._any_context(needs, docs, context):
-                    continue
+        for fi, (kind, owner, term, name, needs, case_sensitive, excludes), ps, pe, multi in hits:
+            if needs and not self._any_context(needs, docs, context):
+                continue
+            if excludes:
                 spans = excluded.get((fi, owner))
                 if spans and any(a <= ps and pe <= b for a, b in spans):
                     continue
             doc = docs[fi]
             start, end = doc.span(ps, pe)
-            if kind == COMPANY and self._case_sensitive[owner] and not _same_case(
-                    doc.original[start:end], term):
+            if case_sensitive and not _same_case(doc.original[start:end], term):
                 continue
             if multi and _BREAK.search(doc.original, start, end) and not _BREAK.search(term):
                 continue
@@ -179,9 +180,19 @@ class _Sentences:
         self.reversed = text[::-1]
 
     def around(self, start: int, end: int) -> str:
-        text = self.text
-        back = _SENTENCE_START_REVERSED.search(self.reversed, len(text) - start)
-        left = len(text) - back.start() - 1 if back else 0
+        text, size = self.text, len(self.text)
+        left = 0  # the space or line break before the sentence (stripped below)
+        here = size - start  # ``start - 1`` in the reversed text
+        back = _SENTENCE_START_REVERSED.search(self.reversed, here)
+        while back is not None:
+            r = back.start()
+            if self.reversed[r] == "\n":
+                left = size - 1 - r
+                break
+            if r > here:  # the space before it is at r - 1, which must not be before ``here``
+                left = size - r
+                break
+            back = _SENTENCE_START_REVERSED.search(self.reversed, r + 1)
         m = _SENTENCE_END.search(text, end)
         right = m.end() if m else len(text)
         return text[left:right].strip()
