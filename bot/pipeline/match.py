@@ -34,8 +34,9 @@ _Term = tuple[int, int, str, str, frozenset[int], bool, bool]
 _Payload = tuple[int, bool, bool, tuple[_Term, ...]]
 # A hit before checks: (field index, term, padded start, padded end, is multi-word).
 _Hit = tuple[int, _Term, int, int, bool]
-# A hit that passed: (field index, start, -end, order found, kind, name, term); sorts as reported.
-_Found = tuple[int, int, int, int, int, str, str]
+# A hit that passed: (field index, start, -end, order found, kind, name, term, is multi-word);
+# sorts as reported.
+_Found = tuple[int, int, int, int, int, str, str, bool]
 
 # Sentence end: . ! ? … (+ closing quotes) before a space or the end, or a line break. Written
 # to start with one character class (same matches as "[.!?…]+[\"'”’»)\]]*(?=\s|$)|\n").
@@ -124,7 +125,7 @@ class Matcher:
                 continue
             if multi and _BREAK.search(doc.original, start, end) and not _BREAK.search(term):
                 continue
-            found.append((fi, start, -end, len(found), kind, name, term))
+            found.append((fi, start, -end, len(found), kind, name, term, multi))
         return found
 
 
@@ -173,13 +174,22 @@ class _Sentences:
     quickly.
     """
 
-    __slots__ = ("text", "reversed")
+    __slots__ = ("text", "reversed", "_from", "_until", "_last")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.reversed = text[::-1]
+        self._from = self._until = -1
+        self._last = ""
 
-    def around(self, start: int, end: int) -> str:
+    def around(self, start: int, end: int, one_word: bool) -> str:
+        """The sentence around ``text[start:end]``, a hit (``one_word``: no whitespace in it).
+
+        After a one-word hit, a hit that starts no earlier and ends before the next sentence end
+        is in the same sentence: no sentence boundary can lie between them.
+        """
+        if self._from <= start and end <= self._until:
+            return self._last
         text, size = self.text, len(self.text)
         left = 0  # the space or line break before the sentence (stripped below)
         here = size - start  # ``start - 1`` in the reversed text
@@ -194,8 +204,10 @@ class _Sentences:
                 break
             back = _SENTENCE_START_REVERSED.search(self.reversed, r + 1)
         m = _SENTENCE_END.search(text, end)
-        right = m.end() if m else len(text)
-        return text[left:right].strip()
+        right = m.end() if m else size
+        self._last = sentence = text[left:right].strip()
+        self._from, self._until = (start, m.start() if m else size) if one_word else (-1, -1)
+        return sentence
 
 
 def _result(found: list[_Found], docs: tuple[FoldedText, FoldedText]) -> MatchResult:
@@ -207,7 +219,7 @@ def _result(found: list[_Found], docs: tuple[FoldedText, FoldedText]) -> MatchRe
     companies: dict[str, None] = {}
     topics: dict[str, None] = {}
     sentences: list[_Sentences | None] = [None, None]
-    for fi, start, neg_end, _, kind, name, term in found:
+    for fi, start, neg_end, _, kind, name, term, multi in found:
         key = (kind, name, fi)
         end = -neg_end
         if end <= reach.get(key, -1):
@@ -217,7 +229,7 @@ def _result(found: list[_Found], docs: tuple[FoldedText, FoldedText]) -> MatchRe
         if finder is None:
             finder = sentences[fi] = _Sentences(docs[fi].original)
         kept.append(Match(_KIND[kind], name, term, _FIELDS[fi], start, end,
-                          finder.around(start, end)))
+                          finder.around(start, end, not multi)))
         (companies if kind == COMPANY else topics)[name] = None
     return MatchResult(tuple(companies), tuple(topics), tuple(kept))
 
