@@ -23,17 +23,15 @@ import ahocorasick
 from ..models import Field, Match, MatchKind, MatchResult, Watchlist
 from .fold import FoldedText, fold_keep_case, fold_term
 
-COMPANY, TOPIC, EXCLUDE = range(3)
+COMPANY, TOPIC = range(2)
 _KIND: dict[int, MatchKind] = {COMPANY: "company", TOPIC: "topic"}
 _FIELDS: tuple[Field, Field] = ("title", "text")
 
 # One watched term of a key: (kind, owner index, term as written, reported name, context word
-# ids the owner needs, owner is case-sensitive, owner has exclusions).
-_Term = tuple[int, int, str, str, frozenset[int], bool, bool]
+# ids the owner needs, owner is case-sensitive, the owner's exclusion phrases as keys).
+_Term = tuple[int, int, str, str, frozenset[int], bool, tuple[str, ...]]
 # A key's automaton payload: (key length, is prefix, is multi-word, terms).
 _Payload = tuple[int, bool, bool, tuple[_Term, ...]]
-# A hit before checks: (field index, term, padded start, padded end, is multi-word).
-_Hit = tuple[int, _Term, int, int, bool]
 # A hit that passed: (field index, start, -end, order found, kind, name, term, is multi-word);
 # sorts as reported.
 _Found = tuple[int, int, int, int, int, str, str, bool]
@@ -55,20 +53,21 @@ class Matcher:
         self.watchlist = watchlist
         keys: dict[str, list[_Term]] = {}
         context_ids: dict[str, int] = {}  # one id per distinct context word, however many use it
+        exclusion_keys: set[str] = set()
         nothing: frozenset[int] = frozenset()
         for i, c in enumerate(watchlist.companies):
             needs = frozenset(_context_id(context_ids, w) for w in c.context) or nothing
+            excludes = tuple(k for k in (f" {fold_term(x)} " for x in c.exclude) if k.strip())
+            exclusion_keys.update(excludes)
             for term in (c.name, *c.aliases):
-                _add(keys, (COMPANY, i, term, c.name, needs, c.case_sensitive, bool(c.exclude)),
+                _add(keys, (COMPANY, i, term, c.name, needs, c.case_sensitive, excludes),
                      prefix=False)
-            for phrase in c.exclude:
-                _add(keys, (EXCLUDE, i, phrase, c.name, nothing, False, True), prefix=False)
         for j, t in enumerate(watchlist.topics):
             for kw in t.keywords:
-                _add(keys, (TOPIC, j, kw, t.name, nothing, False, False),
-                     prefix=kw.endswith("*"))
-        # Context words are looked for only when a company that needs them hits (``key in
-        # padded`` finds what the automaton would), so common words cost nothing per occurrence.
+                _add(keys, (TOPIC, j, kw, t.name, nothing, False, ()), prefix=kw.endswith("*"))
+        # Context words and exclusion phrases are looked for (``str.find`` finds what the
+        # automaton would) only when a company that has them hits, so they cost nothing per
+        # occurrence of a common word.
         self._context_keys = tuple(context_ids)
         self._automaton: ahocorasick.Automaton | None = None
         if keys:
@@ -79,55 +78,40 @@ class Matcher:
                 automaton.add_word(key, payload)
             automaton.make_automaton()
             self._automaton = automaton
-        self.size = len(keys.keys() | {k for k in context_ids if k.strip()})
+        self.size = len(keys.keys() | exclusion_keys | {k for k in context_ids if k.strip()})
 
     def match(self, title: str, text: str) -> MatchResult:
         """Every counted occurrence in ``title`` and ``text``, with evidence."""
         if self._automaton is None or not (title or text):
             return MatchResult()
         docs = (FoldedText(title or ""), FoldedText(text or ""))
-        hits: list[_Hit] = []
-        excluded: dict[tuple[int, int], list[tuple[int, int]]] = {}
-        for fi, doc in enumerate(docs):
-            if doc.original:
-                self._scan(fi, doc.padded, hits, excluded)
-        if not hits:
-            return MatchResult()
-        return _result(self._confirm(hits, docs, excluded), docs)
-
-    def _scan(self, fi: int, padded: str, hits: list[_Hit],
-              excluded: dict[tuple[int, int], list[tuple[int, int]]]) -> None:
-        assert self._automaton is not None
-        for end, (size, prefix, multi, terms) in self._automaton.iter(padded):
-            ps = end - size + 2
-            pe = padded.find(" ", end + 1) if prefix else end
-            for term in terms:
-                if term[0] == EXCLUDE:
-                    excluded.setdefault((fi, term[1]), []).append((ps, pe))
-                else:
-                    hits.append((fi, term, ps, pe, multi))
-
-    def _confirm(self, hits: list[_Hit], docs: tuple[FoldedText, FoldedText],
-                 excluded: dict[tuple[int, int], list[tuple[int, int]]]) -> list[_Found]:
-        """The hits that pass the checks, with their spans in the original text."""
         found: list[_Found] = []
         context: dict[int, bool] = {}  # context word id -> in title or text (looked up once)
-        for fi, (kind, owner, term, name, needs, case_sensitive, excludes), ps, pe, multi in hits:
-            if needs and not self._any_context(needs, docs, context):
-                continue
-            if excludes:
-                spans = excluded.get((fi, owner))
-                if spans and any(a <= ps and pe <= b for a, b in spans):
-                    continue
-            doc = docs[fi]
-            start, end = doc.span(ps, pe)
-            if case_sensitive and not _same_case(doc.original[start:end], term):
-                continue
-            if multi and _BREAK.search(doc.original, start, end) and not _BREAK.search(term):
-                continue
-            found.append((fi, start, -end, len(found), kind, name, term, multi))
-        return found
+        for fi, doc in enumerate(docs):
+            if doc.original:
+                self._scan(fi, docs, found, context)
+        return _result(found, docs) if found else MatchResult()
 
+    def _scan(self, fi: int, docs: tuple[FoldedText, FoldedText], found: list[_Found],
+              context: dict[int, bool]) -> None:
+        """Add the hits in field ``fi`` that pass the checks, with spans in the original text."""
+        assert self._automaton is not None
+        doc = docs[fi]
+        padded, original = doc.padded, doc.original
+        for last, (size, prefix, multi, terms) in self._automaton.iter(padded):
+            ps = last - size + 2
+            pe = padded.find(" ", last + 1) if prefix else last
+            for kind, _, term, name, needs, case_sensitive, excludes in terms:
+                if needs and not self._any_context(needs, docs, context):
+                    continue
+                if excludes and _excluded(padded, ps, pe, excludes):
+                    continue
+                start, end = doc.span(ps, pe)
+                if case_sensitive and not _same_case(original[start:end], term):
+                    continue
+                if multi and _BREAK.search(original, start, end) and not _BREAK.search(term):
+                    continue
+                found.append((fi, start, -end, len(found), kind, name, term, multi))
 
     def _any_context(self, needs: frozenset[int], docs: tuple[FoldedText, FoldedText],
                      seen: dict[int, bool]) -> bool:
@@ -159,6 +143,13 @@ def _context_id(ids: dict[str, int], word: str) -> int:
     key = fold_term(word[:-1] if prefix else word)
     key = f" {key}" if prefix else f" {key} "
     return ids.setdefault(key, len(ids))
+
+
+def _excluded(padded: str, ps: int, pe: int, keys: tuple[str, ...]) -> bool:
+    """Whether an occurrence of one of the exclusion phrases ``keys`` covers ``padded[ps:pe]``:
+    it starts (at its leading space) at ``ps - 1`` or before and ends at ``pe`` or after."""
+    return any(padded.find(key, max(0, pe + 1 - len(key)), ps - 1 + len(key)) >= 0
+               for key in keys)
 
 
 def _same_case(surface: str, term: str) -> bool:
