@@ -1,13 +1,15 @@
 """Case and accent folding for matching, with a map back to original offsets. Pure.
 
-``fold`` is one ``str.translate`` over a table that lower-cases (``casefold``: ß -> ss), strips
-accents (NFKD, combining marks dropped), maps a few letters NFKD leaves alone (ø, ł, æ, œ ...) and
-turns every character that is not a letter or digit into a space. Soft hyphens and other format
-characters are deleted. ``FoldedText`` then collapses space runs and pads with one space each side,
-so a watchlist term ``" societe generale "`` only ever hits whole words.
+``fold`` applies one table that lower-cases (``casefold``: ß -> ss), strips accents (NFKD,
+combining marks dropped), maps a few letters NFKD leaves alone (ø, ł, æ, œ ...) and turns every
+character that is not a letter or digit into a space. Soft hyphens and other format characters are
+deleted. ``FoldedText`` then collapses space runs and pads with one space each side, so a watchlist
+term ``" societe generale "`` only ever hits whole words.
 
 Most characters fold to exactly one character; the few that do not (ß, ligatures, combining marks)
-are found lazily, only when a hit has to be mapped back to the original text.
+are located only when a hit has to be mapped back to the original text. For mostly-ASCII text the
+fold runs as an ASCII encode whose error handler folds each non-ASCII run (see ``_fold``); it also
+notes the runs that grew, so no scan is needed to find those characters.
 """
 
 from __future__ import annotations
