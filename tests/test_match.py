@@ -242,6 +242,9 @@ def test_compiled_once_per_distinct_watchlist() -> None:
     "Mostly ASCII with a curly quote: Nvidia’s café in Zürich.",
     "Κυρίως ελληνικά κείμενα με λίγο ASCII και 🚀 emoji.",
     "Große Straße ﬁnance Œuvre e\u0301 soft\u00adhyphen 𝐀𝐁𝐂 ½ ™",
+    "Mostly ASCII: die Größe der Straße, „Zitat“ – Œuvre™ ½ … and ĳ.",
+    "Mostly ASCII with one soft\u00adhyphen and one e\u0301 among plain words here.",
+    "Mostly ASCII with Ελλάς and Кремль inside an otherwise English sentence.",
 ])
 def test_folding_paths_agree(text: str) -> None:
     from bot.pipeline.fold import _tables, fold
@@ -255,3 +258,50 @@ def test_match_offsets_round_trip_on_mixed_scripts() -> None:
     text = "Η 𝐀 Große‐Straße 🚀 ALPHA  BANK’s και ΕΛΛΗΝΙΚΆ\nΔΊΚΤΥΑ."
     result = compile_watchlist(wl).match("", text)
     assert [text[m.start:m.end] for m in result.matches] == ["ALPHA  BANK", "ΕΛΛΗΝΙΚΆ\nΔΊΚΤΥΑ"]
+
+
+def test_offsets_stay_right_after_many_length_changing_characters_in_ascii_text() -> None:
+    wl = Watchlist(companies=(Company("Alpha Bank"), Company("Zeta")), topics=(
+        Topic("Funding", ("invest*",)),))
+    text = ("Die Größe der Straße ﬁel auf. “ALPHA  BANK’s” Œuvre™ ½ stieg; "
+            "Zeta-backed investors met… Straße, Größe: Zeta.")
+    result = compile_watchlist(wl).match("Größe: Alpha Bank", text)
+    assert [(m.field, (text if m.field == "text" else "Größe: Alpha Bank")[m.start:m.end])
+            for m in result.matches] == [
+        ("title", "Alpha Bank"), ("text", "ALPHA  BANK"), ("text", "Zeta"),
+        ("text", "investors"), ("text", "Zeta")]
+
+
+def test_each_hit_gets_its_own_sentence() -> None:
+    wl = Watchlist(companies=(Company("Zeta"), Company("Alpha Bank")),
+                   topics=(Topic("Funding", ("invest*",)),))
+    text = ('Zeta and Alpha Bank invest. "Zeta rose!" Alpha Bank fell?\n'
+            "Zeta (invest) said\n\nZeta.")
+    sentences = [(text[m.start:m.end], m.sentence)
+                 for m in compile_watchlist(wl).match("", text).matches]
+    assert sentences == [
+        ("Zeta", "Zeta and Alpha Bank invest."), ("Alpha Bank", "Zeta and Alpha Bank invest."),
+        ("invest", "Zeta and Alpha Bank invest."), ("Zeta", '"Zeta rose!"'),
+        ("Alpha Bank", "Alpha Bank fell?"), ("Zeta", "Zeta (invest) said"),
+        ("invest", "Zeta (invest) said"), ("Zeta", "Zeta.")]
+
+
+def test_exclusions_at_the_edges_and_per_field() -> None:
+    square = Company("Square", aliases=("Block",), exclude=("Times Square", "Square Garden",
+                                                            "city block"))
+    wl = Watchlist(companies=(square,))
+    text = "Times Square. Square Garden and a city block; Square earnings, Block shares"
+    result = compile_watchlist(wl).match("Times Square crowds", text)
+    assert [(m.field, text[m.start:m.end]) for m in result.matches] == [
+        ("text", "Square"), ("text", "Block")]
+    assert [m.start for m in result.matches] == [text.index("Square earnings"),
+                                                 text.index("Block shares")]
+    assert not compile_watchlist(wl).match("Square Garden", "Times Square")
+
+
+def test_context_words_with_a_star_and_only_whole_words() -> None:
+    orange = Company("Orange", context=("telecom*", "réseau"))
+    assert companies("Orange gagne des clients télécoms.", orange) == ("Orange",)
+    assert companies("Orange extends its reseau.", orange) == ("Orange",)
+    assert companies("Orange juice and reseaux of roads.", orange) == ()
+    assert companies("Orange juice.", orange, title="Telecoms") == ("Orange",)
