@@ -31,18 +31,18 @@ import ahocorasick
 from ..models import Field, Match, MatchKind, MatchResult, Watchlist
 from .fold import FoldedText, fold_keep_case, fold_term
 
-COMPANY, TOPIC = range(2)
-_KIND: dict[int, MatchKind] = {COMPANY: "company", TOPIC: "topic"}
+COMPANY: MatchKind = "company"
+TOPIC: MatchKind = "topic"
 _FIELDS: tuple[Field, Field] = ("title", "text")
 
 # One watched term of a key: (kind, owner index, term as written, reported name, context word
 # ids the owner needs, owner is case-sensitive, the owner's exclusion phrases as keys).
-_Term = tuple[int, int, str, str, frozenset[int], bool, tuple[str, ...]]
+_Term = tuple[MatchKind, int, str, str, frozenset[int], bool, tuple[str, ...]]
 # A key's automaton payload: (key length, is prefix, is multi-word, terms).
 _Payload = tuple[int, bool, bool, tuple[_Term, ...]]
 # A hit that passed: (field index, start, -end, order found, kind, name, term, is multi-word);
 # sorts as reported.
-_Found = tuple[int, int, int, int, int, str, str, bool]
+_Found = tuple[int, int, int, int, MatchKind, str, str, bool]
 
 # Sentence end: . ! ? … (+ closing quotes) before a space or the end, or a line break. Written
 # to start with one character class (same matches as "[.!?…]+[\"'”’»)\]]*(?=\s|$)|\n").
@@ -213,7 +213,7 @@ def _result(found: list[_Found], docs: tuple[FoldedText, FoldedText]) -> MatchRe
     """Drop occurrences inside a longer one of the same name; order by field, then position
     (then the order found); build a ``Match``, with its sentence, for each one kept."""
     found.sort()
-    reach: dict[tuple[int, str, int], int] = {}
+    reach: dict[tuple[MatchKind, str, int], int] = {}
     kept: list[Match] = []
     companies: dict[str, None] = {}
     topics: dict[str, None] = {}
@@ -227,7 +227,7 @@ def _result(found: list[_Found], docs: tuple[FoldedText, FoldedText]) -> MatchRe
         finder = sentences[fi]
         if finder is None:
             finder = sentences[fi] = _Sentences(docs[fi].original)
-        kept.append(Match(_KIND[kind], name, term, _FIELDS[fi], start, end,
+        kept.append(Match(kind, name, term, _FIELDS[fi], start, end,
                           finder.around(start, end, not multi)))
         (companies if kind == COMPANY else topics)[name] = None
     return MatchResult(tuple(companies), tuple(topics), tuple(kept))
