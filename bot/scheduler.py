@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -29,10 +30,27 @@ async def safe_cycle(app: App) -> None:
                  report.delivery.retried)
 
 
+ARTICLE_TEXT_DAYS = 30  # `preview company` looks back 7 days; `why` a little further
+
+
+async def housekeeping(app: App) -> None:
+    """Keep the database small: old article bodies go (their keys stay for dedup)."""
+    try:
+        pruned = await app.storage.prune_article_text(
+            app.clock() - timedelta(days=ARTICLE_TEXT_DAYS))
+    except Exception:  # noqa: BLE001 - housekeeping must not stop the scheduler
+        log.exception("housekeeping failed; it runs again in an hour")
+        return
+    if pruned:
+        log.info("housekeeping: dropped the text of %d old article(s)", pruned)
+
+
 def build_scheduler(app: App) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(safe_cycle, "interval", args=[app], seconds=app.settings.tick_seconds,
                       id="cycle", max_instances=1, coalesce=True, next_run_time=app.clock())
+    scheduler.add_job(housekeeping, "interval", args=[app], hours=1, id="housekeeping",
+                      max_instances=1, coalesce=True)
     return scheduler
 
 

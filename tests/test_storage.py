@@ -147,3 +147,17 @@ async def test_a_delivery_whose_lease_ran_out_is_marked_uncertain(storage, clock
     await storage.mark_retry(again.id, "rate limited", clock())
     (third,) = await storage.claim_deliveries(clock(), 10, timedelta(minutes=5))
     assert not third.uncertain
+
+
+async def test_pruning_drops_old_article_text_but_keeps_their_keys(storage, clock) -> None:
+    feed_id = await feed_with_follow(storage, clock)
+    await storage.record_poll(PollRecord(
+        feed_id=feed_id, now=clock(), next_poll_at=clock(), etag=None, last_modified=None,
+        articles=(article("old"),), deliveries=(), primed_follows=()))
+    clock.advance(days=40)
+    await storage.record_poll(PollRecord(
+        feed_id=feed_id, now=clock(), next_poll_at=clock(), etag=None, last_modified=None,
+        articles=(article("new"),), deliveries=(), primed_follows=()))
+    assert await storage.prune_article_text(clock() - timedelta(days=30)) == 1
+    assert await storage.known_keys(feed_id, ["old", "new"]) == {"old", "new"}
+    assert await storage.prune_article_text(clock() - timedelta(days=30)) == 0

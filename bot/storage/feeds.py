@@ -200,6 +200,14 @@ class FeedStore(StoreBase):
                 last_error=error[:1000], last_error_at=now, error_count=feeds.c.error_count + 1,
                 next_poll_at=next_poll_at, lease_until=None))
 
+    async def prune_article_text(self, before: datetime) -> int:
+        """Drop the stored text of articles seen before ``before``; keys stay, so nothing is
+        ever alerted twice, but the database stops growing with every article's body."""
+        async with self.tx() as conn:
+            result = await conn.execute(update(articles).where(
+                articles.c.seen_at < before, articles.c.text != "").values(text=""))
+        return int(result.rowcount or 0)
+
     async def make_due(self, now: datetime) -> None:
         """Every feed due now (for `run --once` and tests)."""
         async with self.tx() as conn:
