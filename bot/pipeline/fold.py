@@ -117,6 +117,8 @@ _GROWN = threading.local()  # the fast path's log of runs that fold longer (this
 
 def fold(text: str) -> str:
     """Lower-case, accent-free text where every non-word character is a space (not collapsed)."""
+    if text.isascii():  # watchlist terms, mostly: no detour
+        return text.translate(_tables()[2])
     return _fold(text)[0]
 
 

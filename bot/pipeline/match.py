@@ -31,6 +31,7 @@ import ahocorasick
 from ..models import Field, Match, MatchKind, MatchResult, Watchlist
 from .fold import FoldedText, fold_keep_case, fold_term
 
+_NOTHING: frozenset[int] = frozenset()
 COMPANY: MatchKind = "company"
 TOPIC: MatchKind = "topic"
 _FIELDS: tuple[Field, Field] = ("title", "text")
@@ -39,7 +40,7 @@ _FIELDS: tuple[Field, Field] = ("title", "text")
 # ids the owner needs, owner is case-sensitive, the owner's exclusion phrases as keys).
 _Term = tuple[MatchKind, int, str, str, frozenset[int], bool, tuple[str, ...]]
 # A key's automaton payload: (key length, is prefix, is multi-word, terms).
-_Payload = tuple[int, bool, bool, tuple[_Term, ...]]
+_Payload = tuple[int, bool, bool, list[_Term]]
 # A hit that passed: (field index, start, -end, order found, kind, name, term, is multi-word);
 # sorts as reported.
 _Found = tuple[int, int, int, int, MatchKind, str, str, bool]
@@ -62,17 +63,17 @@ class Matcher:
         keys: dict[str, list[_Term]] = {}
         context_ids: dict[str, int] = {}  # one id per distinct context word, however many use it
         exclusion_keys: set[str] = set()
-        nothing: frozenset[int] = frozenset()
         for i, c in enumerate(watchlist.companies):
-            needs = frozenset(_context_id(context_ids, w) for w in c.context) or nothing
-            excludes = tuple(k for k in (f" {fold_term(x)} " for x in c.exclude) if k.strip())
+            needs = (frozenset(_context_id(context_ids, w) for w in c.context) if c.context
+                     else _NOTHING)
+            excludes = _exclusion_keys(c.exclude) if c.exclude else ()
             exclusion_keys.update(excludes)
             for term in (c.name, *c.aliases):
                 _add(keys, (COMPANY, i, term, c.name, needs, c.case_sensitive, excludes),
                      prefix=False)
         for j, t in enumerate(watchlist.topics):
             for kw in t.keywords:
-                _add(keys, (TOPIC, j, kw, t.name, nothing, False, ()), prefix=kw.endswith("*"))
+                _add(keys, (TOPIC, j, kw, t.name, _NOTHING, False, ()), prefix=kw.endswith("*"))
         # Context words and exclusion phrases are looked for (``str.find`` finds what the
         # automaton would) only when a company that has them hits, so they cost nothing per
         # occurrence of a common word.
@@ -81,12 +82,14 @@ class Matcher:
         if keys:
             automaton = ahocorasick.Automaton()
             for key, terms in keys.items():
-                payload: _Payload = (len(key), not key.endswith(" "), " " in key.strip(),
-                                     tuple(terms))
+                prefix = key[-1] != " "
+                multi = key.count(" ") > (1 if prefix else 2)
+                payload: _Payload = (len(key), prefix, multi, terms)  # (no copy: less to GC)
                 automaton.add_word(key, payload)
             automaton.make_automaton()
             self._automaton = automaton
-        self.size = len(keys.keys() | exclusion_keys | {k for k in context_ids if k.strip()})
+        others = exclusion_keys.union(k for k in context_ids if k.strip())
+        self.size = len(keys) + sum(1 for k in others if k not in keys)
 
     def match(self, title: str, text: str) -> MatchResult:
         """Every counted occurrence in ``title`` and ``text``, with evidence."""
@@ -140,9 +143,15 @@ def _add(keys: dict[str, list[_Term]], term: _Term, *, prefix: bool) -> None:
     if not body:
         return
     key = f" {body}" if prefix else f" {body} "
-    terms = keys.setdefault(key, [])
-    if not any(t[0] == term[0] and t[1] == term[1] for t in terms):
+    terms = keys.get(key)
+    if terms is None:
+        keys[key] = [term]
+    elif not any(t[0] == term[0] and t[1] == term[1] for t in terms):
         terms.append(term)
+
+
+def _exclusion_keys(phrases: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f" {body} " for body in map(fold_term, phrases) if body)
 
 
 def _context_id(ids: dict[str, int], word: str) -> int:
