@@ -166,10 +166,11 @@ def _fold_run(exc: UnicodeError) -> tuple[str, int]:
         raise exc
     run = exc.object[exc.start:exc.end]
     out = _fold_ascii_run(run)
-    if out is None:
+    grown = getattr(_GROWN, "runs", None)  # None: not called from _fold (a second copy of this
+    if out is None or grown is None:       # module registered the name): take the slow path
         raise exc
     if len(out) != len(run):
-        _GROWN.runs.append(exc.start)
+        grown.append(exc.start)
     return out, exc.end
 
 
