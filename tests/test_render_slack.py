@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from sample_alert import make_alert as sample_alert
 from slack_sdk.models.blocks import Block
 
 from bot.models import Alert, Match
@@ -22,23 +23,7 @@ OUR_DATE = re.compile(r"<!date\^\d+\^\{date_short_pretty\} \{time\}\|[^<>|]*>")
 
 
 def make_alert(**changes: Any) -> Alert:
-    fields: dict[str, Any] = dict(
-        destination="slack:C1",
-        feed="Example Business News",
-        url="https://news.example.com/nvidia-raises",
-        title="Nvidia raises $2bn in new funding round",
-        published=datetime(2024, 5, 1, 12, 30, tzinfo=UTC),
-        companies=("Nvidia",),
-        topics=("Funding",),
-        summary="Nvidia said on Wednesday it raised $2bn. Investors included several funds.",
-        evidence=(
-            Match("company", "Nvidia", "nvidia", "title", 0, 6,
-                  "Nvidia raises $2bn in new funding round"),
-        ),
-        reasons=("Nvidia",),
-    )
-    fields.update(changes)
-    return Alert(**fields)
+    return sample_alert(destination='slack:C1', **changes)
 
 
 # --- independent checks, shared with the corpora test --------------------------------------------
