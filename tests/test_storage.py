@@ -24,9 +24,17 @@ def alert(dest: str, story: str) -> Alert:
                  companies=("Nvidia",), topics=(), summary="s", story=story)
 
 
+def seen(feed_id: int, now, articles: tuple[Article, ...],
+         deliveries: tuple[NewDelivery, ...] = ()) -> PollRecord:
+    """A poll that saw ``articles`` and queued ``deliveries``."""
+    return PollRecord(feed_id=feed_id, now=now, next_poll_at=now, etag=None, last_modified=None,
+                      articles=articles, deliveries=deliveries, primed_follows=())
+
+
 async def feed_with_follow(storage: Storage, clock, tenant: str = "local") -> int:
     await storage.ensure_tenant(tenant, clock(), defaults=WATCHLIST)
-    feed_id = await storage.ensure_feed(FeedSource("https://news.example.com/feed", "News"), clock())
+    source = FeedSource("https://news.example.com/feed", "News")
+    feed_id = await storage.ensure_feed(source, clock())
     await storage.follow(tenant, feed_id, title="News", backfill=0, source="config", now=clock())
     return feed_id
 
@@ -88,10 +96,8 @@ async def test_record_poll_stores_articles_and_one_delivery_per_destination_and_
 async def test_deliveries_are_claimed_once_and_recorded(storage, clock) -> None:
     feed_id = await feed_with_follow(storage, clock)
     dest = await storage.ensure_destination("local", "console", clock())
-    await storage.record_poll(PollRecord(
-        feed_id=feed_id, now=clock(), next_poll_at=clock(), etag=None, last_modified=None,
-        articles=(article("a"),), deliveries=(NewDelivery(dest, "a", alert("console", "s1")),),
-        primed_follows=()))
+    await storage.record_poll(seen(feed_id, clock(), (article("a"),),
+                                   (NewDelivery(dest, "a", alert("console", "s1")),)))
     (claimed,) = await storage.claim_deliveries(clock(), 10, timedelta(minutes=5))
     assert claimed.attempts == 1 and claimed.alert.companies == ("Nvidia",)
     assert await storage.claim_deliveries(clock(), 10, timedelta(minutes=5)) == []
@@ -108,10 +114,8 @@ async def test_deliveries_are_claimed_once_and_recorded(storage, clock) -> None:
 async def test_stopped_destination_keeps_its_deliveries_pending(storage, clock) -> None:
     feed_id = await feed_with_follow(storage, clock)
     dest = await storage.ensure_destination("local", "slack:C1", clock())
-    await storage.record_poll(PollRecord(
-        feed_id=feed_id, now=clock(), next_poll_at=clock(), etag=None, last_modified=None,
-        articles=(article("a"),), deliveries=(NewDelivery(dest, "a", alert("slack:C1", "s1")),),
-        primed_follows=()))
+    await storage.record_poll(seen(feed_id, clock(), (article("a"),),
+                                   (NewDelivery(dest, "a", alert("slack:C1", "s1")),)))
     await storage.stop_destination(dest, "channel_not_found")
     assert await storage.claim_deliveries(clock(), 10, timedelta(minutes=5)) == []
     assert await storage.destination_state(dest) == (False, "channel_not_found")
@@ -135,10 +139,8 @@ async def test_audit_log_is_per_tenant_and_newest_first(storage, clock) -> None:
 async def test_a_delivery_whose_lease_ran_out_is_marked_uncertain(storage, clock) -> None:
     feed_id = await feed_with_follow(storage, clock)
     dest = await storage.ensure_destination("local", "console", clock())
-    await storage.record_poll(PollRecord(
-        feed_id=feed_id, now=clock(), next_poll_at=clock(), etag=None, last_modified=None,
-        articles=(article("a"),), deliveries=(NewDelivery(dest, "a", alert("console", "s1")),),
-        primed_follows=()))
+    await storage.record_poll(seen(feed_id, clock(), (article("a"),),
+                                   (NewDelivery(dest, "a", alert("console", "s1")),)))
     (first,) = await storage.claim_deliveries(clock(), 10, timedelta(minutes=5))
     assert not first.uncertain
     clock.advance(minutes=6)  # the worker died while sending: did it land? ask before resending
@@ -151,13 +153,9 @@ async def test_a_delivery_whose_lease_ran_out_is_marked_uncertain(storage, clock
 
 async def test_pruning_drops_old_article_text_but_keeps_their_keys(storage, clock) -> None:
     feed_id = await feed_with_follow(storage, clock)
-    await storage.record_poll(PollRecord(
-        feed_id=feed_id, now=clock(), next_poll_at=clock(), etag=None, last_modified=None,
-        articles=(article("old"),), deliveries=(), primed_follows=()))
+    await storage.record_poll(seen(feed_id, clock(), (article("old"),)))
     clock.advance(days=40)
-    await storage.record_poll(PollRecord(
-        feed_id=feed_id, now=clock(), next_poll_at=clock(), etag=None, last_modified=None,
-        articles=(article("new"),), deliveries=(), primed_follows=()))
+    await storage.record_poll(seen(feed_id, clock(), (article("new"),)))
     assert await storage.prune_article_text(clock() - timedelta(days=30)) == 1
     assert await storage.known_keys(feed_id, ["old", "new"]) == {"old", "new"}
     assert await storage.prune_article_text(clock() - timedelta(days=30)) == 0
