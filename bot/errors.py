@@ -74,6 +74,16 @@ class TransientDeliveryError(DeliveryError):
         self.retry_after = retry_after
 
 
+class RateLimitedError(TransientDeliveryError):
+    """The platform (a 429) or our own pacing said "wait": nothing was posted and the attempt
+    does not count against the delivery's attempt budget. ``retry_after`` says how long."""
+
+
+class NotSentError(TransientDeliveryError):
+    """The request never reached the platform (connection refused, DNS, connect timeout, a sink
+    that is not configured): safe to retry, and not counted as an attempt."""
+
+
 class UnknownOutcomeError(TransientDeliveryError):
     """The request may or may not have landed (timeout after sending); check before resending."""
 

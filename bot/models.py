@@ -255,6 +255,9 @@ class Delivery:
     attempts: int = 0
     message_id: str | None = None  # set when a previous attempt's outcome was recorded
     uncertain: bool = False  # the previous attempt may have landed (timed out after sending)
+    # when the previous attempt was started (recorded before calling the platform); None if this
+    # delivery was never attempted. Sinks use it for idempotency windows (Discord's nonce).
+    last_attempt_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
