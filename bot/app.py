@@ -48,9 +48,9 @@ class CycleReport:
 def default_sinks(settings: Settings, base_dir: Path | None = None) -> dict[str, Sink]:
     """Console and jsonl always; Slack and Discord when their tokens are in the environment."""
     sinks: dict[str, Sink] = {"console": ConsoleSink(), "jsonl": JsonlSink(base_dir)}
-    if slack := make_slack_sink(settings):
+    if slack := make_slack_sink(settings, base_url=settings.slack_api_url):
         sinks["slack"] = slack
-    sinks.update(make_discord_sinks(settings))
+    sinks.update(make_discord_sinks(settings, api_base=settings.discord_api_url))
     return sinks
 
 

@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     slack_mode: str = "socket"  # socket (SLACK_APP_TOKEN) | http (SLACK_SIGNING_SECRET)
     slack_port: int = 3000  # HTTP mode: where the events endpoint listens
     discord_guild_ids: str = ""  # comma-separated: sync commands to these guilds (development)
+    # API hosts (GovSlack, an egress gateway, a local test double): every Slack/Discord HTTP call
+    slack_api_url: str = "https://slack.com/api/"
+    discord_api_url: str = "https://discord.com/api/v10"
+    # pending alerts older than this (e.g. waiting for a stopped channel) are marked expired
+    delivery_max_age_days: float = 7.0
 
     # secrets: only from the environment, never logged (SecretStr hides them in reprs)
     slack_bot_token: SecretStr | None = Field(
