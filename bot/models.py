@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from .domain.address import Address
+
 MatchKind = Literal["company", "topic"]
 Field = Literal["title", "text"]
 
@@ -163,11 +165,7 @@ class Subscription:
 
 def display_address(address: str) -> str:
     """A destination address safe for logs and the audit log: webhook tokens are masked."""
-    kind, _, target = address.partition(":")
-    if kind == "discord-webhook" and "/webhooks/" in target:
-        head, _, rest = target.partition("/webhooks/")
-        return f"{kind}:{head}/webhooks/{rest.split('/', 1)[0]}/…"
-    return address
+    return Address.parse(address).display
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,11 +180,11 @@ class Destination:
 
     @property
     def platform(self) -> str:
-        return self.address.split(":", 1)[0]
+        return Address.parse(self.address).platform
 
     @property
     def target(self) -> str:
-        return self.address.split(":", 1)[1] if ":" in self.address else ""
+        return Address.parse(self.address).target
 
 
 @dataclass(frozen=True, slots=True)

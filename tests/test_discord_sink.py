@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-import socket
+import dataclasses
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from fakes.clock import FakeTime
 from fakes.fake_discord import TOKEN, FakeDiscord, start_fake_discord
+from fakes.net import closed_url
 
+from bot.delivery.pacer import Pacer
 from bot.errors import (
     DeliveryError,
+    NotSentError,
     PermanentDeliveryError,
+    RateLimitedError,
     TransientDeliveryError,
     UnknownOutcomeError,
 )
@@ -19,29 +24,14 @@ from bot.models import Alert, Delivery, Match
 from bot.platforms.discord_sink import (
     DiscordSink,
     DiscordWebhookSink,
-    Pacer,
     delivery_nonce,
     make_discord_sinks,
+    nonce_ref,
     parse_webhook_url,
 )
 from bot.settings import Settings
 
 WEBHOOK_ID, WEBHOOK_TOKEN = "5550001", "s3cr3t-webhook-token"
-
-
-class FakeTime:
-    """A monotonic clock the pacer reads and a sleep that only moves it (no real waiting)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(round(seconds, 3))
-        self.now += seconds
 
 
 def alert(title: str = "Nvidia invests in a new plant", story: str = "s1") -> Alert:
@@ -55,6 +45,14 @@ def alert(title: str = "Nvidia invests in a new plant", story: str = "s1") -> Al
 
 def delivery(id: int = 1, address: str = "discord:123", **kw: str) -> Delivery:
     return Delivery(id=id, destination_id=1, address=address, alert=alert(**kw))
+
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+
+def in_doubt(d: Delivery, ago: timedelta) -> Delivery:
+    """The same delivery after an attempt, ``ago`` before NOW, whose outcome is unknown."""
+    return dataclasses.replace(d, uncertain=True, last_attempt_at=NOW - ago)
 
 
 @pytest.fixture
@@ -73,7 +71,7 @@ def time_() -> FakeTime:
 @pytest.fixture
 async def sink(fake: FakeDiscord, time_: FakeTime) -> AsyncIterator[DiscordSink]:
     s = DiscordSink(api_base=fake.base, token=TOKEN,
-                    pacer=Pacer(monotonic=time_, sleep=time_.sleep))
+                    pacer=Pacer(monotonic=time_, sleep=time_.sleep), clock=lambda: NOW)
     yield s
     await s.close()
 
@@ -122,20 +120,20 @@ def test_nonces_are_stable_per_delivery_and_differ_between_deliveries() -> None:
 async def test_429_is_transient_with_the_servers_retry_after_and_pauses_only_that_channel(
         sink, fake, time_) -> None:
     fake.script("channel:123", 429, retry_after=2.5)
-    with pytest.raises(TransientDeliveryError) as caught:
+    with pytest.raises(RateLimitedError) as caught:
         await sink.send(delivery(1))
-    assert caught.value.retry_after == 2.5 and not isinstance(caught.value, UnknownOutcomeError)
+    assert caught.value.retry_after == 2.5
     await sink.send(delivery(2, address="discord:456"))  # another channel is not held up
-    assert time_.slept == []
+    assert time_.sleeps == []
     await sink.send(delivery(1))  # the same channel waits out the rest of the pause first
-    assert time_.slept == [2.5]
+    assert time_.sleeps == [2.5]
     assert len(fake.channel_messages("123")) == 1
 
 
 async def test_429_without_a_json_body_uses_the_retry_after_header(sink, fake) -> None:
     fake.script("channel:123", 429, headers={"Retry-After": "7"})
     fake._scripts["channel:123"][0].body = None
-    with pytest.raises(TransientDeliveryError) as caught:
+    with pytest.raises(RateLimitedError) as caught:
         await sink.send(delivery())
     assert caught.value.retry_after == 7.0
 
@@ -188,12 +186,14 @@ async def test_a_channel_address_that_is_not_an_id_is_permanent(sink) -> None:
 
 
 async def test_a_reply_lost_after_sending_is_unknown_and_the_resend_is_deduplicated(fake) -> None:
-    impatient = DiscordSink(api_base=fake.base, token=TOKEN, timeout=0.5)
+    impatient = DiscordSink(api_base=fake.base, token=TOKEN, timeout=0.5, clock=lambda: NOW)
     fake.hang_after_store, fake.hang_seconds = 1, 5.0
     try:
         with pytest.raises(UnknownOutcomeError):
             await impatient.send(delivery(3))
-        assert await impatient.find_sent(delivery(3)) is None  # the nonce makes resending safe
+        # inside the nonce window: no check, the nonce makes resending safe
+        assert await impatient.find_sent(in_doubt(delivery(3), timedelta(seconds=1))) is None
+        assert ("GET", "/api/v10/channels/123/messages") not in fake.requests
         resent = await impatient.send(delivery(3))
         (msg,) = fake.channel_messages("123")
         assert resent.message_id == msg.id
@@ -201,17 +201,116 @@ async def test_a_reply_lost_after_sending_is_unknown_and_the_resend_is_deduplica
         await impatient.close()
 
 
-async def test_nothing_listening_is_transient_not_unknown() -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # closed again before the send: connection refused
-    closed = DiscordSink(api_base=f"http://127.0.0.1:{port}/api/v10", token=TOKEN)
+async def test_nothing_listening_is_not_sent() -> None:
+    closed = DiscordSink(api_base=closed_url("/api/v10"), token=TOKEN)
     try:
-        with pytest.raises(TransientDeliveryError) as caught:
+        with pytest.raises(NotSentError, match="nothing was sent"):
             await closed.send(delivery())
-        assert not isinstance(caught.value, UnknownOutcomeError)
     finally:
         await closed.close()
+
+
+# --- did it land? ---------------------------------------------------------------------------------
+def posts(fake: FakeDiscord) -> int:
+    return sum(1 for method, path in fake.requests
+               if method == "POST" and path.endswith("/channels/123/messages"))
+
+
+def reads(fake: FakeDiscord) -> int:
+    return fake.requests.count(("GET", "/api/v10/channels/123/messages"))
+
+
+async def test_a_message_carries_its_delivery_marker_in_the_footer(sink, fake) -> None:
+    await sink.send(delivery(4))
+    (msg,) = fake.channel_messages("123")
+    footer = msg.body["embeds"][0]["footer"]["text"]
+    assert footer.startswith("Test News") and footer.endswith(
+        "ref " + nonce_ref(delivery_nonce(delivery(4))))
+
+
+@pytest.mark.parametrize("nonces_shown", [True, False])
+async def test_outside_the_nonce_window_a_landed_message_is_found_and_not_posted_again(
+        sink, fake, nonces_shown) -> None:
+    first = await sink.send(delivery(5))
+    fake.forget_nonces()  # minutes later: Discord would post the same nonce again
+    fake.history_nonces = nonces_shown  # and a fetched message may no longer show its nonce
+    late = in_doubt(delivery(5), timedelta(minutes=10))
+    assert await sink.find_sent(late) == first.message_id
+    assert reads(fake) == 1 and posts(fake) == 1
+
+
+async def test_outside_the_window_a_message_that_never_landed_is_sent_once(sink, fake) -> None:
+    late = in_doubt(delivery(6), timedelta(minutes=10))
+    assert await sink.find_sent(late) is None
+    await sink.send(late)
+    assert reads(fake) == 1 and len(fake.channel_messages("123")) == 1
+
+
+async def test_inside_the_window_the_resend_reuses_the_nonce_without_reading(sink, fake) -> None:
+    first = await sink.send(delivery(7))
+    soon = in_doubt(delivery(7), timedelta(minutes=2))
+    assert await sink.find_sent(soon) is None
+    again = await sink.send(soon)
+    assert again.message_id == first.message_id and reads(fake) == 0
+    assert len(fake.channel_messages("123")) == 1
+
+
+async def test_many_late_in_doubt_deliveries_of_a_channel_cost_one_read(sink, fake) -> None:
+    landed = {i: (await sink.send(delivery(i, story=f"s{i}"))).message_id for i in (1, 2, 3)}
+    found = [await sink.find_sent(in_doubt(delivery(i, story=f"s{i}"), timedelta(minutes=9)))
+             for i in range(1, 6)]
+    assert found == [landed[1], landed[2], landed[3], None, None] and reads(fake) == 1
+
+
+async def test_without_read_access_the_check_gives_up_and_the_resend_goes_out(sink, fake) -> None:
+    fake.script("read:123", 403, code=50001)
+    assert await sink.find_sent(in_doubt(delivery(8), timedelta(minutes=10))) is None
+
+
+async def test_a_rate_limited_read_is_not_an_attempt(sink, fake) -> None:
+    fake.script("read:123", 429, retry_after=30)
+    with pytest.raises(RateLimitedError):
+        await sink.find_sent(in_doubt(delivery(8), timedelta(minutes=10)))
+    assert posts(fake) == 0
+
+
+async def test_a_429_storm_loses_nothing_and_doubles_nothing(sink, fake, time_) -> None:
+    fake.rate_limit_every, fake.rate_limit_retry_after = 2, 1.0
+    limited = 0
+    for i in range(1, 21):
+        while True:
+            try:
+                await sink.send(delivery(i, story=f"s{i}"))
+                break
+            except RateLimitedError:
+                limited += 1
+    nonces = [m.body["nonce"] for m in fake.channel_messages("123")]
+    assert len(nonces) == len(set(nonces)) == 20 and limited == 19
+
+
+async def test_a_long_pause_refuses_sends_in_process_without_calling_discord(sink, fake) -> None:
+    fake.script("channel:123", 429, retry_after=60)
+    with pytest.raises(RateLimitedError):
+        await sink.send(delivery(1))
+    for _ in range(3):
+        with pytest.raises(RateLimitedError) as caught:
+            await sink.send(delivery(2, story="s2"))
+        assert 0 < (caught.value.retry_after or 0) <= 60
+    assert posts(fake) == 1
+
+
+async def test_every_call_goes_to_the_configured_api_url(fake, monkeypatch) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
+    sinks = make_discord_sinks(Settings(discord_api_url=fake.base))
+    channel, webhook = sinks["discord"], sinks["discord-webhook"]
+    try:
+        await channel.send(delivery(1))
+        await channel.find_sent(dataclasses.replace(delivery(1), uncertain=True))
+        await webhook.send(delivery(2, address=WEBHOOK_ADDRESS))
+        assert [m for m, _ in fake.requests] == ["POST", "GET", "POST"]
+    finally:
+        for s in sinks.values():
+            await s.close()
 
 
 # --- webhooks -------------------------------------------------------------------------------------
@@ -252,41 +351,7 @@ def test_only_discord_webhook_urls_are_accepted(url) -> None:
 def test_webhook_urls_of_every_discord_host_parse() -> None:
     for host in ("discord.com", "discordapp.com", "canary.discord.com", "ptb.discord.com"):
         assert parse_webhook_url(f"https://{host}/api/v10/webhooks/42/tok") == ("42", "tok")
-
-
-# --- pacing ---------------------------------------------------------------------------------------
-async def test_five_messages_per_five_seconds_per_channel(time_) -> None:
-    pacer = Pacer(monotonic=time_, sleep=time_.sleep)
-    for _ in range(5):
-        await pacer.acquire("channel:1")
-    await pacer.acquire("channel:2")
-    assert time_.slept == []
-    await pacer.acquire("channel:1")
-    assert time_.slept == [5.0]
-
-
-async def test_a_long_wait_becomes_a_transient_error_instead_of_a_sleep(time_) -> None:
-    pacer = Pacer(max_wait=1.0, monotonic=time_, sleep=time_.sleep)
-    pacer.block("channel:1", 30.0)
-    with pytest.raises(TransientDeliveryError) as caught:
-        await pacer.acquire("channel:1")
-    assert caught.value.retry_after == pytest.approx(30.0) and time_.slept == []
-
-
-async def test_an_exhausted_bucket_pauses_the_channel_until_it_resets(time_) -> None:
-    pacer = Pacer(monotonic=time_, sleep=time_.sleep)
-    pacer.observe("channel:1", {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": "1.5"})
-    pacer.observe("channel:2", {"X-RateLimit-Remaining": "3", "X-RateLimit-Reset-After": "9"})
-    await pacer.acquire("channel:2")
-    await pacer.acquire("channel:1")
-    assert time_.slept == [1.5]
-
-
-async def test_a_global_rate_limit_pauses_every_channel(time_) -> None:
-    pacer = Pacer(monotonic=time_, sleep=time_.sleep)
-    pacer.block("channel:1", 2.0, everywhere=True)
-    await pacer.acquire("channel:2")
-    assert time_.slept == [2.0]
+    assert parse_webhook_url("https://Discord.com/API/Webhooks/42/tok") == ("42", "tok")
 
 
 # --- construction ---------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.test_utils import TestServer
 
 from bot.errors import FeedTimeout, FeedTooLarge, FetchError, ParseError, UnsafeURL
-from bot.pipeline.fetch import Fetcher, parse_retry_after
+from bot.net.retry_after import parse_retry_after
+from bot.pipeline.fetch import Fetcher
 from bot.pipeline.netguard import NetGuard
 from bot.pipeline.parse import parse_feed
 

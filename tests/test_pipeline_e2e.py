@@ -90,7 +90,7 @@ async def test_first_poll_posts_nothing_then_exactly_one_alert_per_new_item(
         assert alert["url"] == "https://news.example.com/g3" and alert["feed"] == "Test News"
         assert alert["evidence"] and alert["summary"]
         assert set(alert) == {"destination", "feed", "url", "title", "published", "companies",
-                              "topics", "summary", "evidence"}
+                              "topics", "summary", "evidence", "delivery"}
         await app.cycle(all_feeds=True)
         assert len(alerts(tmp_path)) == 1
     finally:

@@ -1,7 +1,8 @@
 """Fetch feed bytes: conditional GET over aiohttp, or an operator's local file. (I/O)
 
 Every failure leaves as a ``bot.errors`` exception, never a raw aiohttp one: FetchError (with
-``status`` and, for 429/503, ``retry_after``), FeedTimeout, FeedTooLarge, UnsafeURL.
+``status`` and, for 429/503, ``retry_after`` read by ``bot.net.retry_after``), FeedTimeout,
+FeedTooLarge, UnsafeURL.
 
 - Size cap counted after decompression while streaming; the request is dropped as soon as the cap
   is passed (a gzip bomb costs at most the cap plus one chunk).
@@ -22,8 +23,7 @@ import asyncio
 import stat
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
-from email.utils import formatdate, parsedate_to_datetime
+from email.utils import formatdate
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -34,6 +34,7 @@ import aiohttp
 from bot import __version__
 from bot.errors import FeedTimeout, FeedTooLarge, FetchError, UnsafeURL
 from bot.models import FetchResult
+from bot.net.retry_after import retry_after
 from bot.pipeline.netguard import NetGuard
 
 USER_AGENT = f"newsbot/{__version__} (+https://github.com/newsbot)"
@@ -42,6 +43,7 @@ ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, "
           "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5")
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 CHUNK = 64 * 1024
+RETRY_AFTER_MAX = 86400.0  # a feed asking for more than a day is polled again after a day
 
 
 def is_local(url: str) -> bool:
@@ -63,30 +65,6 @@ def local_path(url: str) -> Path:
         raise FetchError(f"file URL names another host ({parts.netloc}); use file:///path",
                          url=text)
     return Path(unquote(parts.path))
-
-
-def parse_retry_after(value: str | None, date_header: str | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date), or None."""
-    if not value or not value.strip():
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    when = _http_date(text)
-    if when is None:
-        return None
-    now = _http_date(date_header) or datetime.now(UTC)  # the server's clock when it sent one
-    return max(0.0, (when - now).total_seconds())
-
-
-def _http_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _read_local(path: Path, max_bytes: int, etag: str | None,
@@ -250,7 +228,7 @@ class Fetcher:
             return FetchResult(url=url, status=304, etag=headers.get("ETag") or etag,
                                last_modified=headers.get("Last-Modified") or last_modified)
         if not 200 <= resp.status < 300:
-            retry = (parse_retry_after(headers.get("Retry-After"), headers.get("Date"))
+            retry = (retry_after(headers, maximum=RETRY_AFTER_MAX)
                      if resp.status in (429, 503) else None)
             raise FetchError(f"HTTP {resp.status} {resp.reason or ''}".rstrip(), url=url,
                              status=resp.status, retry_after=retry)

@@ -1,41 +1,54 @@
 """Delivery to Discord: ``discord:CHANNEL_ID`` (bot token) and ``discord-webhook:URL`` destinations.
 
-Talks to the REST API with aiohttp directly rather than through discord.py's ``HTTPClient``:
-that client sleeps through 429s and 5xx itself (up to 5 tries, and at least 30 s before it gives
-up on a rate limit), which would hold a delivery unit far longer than the outbox wants; here a
-429 becomes ``TransientDeliveryError(retry_after)`` at once and the outbox reschedules it.
+Talks to the REST API at the configured base (``NEWSBOT_DISCORD_API_URL``) with aiohttp directly
+rather than through discord.py's ``HTTPClient``: that client sleeps through 429s and 5xx itself
+(up to 5 tries, and at least 30 s before it gives up on a rate limit), which would hold a delivery
+unit far longer than the outbox wants; here a 429 becomes ``RateLimitedError(retry_after)`` at
+once, the key is paused in the shared ``Pacer`` and the outbox reschedules the delivery.
+Connection failures are translated by ``bot.delivery.transport`` (``NotSentError`` /
+``UnknownOutcomeError``).
 
 Exactly once, in practice: a channel message carries a ``nonce`` derived from the delivery with
 ``enforce_nonce: true``, so a resend within Discord's nonce window (a few minutes) returns the
-original message instead of posting again. That is why ``find_sent`` returns None: after an unknown
-outcome the worker simply resends and Discord deduplicates. Webhook executions take no nonce;
-after an unknown outcome (a timeout once the request left) a webhook resend may post twice.
+original message instead of posting again; its embed footer also ends with ``ref XXXXXXXXXXXX``,
+a marker derived from the same hash. ``find_sent``:
+
+- the previous attempt started less than ``NONCE_WINDOW`` ago: None (resend; Discord deduplicates
+  by nonce);
+- otherwise read the channel's last ``SCAN_LIMIT`` messages once (``GET /channels/{id}/messages``,
+  shared by every in-doubt delivery of the channel, ``bot.delivery.recent``) for our nonce (which
+  Discord returns only for a while) or our footer marker; found -> that message id, no resend.
+
+What remains: a duplicate if the bot cannot read the channel's history (no Read Message History)
+or more than ``SCAN_LIMIT`` messages arrived since. Webhook executions take no nonce and a webhook
+cannot list its messages without their ids, so after an unknown outcome (a timeout once the
+request left) a webhook resend may post twice.
 
 Pacing: at most ``per_window`` messages per ``window`` seconds per channel (Discord documents about
 5 per 5 s), plus whatever ``X-RateLimit-Remaining``/``Reset-After`` say. A short wait happens
-inside ``send`` (only that channel's queue waits); a longer one becomes a transient error.
+inside ``send`` (only that channel's queue waits); a longer one is a ``RateLimitedError``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
-import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 
-from ..errors import (
-    DeliveryError,
-    PermanentDeliveryError,
-    TransientDeliveryError,
-    UnknownOutcomeError,
-)
+from ..delivery.pacer import Pacer
+from ..delivery.recent import RecentScans
+from ..delivery.transport import transport_errors
+from ..domain.address import Address
+from ..errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from ..models import Delivery, SendResult
+from ..net.retry_after import header, retry_after
 from ..render.discord_embed import render_discord
 from ..settings import Settings
 from ..sinks import Sink
@@ -45,7 +58,16 @@ log = logging.getLogger(__name__)
 DEFAULT_API_BASE = "https://discord.com/api/v10"
 USER_AGENT = "DiscordBot (https://github.com/newsbot/newsbot, 0.1)"
 NONCE_MAX = 25  # Discord: a nonce is an integer or a string of at most 25 characters
+NONCE_WINDOW = timedelta(minutes=4)  # Discord dedupes a nonce "in the past few minutes"
+SCAN_LIMIT = 50
+DEFAULT_RETRY_AFTER = 1.0  # a 429 without any retry_after
+CONNECT_TIMEOUT = 5.0
 WEBHOOK_HOSTS = ("discord.com", "discordapp.com", "canary.discord.com", "ptb.discord.com")
+_REF = re.compile(r"\bref ([0-9a-f]{12})\s*$")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 # --- pure helpers ---------------------------------------------------------------------------------
@@ -59,12 +81,22 @@ def delivery_nonce(delivery: Delivery) -> str:
     return ("nb" + hashlib.sha256(key).hexdigest())[:NONCE_MAX]
 
 
+def nonce_ref(nonce: str) -> str:
+    """The 12-hex marker shown in the footer, derived from the nonce (same delivery, same ref)."""
+    return nonce[2:14]
+
+
 def channel_body(delivery: Delivery) -> dict[str, Any]:
-    """The JSON body of ``POST /channels/{id}/messages``: rendered alert, no mentions, nonce."""
+    """The JSON body of ``POST /channels/{id}/messages``: rendered alert, no mentions, nonce,
+    and the delivery's marker at the end of the embed footer."""
     body = render_discord(delivery.alert)
     body["allowed_mentions"] = {"parse": []}
     body["nonce"] = delivery_nonce(delivery)
     body["enforce_nonce"] = True
+    for embed in (body.get("embeds") or [])[:1]:
+        footer = embed.setdefault("footer", {})
+        footer["text"] = " · ".join(filter(None, [footer.get("text"),
+                                                  f"ref {nonce_ref(body['nonce'])}"]))
     return body
 
 
@@ -72,6 +104,19 @@ def webhook_body(delivery: Delivery) -> dict[str, Any]:
     body = render_discord(delivery.alert)
     body["allowed_mentions"] = {"parse": []}
     return body
+
+
+def message_refs(message: Mapping[str, Any]) -> set[str]:
+    """The delivery markers a fetched message carries: from its nonce and its embed footers."""
+    refs = set()
+    nonce = message.get("nonce")
+    if isinstance(nonce, str) and nonce.startswith("nb") and len(nonce) == NONCE_MAX:
+        refs.add(nonce_ref(nonce))
+    for embed in message.get("embeds") or ():
+        text = ((embed or {}).get("footer") or {}).get("text") or ""
+        if found := _REF.search(str(text)):
+            refs.add(found.group(1))
+    return refs
 
 
 def parse_webhook_url(url: str) -> tuple[str, str]:
@@ -82,108 +127,40 @@ def parse_webhook_url(url: str) -> tuple[str, str]:
     """
     parts = urlsplit(url.strip())
     segments = [s for s in parts.path.split("/") if s]
+    lowered = [s.lower() for s in segments]
     if (parts.scheme != "https" or (parts.hostname or "") not in WEBHOOK_HOSTS
-            or "webhooks" not in segments):
+            or "webhooks" not in lowered):
         raise PermanentDeliveryError(
             "not a Discord webhook URL (expected https://discord.com/api/webhooks/ID/TOKEN)")
-    rest = segments[segments.index("webhooks") + 1:]
+    rest = segments[lowered.index("webhooks") + 1:]
     if len(rest) != 2 or not rest[0].isdigit() or not rest[1]:
         raise PermanentDeliveryError(
             "not a Discord webhook URL (expected https://discord.com/api/webhooks/ID/TOKEN)")
     return rest[0], rest[1]
 
 
-def _float(value: Any) -> float | None:
-    try:
-        return max(float(value), 0.0) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
-def retry_after(body: Any, headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait after a 429: the JSON ``retry_after``, else the headers."""
-    if isinstance(body, dict) and (seconds := _float(body.get("retry_after"))) is not None:
-        return seconds
-    for name in ("Retry-After", "X-RateLimit-Reset-After"):
-        if (seconds := _float(headers.get(name))) is not None:
-            return seconds
-    return None
-
-
 def error_for(status: int, body: Any, headers: Mapping[str, str], what: str) -> DeliveryError:
-    """Translate a non-2xx answer into the outcome the outbox acts on."""
+    """Translate a non-2xx answer other than 429 into the outcome the outbox acts on."""
     code = body.get("code") if isinstance(body, dict) else None
     message = body.get("message") if isinstance(body, dict) else None
     detail = f"HTTP {status}" + (f", code {code}" if code else "") + (f": {message}"
                                                                        if message else "")
-    if status == 429:
-        return TransientDeliveryError(f"Discord rate limit on {what} ({detail})",
-                                      retry_after=retry_after(body, headers))
     if status >= 500:
         return TransientDeliveryError(f"Discord server error on {what} ({detail})",
-                                      retry_after=_float(headers.get("Retry-After")))
+                                      retry_after=retry_after(headers))
     if status == 401:
         return PermanentDeliveryError(f"Discord refused the bot token ({detail}); "
                                       "check DISCORD_TOKEN")
     if status == 403:
         return PermanentDeliveryError(
             f"no access to {what} ({detail}); invite the bot to the server and give it View "
-            "Channel, Send Messages and Embed Links there")
+            "Channel, Send Messages, Embed Links and Read Message History there")
     if status == 404:
         return PermanentDeliveryError(f"{what} does not exist ({detail}); it was deleted or the "
                                       "id is wrong")
     # 400 and friends: this message is refused, the destination is fine. Neither transient nor
     # permanent: the outbox retries with backoff and gives up on this one delivery.
     return DeliveryError(f"Discord refused the message for {what} ({detail})")
-
-
-# --- pacing ---------------------------------------------------------------------------------------
-class Pacer:
-    """Per-key send slots: at most ``limit`` per ``window`` seconds, plus server-imposed pauses.
-
-    ``acquire`` reserves a slot synchronously, then sleeps until it (only that key waits); a slot
-    further away than ``max_wait`` raises ``TransientDeliveryError`` instead of sleeping.
-    """
-
-    def __init__(self, limit: int = 5, window: float = 5.0, max_wait: float = 5.0, *,
-                 monotonic: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
-        self.limit, self.window, self.max_wait = limit, window, max_wait
-        self._now, self._sleep = monotonic, sleep
-        self._slots: dict[str, deque[float]] = {}
-        self._blocked: dict[str, float] = {}
-        self._global_until = 0.0
-
-    def next_slot(self, key: str) -> float:
-        """The earliest time a send to ``key`` may start (no reservation)."""
-        now = self._now()
-        slots = self._slots.get(key, deque())
-        while slots and slots[0] <= now - self.window:
-            slots.popleft()
-        earliest = slots[0] + self.window if len(slots) >= self.limit else now
-        return max(earliest, self._blocked.get(key, 0.0), self._global_until, now)
-
-    async def acquire(self, key: str) -> None:
-        start = self.next_slot(key)
-        delay = start - self._now()
-        if delay > self.max_wait:
-            raise TransientDeliveryError(f"pacing sends to {key}", retry_after=delay)
-        self._slots.setdefault(key, deque()).append(start)
-        if delay > 0:
-            await self._sleep(delay)
-
-    def block(self, key: str, seconds: float, *, everywhere: bool = False) -> None:
-        until = self._now() + seconds
-        if everywhere:
-            self._global_until = max(self._global_until, until)
-        else:
-            self._blocked[key] = max(self._blocked.get(key, 0.0), until)
-
-    def observe(self, key: str, headers: Mapping[str, str]) -> None:
-        """Honour ``X-RateLimit-Remaining: 0`` with its ``X-RateLimit-Reset-After``."""
-        seconds = _float(headers.get("X-RateLimit-Reset-After"))
-        if headers.get("X-RateLimit-Remaining") == "0" and seconds is not None:
-            self.block(key, seconds)
 
 
 # --- the sinks ------------------------------------------------------------------------------------
@@ -193,11 +170,15 @@ class _DiscordREST:
     platform = "discord"
 
     def __init__(self, *, api_base: str | None = None, token: str | None = None,
-                 timeout: float = 15.0, pacer: Pacer | None = None) -> None:
+                 timeout: float = 15.0, pacer: Pacer | None = None,
+                 clock: Callable[[], datetime] = utcnow) -> None:
         self.api_base = (api_base or DEFAULT_API_BASE).rstrip("/")
         self.pacer = pacer or Pacer()
+        self.clock = clock
+        self.scans = RecentScans(clock=clock)
         self._token = token  # never logged, never in an error message
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout = aiohttp.ClientTimeout(total=timeout,
+                                              sock_connect=min(CONNECT_TIMEOUT, timeout))
         self._session: aiohttp.ClientSession | None = None
 
     def _headers(self) -> dict[str, str]:
@@ -206,30 +187,27 @@ class _DiscordREST:
             headers["Authorization"] = f"Bot {self._token}"
         return headers
 
-    async def _post(self, url: str, body: dict[str, Any], key: str, what: str) -> dict[str, Any]:
+    async def _request(self, method: str, url: str, key: str, what: str,
+                       body: dict[str, Any] | None = None) -> Any:
+        """One paced call; the JSON answer of a 2xx, else the matching delivery error."""
         await self.pacer.acquire(key)
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout, headers=self._headers())
-        try:
-            async with self._session.post(url, json=body) as response:
+        with transport_errors("Discord", what):
+            async with self._session.request(method, url, json=body) as response:
                 data = await _json(response)
                 status, headers = response.status, response.headers
-        except aiohttp.ClientConnectorError as exc:  # nothing was sent: safe to retry
-            raise TransientDeliveryError(f"cannot connect to Discord for {what}: "
-                                         f"{exc.__class__.__name__}") from exc
-        except (TimeoutError, aiohttp.ClientError) as exc:  # it may have landed
-            raise UnknownOutcomeError(f"no answer from Discord for {what}: "
-                                      f"{exc.__class__.__name__}") from exc
         self.pacer.observe(key, headers)
         if status == 429:
-            wait = retry_after(data, headers)
-            self.pacer.block(key, wait or 1.0, everywhere=_is_global(data, headers))
+            wait = retry_after(headers, data, default=DEFAULT_RETRY_AFTER) or 0.0
+            raise self.pacer.rate_limited(key, wait, f"Discord {what}",
+                                          everywhere=_is_global(data, headers))
         if not 200 <= status < 300:
             raise error_for(status, data, headers, what)
-        return data if isinstance(data, dict) else {}
+        return data
 
     async def find_sent(self, delivery: Delivery) -> str | None:
-        """Always None: a resend with the same nonce returns the original message (see above)."""
+        """None: webhooks cannot be checked (see the module docstring)."""
         return None
 
     async def close(self) -> None:
@@ -240,7 +218,7 @@ class _DiscordREST:
 
 def _is_global(data: Any, headers: Mapping[str, str]) -> bool:
     return bool(isinstance(data, dict) and data.get("global")) or (
-        headers.get("X-RateLimit-Global", "").lower() == "true")
+        (header(headers, "X-RateLimit-Global") or "").lower() == "true")
 
 
 async def _json(response: aiohttp.ClientResponse) -> Any:
@@ -250,9 +228,17 @@ async def _json(response: aiohttp.ClientResponse) -> Any:
         return None
 
 
-def _message_id(data: dict[str, Any]) -> str | None:
-    value = data.get("id")
+def _message_id(data: Any) -> str | None:
+    value = data.get("id") if isinstance(data, dict) else None
     return str(value) if value is not None else None
+
+
+def _channel_id(delivery: Delivery) -> str:
+    channel = Address.parse(delivery.address).target
+    if not channel.isdigit():
+        raise PermanentDeliveryError(f"discord:{channel} is not a channel id (a number; "
+                                     "enable Developer Mode, right-click the channel, Copy ID)")
+    return channel
 
 
 class DiscordSink(_DiscordREST):
@@ -261,14 +247,38 @@ class DiscordSink(_DiscordREST):
     platform = "discord"
 
     async def send(self, delivery: Delivery) -> SendResult:
-        channel = delivery.address.split(":", 1)[1].strip()
-        if not channel.isdigit():
-            raise PermanentDeliveryError(f"discord:{channel} is not a channel id (a number; "
-                                         "enable Developer Mode, right-click the channel, Copy ID)")
-        what = f"channel {channel}"
-        data = await self._post(f"{self.api_base}/channels/{channel}/messages",
-                                channel_body(delivery), f"channel:{channel}", what)
+        channel = _channel_id(delivery)
+        data = await self._request("POST", f"{self.api_base}/channels/{channel}/messages",
+                                   f"channel:{channel}", f"channel {channel}",
+                                   channel_body(delivery))
         return SendResult(message_id=_message_id(data))
+
+    async def find_sent(self, delivery: Delivery) -> str | None:
+        """None inside the nonce window (a resend is deduplicated by Discord); outside it, the
+        id of the message carrying this delivery's nonce or marker among the recent ones."""
+        attempted = delivery.last_attempt_at
+        if attempted is not None and self.clock() - attempted <= NONCE_WINDOW:
+            return None
+        channel = _channel_id(delivery)
+        ref = nonce_ref(delivery_nonce(delivery))
+        return await self.scans.lookup(channel, ref, attempted, partial(self._scan, channel))
+
+    async def _scan(self, channel: str) -> dict[str, str]:
+        """Markers in the channel's last ``SCAN_LIMIT`` messages: ref -> message id."""
+        try:
+            data = await self._request(
+                "GET", f"{self.api_base}/channels/{channel}/messages?limit={SCAN_LIMIT}",
+                f"read:{channel}", f"channel {channel}")
+        except PermanentDeliveryError as exc:
+            log.warning("cannot read Discord channel %s to check in-doubt deliveries before "
+                        "resending them: %s", channel, exc)
+            return {}
+        found: dict[str, str] = {}
+        for message in data if isinstance(data, list) else ():
+            if isinstance(message, dict) and (message_id := _message_id(message)):
+                for ref in message_refs(message):
+                    found.setdefault(ref, message_id)
+        return found
 
 
 class DiscordWebhookSink(_DiscordREST):
@@ -277,17 +287,22 @@ class DiscordWebhookSink(_DiscordREST):
     platform = "discord-webhook"
 
     async def send(self, delivery: Delivery) -> SendResult:
-        webhook_id, token = parse_webhook_url(delivery.address.split(":", 1)[1])
+        webhook_id, token = parse_webhook_url(Address.parse(delivery.address).target)
         what = f"webhook {webhook_id}"  # the token stays out of messages and logs
-        data = await self._post(f"{self.api_base}/webhooks/{webhook_id}/{token}?wait=true",
-                                webhook_body(delivery), f"webhook:{webhook_id}", what)
+        data = await self._request("POST", f"{self.api_base}/webhooks/{webhook_id}/{token}"
+                                   "?wait=true", f"webhook:{webhook_id}", what,
+                                   webhook_body(delivery))
         return SendResult(message_id=_message_id(data))
 
 
 def make_discord_sinks(settings: Settings, *, api_base: str | None = None) -> dict[str, Sink]:
-    """``discord-webhook`` always; ``discord`` (channel messages) only when a token is set."""
-    sinks: dict[str, Sink] = {"discord-webhook": DiscordWebhookSink(api_base=api_base)}
+    """``discord-webhook`` always; ``discord`` (channel messages) only when a token is set.
+
+    Every call goes to ``api_base``, by default ``settings.discord_api_url``.
+    """
+    base = api_base or settings.discord_api_url
+    sinks: dict[str, Sink] = {"discord-webhook": DiscordWebhookSink(api_base=base)}
     if settings.discord_token is not None and settings.discord_token.get_secret_value():
-        sinks["discord"] = DiscordSink(api_base=api_base,
+        sinks["discord"] = DiscordSink(api_base=base,
                                        token=settings.discord_token.get_secret_value())
     return sinks

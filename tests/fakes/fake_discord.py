@@ -6,6 +6,8 @@ What it does like Discord (https://discord.com/developers/docs):
   field name 256 / value 1,024, footer 2,048, embed total 6,000; nonce ≤ 25 characters -> 400,
   code 50035), and honours ``nonce`` + ``enforce_nonce``: the same nonce from the same bot returns
   the message already created instead of posting again.
+- ``GET /channels/{id}/messages?limit=N`` (newest first, at most 100): like Discord, a fetched
+  message carries its ``nonce`` only for a while; ``history_nonces = False`` models "later".
 - ``POST /webhooks/{id}/{token}[?wait=true]``: unknown webhook -> 404 code 10015; ``wait=true``
   answers the message, otherwise 204. The same route carries interaction follow-ups.
 - ``POST /interactions/{id}/{token}/callback``: records interaction responses (messages, defers,
@@ -15,7 +17,10 @@ What it does like Discord (https://discord.com/developers/docs):
   ``discord.Client.login`` and ``CommandTree.sync``.
 
 Scriptable: ``fake.script("channel:123", 429, retry_after=2.5)`` makes the next request for that
-key fail; ``fake.hang_after_store`` stores a message and then stalls, like a reply lost in transit.
+key fail (``read:ID`` for the message list); ``fake.hang_after_store`` stores a message and then
+stalls, like a reply lost in transit; ``fake.rate_limit_every = N`` answers every Nth message post
+(channel or webhook) with 429 and ``rate_limit_retry_after``; ``fake.forget_nonces()`` ends the
+nonce window (a later resend with the same nonce posts again, as on Discord after a few minutes).
 """
 
 from __future__ import annotations
@@ -111,6 +116,10 @@ class FakeDiscord:
         self.missing_channels: set[str] = set()  # answer 404 (10003)
         self.hang_after_store = 0  # the next N channel posts store the message, then stall
         self.hang_seconds = 30.0
+        self.history_nonces = True  # GET messages shows nonces (Discord: only for a while)
+        self.rate_limit_every = 0  # every Nth message post answers 429 (0: never)
+        self.rate_limit_retry_after = 1.0
+        self._posts = 0
         self._scripts: dict[str, deque[Scripted]] = {}
         self._nonces: dict[tuple[str, str], Message] = {}
         self._ids = itertools.count(1_300_000_000_000_000_001)
@@ -127,6 +136,10 @@ class FakeDiscord:
         for _ in range(times):
             self._scripts.setdefault(key, deque()).append(Scripted(status, body, headers or {}))
 
+    def forget_nonces(self) -> None:
+        """The nonce window has passed: a resend with a known nonce creates a new message."""
+        self._nonces.clear()
+
     def channel_messages(self, channel: str) -> list[Message]:
         return [m for m in self.messages if m.channel_id == channel and m.via == "bot"]
 
@@ -138,11 +151,37 @@ class FakeDiscord:
         s = queue.popleft()
         return _json(s.body, status=s.status, headers=s.headers)
 
+    def _storm(self) -> web.Response | None:
+        """The scheduled 429 of a rate-limit storm, if this post is one."""
+        if not self.rate_limit_every:
+            return None
+        self._posts += 1
+        if self._posts % self.rate_limit_every:
+            return None
+        seconds = self.rate_limit_retry_after
+        return _json({"message": "You are being rate limited.", "retry_after": seconds,
+                      "global": False}, status=429, headers={"Retry-After": f"{seconds:g}"})
+
+    async def list_messages(self, request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Authorization") != f"Bot {TOKEN}":
+            return _error(401, 0, "401: Unauthorized")
+        channel = request.match_info["channel"]
+        if (answer := self._scripted(f"read:{channel}")) is not None:
+            return answer
+        if channel in self.missing_channels:
+            return _error(404, 10003, "Unknown Channel")
+        limit = min(int(request.query.get("limit", "50")), 100)
+        newest_first = [m.to_json() for m in reversed(self.messages) if m.channel_id == channel]
+        if not self.history_nonces:
+            for m in newest_first:
+                m.pop("nonce", None)
+        return _json(newest_first[:limit])
+
     async def create_message(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Authorization") != f"Bot {TOKEN}":
             return _error(401, 0, "401: Unauthorized")
         channel = request.match_info["channel"]
-        if (answer := self._scripted(f"channel:{channel}")) is not None:
+        if (answer := _first(self._scripted(f"channel:{channel}"), self._storm)) is not None:
             return answer
         if channel in self.missing_channels:
             return _error(404, 10003, "Unknown Channel")
@@ -170,7 +209,7 @@ class FakeDiscord:
         if webhook == str(APPLICATION_ID):  # an interaction follow-up
             msg = self._store(f"followup:{token}", body, "followup")
             return _json(msg.to_json())
-        if (answer := self._scripted(f"webhook:{webhook}")) is not None:
+        if (answer := _first(self._scripted(f"webhook:{webhook}"), self._storm)) is not None:
             return answer
         if self.webhooks.get(webhook) != token:
             return _error(404, 10015, "Unknown Webhook")
@@ -233,6 +272,7 @@ class FakeDiscord:
         app = web.Application(middlewares=[self._record])
         r = app.router
         r.add_post(f"{API}/channels/{{channel}}/messages", self.create_message)
+        r.add_get(f"{API}/channels/{{channel}}/messages", self.list_messages)
         r.add_post(f"{API}/webhooks/{{webhook}}/{{token}}", self.execute_webhook)
         r.add_patch(f"{API}/webhooks/{{webhook}}/{{token}}/messages/@original", self.edit_original)
         r.add_post(f"{API}/interactions/{{interaction}}/{{token}}/callback",
@@ -242,6 +282,11 @@ class FakeDiscord:
         r.add_put(f"{API}/applications/{{app}}/commands", self.put_commands)
         r.add_put(f"{API}/applications/{{app}}/guilds/{{guild}}/commands", self.put_commands)
         return app
+
+
+def _first(answer: web.Response | None, then: Any) -> web.Response | None:
+    """A scripted answer, else the storm's (a Response is a mapping: never test its truth)."""
+    return answer if answer is not None else then()
 
 
 def _reason(status: int) -> str:

@@ -8,6 +8,10 @@ Implements ``auth.test``, ``chat.postMessage`` (stores messages with their metad
     fake.script("chat.postMessage", Failure(status=429, retry_after=7))
     fake.script("chat.postMessage", Failure(error="channel_not_found"))
     fake.script("chat.postMessage", Failure(delay=5))          # slow: the message still lands
+
+``fake.rate_limit_every = N`` answers every Nth ``chat.postMessage`` with HTTP 429 and
+``Retry-After: rate_limit_retry_after`` (a 429 storm). ``closed_url()`` (tests/fakes/net.py)
+gives an address where nothing listens (connection refused).
 """
 
 from __future__ import annotations
@@ -59,6 +63,9 @@ class FakeSlack:
     envelopes: list[dict[str, Any]] = field(default_factory=list)  # sent on Socket Mode connect
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    rate_limit_every: int = 0  # every Nth chat.postMessage answers 429 (0: never)
+    rate_limit_retry_after: float = 1.0
+    _posts: int = 0
 
     @property
     def api_url(self) -> str:
@@ -109,7 +116,7 @@ class FakeSlack:
         token = auth.removeprefix("Bearer ") if auth else args.get("token")
         self.calls.append(Call(method, args, token))
         queued = self.scripted.get(method)
-        failure = queued.pop(0) if queued else None
+        failure = queued.pop(0) if queued else self._storm(method)
         if failure is not None:
             if failure.delay:
                 await asyncio.sleep(failure.delay)
@@ -123,6 +130,15 @@ class FakeSlack:
         answer = handler(args)
         await self._notify()
         return web.json_response(answer)
+
+    def _storm(self, method: str) -> Failure | None:
+        """The scheduled 429 of a rate-limit storm, if this call is one."""
+        if method != "chat.postMessage" or not self.rate_limit_every:
+            return None
+        self._posts += 1
+        if self._posts % self.rate_limit_every:
+            return None
+        return Failure(status=429, retry_after=self.rate_limit_retry_after)
 
     async def handle_response(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
