@@ -2,7 +2,9 @@
 
 The outbox worker (``bot.pipeline.deliver``) claims a pending delivery, calls ``send`` on the sink
 for the destination's platform, and records the result. Sinks translate their platform's errors
-into the three outcomes below; the worker decides about retries and stopping destinations.
+into the outcomes below (transport failures through ``bot.delivery.transport``, waits through
+``bot.delivery.pacer``, addresses through ``bot.domain.Address``); the worker decides about
+retries and stopping destinations.
 """
 
 from __future__ import annotations
@@ -15,14 +17,21 @@ from .models import Delivery, SendResult
 class Sink(Protocol):
     """Sends alerts to one platform (``console``, ``jsonl``, ``slack``, ``discord`` ...).
 
-    ``send`` returns the platform's message id (or None for local sinks) once the platform has
-    accepted the message, and raises:
+    ``send`` returns the platform's message id (or None) once the platform has accepted the
+    message, and raises:
 
-    - ``TransientDeliveryError(retry_after=...)`` for rate limits, timeouts, 5xx: retried later;
-    - ``UnknownOutcomeError`` when the request may have landed: the worker asks ``find_sent``
-      before resending;
+    - ``RateLimitedError(retry_after=...)`` for a 429 or while the key is paused in-process
+      (pacing): nothing was posted, retried after ``retry_after``, not counted as an attempt;
+    - ``NotSentError`` when the request never reached the platform (connection refused, DNS,
+      connect timeout): safe to resend, not counted as an attempt;
+    - ``UnknownOutcomeError`` when the request may have landed (timeout after sending): the
+      worker asks ``find_sent`` before resending;
+    - ``TransientDeliveryError`` for other trouble worth retrying (5xx ...);
     - ``PermanentDeliveryError`` when it cannot succeed (channel gone, no access, bad token): the
       destination is stopped and the admins told.
+
+    ``find_sent`` is asked only for a delivery in doubt (``Delivery.uncertain``); it may raise
+    ``RateLimitedError`` too. Sinks that cannot look (console, webhooks) return None and say so.
     """
 
     platform: str
