@@ -9,28 +9,20 @@ from pathlib import Path
 
 import pytest
 from apphelpers import open_app
+from fakes.clock import FakeTime
 from fakes.fake_discord import TOKEN, FakeDiscord, body_problems, start_fake_discord
+from fakes.rounds import deliver_through_a_storm
 from feedserver import FeedServer, Item, rss
 
 from bot.app import App
+from bot.delivery.pacer import Pacer
 from bot.models import Company, FeedSource, Topic, Watchlist
-from bot.platforms.discord_sink import DiscordSink, Pacer
+from bot.platforms.discord_sink import DiscordSink
 
 WATCHLIST = Watchlist(companies=(Company("Nvidia"),),
                       topics=(Topic("Funding", ("invest*",)),))
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 CHANNEL = "123456789012345678"
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def items(n: int) -> list[Item]:
@@ -56,7 +48,7 @@ def make_app(db_url, tmp_path: Path, clock, fake):
     async def make(url: str, *, http_timeout: float = 15.0) -> App:
         time_ = FakeTime()
         sink = DiscordSink(api_base=fake.base, token=TOKEN, timeout=http_timeout,
-                           pacer=Pacer(monotonic=time_, sleep=time_.sleep))
+                           pacer=Pacer(monotonic=time_, sleep=time_.sleep), clock=clock)
         return await open_app(db_url, tmp_path, clock, feeds=[FeedSource(url, "Test News")],
                               watchlist=WATCHLIST, sinks={"discord": sink},
                               address=f"discord:{CHANNEL}")
@@ -147,5 +139,21 @@ async def test_missing_access_stops_the_channel_and_keeps_the_alert(
         assert (await app.cycle()).delivery.stopped == 1
         (dest,) = await app.storage.destinations("local", active_only=False)
         assert not dest.active and fake.messages == []
+    finally:
+        await app.close()
+
+
+async def test_a_429_storm_loses_nothing_and_doubles_nothing(feeds, fake, make_app,
+                                                            clock) -> None:
+    """Every 2nd post answers 429: all 24 alerts land once, none is rejected."""
+    url = feeds.set("/feed.xml", rss(items(1)))
+    app = await make_app(url)
+    try:
+        nonces = await deliver_through_a_storm(
+            app, clock, add_items=lambda: feeds.set("/feed.xml", rss(items(25))),
+            start_storm=lambda: setattr(fake, "rate_limit_every", 2),
+            landed=lambda: [m.body["nonce"] for m in fake.channel_messages(CHANNEL)], expected=24)
+        assert len(nonces) == len(set(nonces)) == 24  # 0 lost, 0 doubled
+        assert await app.storage.delivery_states(status="rejected") == []
     finally:
         await app.close()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from apphelpers import open_app
 from fakes.fake_slack import Failure, FakeSlack, fake_slack
+from fakes.rounds import deliver_through_a_storm
 from feedserver import FeedServer, Item, rss
 from slack_sdk.models.blocks import Block
 
@@ -166,5 +167,23 @@ async def test_a_removed_channel_stops_the_destination(feeds, slack, make_app, c
         assert (await app.cycle()).delivery.stopped == 1
         (dest,) = await app.storage.destinations("local", active_only=False)
         assert not dest.active
+    finally:
+        await app.close()
+
+
+async def test_a_429_storm_loses_nothing_and_doubles_nothing(feeds, slack, make_app,
+                                                            clock) -> None:
+    """Every 2nd chat.postMessage answers 429 (Retry-After: 1): all 24 alerts land once."""
+    url = feeds.set("/feed.xml", rss(items(1)))
+    app = await make_app(url)
+    try:
+        posted = await deliver_through_a_storm(
+            app, clock, add_items=lambda: feeds.set("/feed.xml", rss(items(25))),
+            start_storm=lambda: setattr(slack, "rate_limit_every", 2),
+            landed=lambda: [m["metadata"]["event_payload"]["delivery"]
+                            for m in slack.posted("C123")], expected=24)
+        assert len(posted) == len(set(posted)) == 24  # 0 lost, 0 doubled
+        assert await app.storage.delivery_states(status="rejected") == []
+        assert len(slack.calls_to("chat.postMessage")) <= 48
     finally:
         await app.close()
