@@ -307,3 +307,11 @@ def test_make_slack_sink_needs_a_bot_token(monkeypatch: pytest.MonkeyPatch) -> N
     assert sink is not None and sink.platform == "slack"
     assert sink.client.retry_handlers == []  # no hidden resends
     assert "xoxb-1" not in repr(settings) and "xoxb-1" not in repr(sink.__dict__)
+
+
+async def test_a_naive_attempt_time_from_the_database_is_read_as_utc(fake: FakeSlack,
+                                                                     sink: SlackSink) -> None:
+    naive = in_doubt(delivery(1), attempted=datetime(2026, 11, 29, 11, 0))
+    assert await sink.find_sent(naive) is None
+    assert await sink.find_sent(naive) is None  # answered from the same read
+    assert len(fake.calls_to("conversations.history")) == 1

@@ -33,6 +33,11 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(when: datetime) -> datetime:
+    """``when`` as an aware datetime (a naive one from a database is read as UTC)."""
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
 class RecentScans:
     """Per-channel cache of "markers seen in the recent messages" (see the module docstring)."""
 
@@ -60,4 +65,4 @@ class RecentScans:
     def _answers(self, seen: _Seen, attempted_at: datetime | None) -> bool:
         if self.monotonic() - seen.at > self.ttl:
             return False
-        return attempted_at is None or seen.started > attempted_at
+        return attempted_at is None or as_utc(seen.started) > as_utc(attempted_at)

@@ -43,7 +43,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from ..delivery.pacer import Pacer
-from ..delivery.recent import RecentScans
+from ..delivery.recent import RecentScans, as_utc
 from ..delivery.transport import transport_errors
 from ..domain.address import Address
 from ..errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
@@ -256,7 +256,7 @@ class DiscordSink(_DiscordREST):
     async def find_sent(self, delivery: Delivery) -> str | None:
         """None inside the nonce window (a resend is deduplicated by Discord); outside it, the
         id of the message carrying this delivery's nonce or marker among the recent ones."""
-        attempted = delivery.last_attempt_at
+        attempted = delivery.last_attempt_at and as_utc(delivery.last_attempt_at)
         if attempted is not None and self.clock() - attempted <= NONCE_WINDOW:
             return None
         channel = _channel_id(delivery)
