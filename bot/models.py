@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from .domain.secrets import mask_secrets
+
 MatchKind = Literal["company", "topic"]
 Field = Literal["title", "text"]
 
@@ -162,12 +164,8 @@ class Subscription:
 
 
 def display_address(address: str) -> str:
-    """A destination address safe for logs and the audit log: webhook tokens are masked."""
-    kind, _, target = address.partition(":")
-    if kind == "discord-webhook" and "/webhooks/" in target:
-        head, _, rest = target.partition("/webhooks/")
-        return f"{kind}:{head}/webhooks/{rest.split('/', 1)[0]}/…"
-    return address
+    """A destination address safe for logs, the audit log and stored alerts: secrets masked."""
+    return mask_secrets(address)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +189,11 @@ class Destination:
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    """Everything a sink needs to post one alert; stored with its outbox row as JSON."""
+    """Everything a sink needs to post one alert; stored with its outbox row as JSON.
+
+    ``destination`` is the display form (``display_address``: webhook tokens masked); a sink
+    sends to ``Delivery.address``, read from the destinations row.
+    """
 
     destination: str
     feed: str
