@@ -154,7 +154,7 @@ def expand_env(address: str, env: Mapping[str, str], where: str) -> str:
 def parse_address(address: str, where: str, written: str | None = None) -> str:
     """``kind:target`` with the kind checked and lower-cased. ``written`` (the text before
     ``${NAME}`` expansion) is what error messages show, so an expanded secret is never printed."""
-    shown = brief(written if written is not None else address)
+    shown = brief(written if written is not None else address, 120)
     kind, _, target = address.partition(":")
     kind = kind.strip().lower()
     if kind not in ADDRESS_KINDS:
@@ -231,8 +231,8 @@ def parse_channels(data: Any, source: Path, watchlist: Watchlist,
         spec, written = _destination(raw, watchlist, env or {}, where)
         if spec.address in seen:
             first, first_written = seen[spec.address]
-            raise ConfigError(f"{where}: {brief(written)} is the same destination as "
-                              f"destination #{first} ({brief(first_written)}); list it once "
+            raise ConfigError(f"{where}: {brief(written, 120)} is the same destination as "
+                              f"destination #{first} ({brief(first_written, 120)}); list it once "
                               "with all its subscriptions")
         seen[spec.address] = (i, written)
         out.append(spec)

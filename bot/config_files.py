@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from .domain.secrets import mask_secrets
 from .errors import ConfigError
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -33,7 +34,7 @@ def brief(value: Any, limit: int = 60) -> str:
     """``repr(value)`` cut to ``limit`` characters, for error messages about untrusted values."""
     if isinstance(value, (list, dict)) and len(value) > 20:  # no repr of a huge structure
         return f"a {type(value).__name__} of {len(value)} items"
-    text = repr(value)
+    text = mask_secrets(repr(value))
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
@@ -116,8 +117,9 @@ def _decode(raw: bytes, path: Path) -> str:
 
 def parse_yaml(text: str, path: Path) -> Any:
     """Parse one YAML document strictly; ConfigError naming the file, line and problem."""
-    loader = StrictLoader(text)
+    loader: StrictLoader | None = None
     try:
+        loader = StrictLoader(text)
         root = loader.get_single_node()
         if root is None:
             return None
@@ -138,7 +140,8 @@ def parse_yaml(text: str, path: Path) -> Any:
             raise
         raise ConfigError(f"{path}: {exc}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def read_yaml(path: Path, max_bytes: int = MAX_FILE_BYTES) -> Any:
