@@ -140,6 +140,13 @@ CASES: dict[str, tuple[dict[str, str | bytes], str]] = {
         {"channels": f"destinations:\n  - to: discord-webhok:{HOOK}\n"},
         "unknown destination kind in 'discord-webhok:https://discord.com/api/webhooks/"
         "987654321/***'"),
+    "upper-case webhook URL with a typo": (
+        {"channels": "destinations:\n  - to: Discord-Webhok:"
+                     + HOOK.replace("discord.com/api/webhooks", "DISCORD.COM/API/WEBHOOKS") + "\n"},
+        "'Discord-Webhok:https://DISCORD.COM/API/WEBHOOKS/987654321/***'"),
+    "watchlist company: for companies:": (
+        {"watchlist": "company:\n  - name: Nvidia\n"},
+        "unknown key 'company' (did you mean 'companies'?)"),
     "kind without target": ({"channels": "destinations:\n  - to: slack\n"},
                             "slack needs a target"),
 }

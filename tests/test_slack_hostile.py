@@ -4,12 +4,13 @@ Slack Connect user who is an admin elsewhere is not an admin here."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from urllib.parse import urlencode
 
 import aiohttp
@@ -27,6 +28,8 @@ from test_slack_app import (  # noqa: F401 - fixtures
     sign,
 )
 
+from bot.commands.types import Reply
+from bot.domain.secrets import CHATTY_LOGGERS
 from bot.platforms.slack_app import AdminCheck, build_slack_app, start_slack
 from bot.settings import Settings
 
@@ -178,3 +181,30 @@ async def test_enterprise_admin_flags_count_only_inside_the_same_enterprise(
     assert not await check.is_admin(client, TEAM, "UORG")  # not a Grid workspace
     assert not await check.is_admin(client, "T2", "UORG", enterprise="E9")
     assert await check.is_admin(client, "T3", "UORG", enterprise="E1")
+
+
+# --- response_url stays out of the logs -----------------------------------------------------------
+@pytest.fixture
+def slack_log_levels() -> Iterator[None]:
+    saved = {name: logging.getLogger(name).level for name in CHATTY_LOGGERS}
+    yield
+    for name, level in saved.items():
+        logging.getLogger(name).setLevel(level)
+
+
+async def test_response_url_and_token_are_not_logged_even_at_debug(
+        settings: Settings, client: AsyncWebClient, fake: FakeSlack,
+        caplog: pytest.LogCaptureFixture, slack_log_levels: None) -> None:
+    caplog.set_level(logging.DEBUG)
+    for name in CHATTY_LOGGERS:  # as `newsbot -v` would leave them before the app is built
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    commands = ScriptedCommands(Reply("Feeds: 3"))
+    commands.gate = asyncio.Event()
+    app = build_slack_app(settings, commands, client=client, fast_reply=0.01)
+    response_url = fake.response_url("secret-path-T0-123-AbCdEf")
+    body = command_body("feeds list", response_url=response_url)
+    assert (await dispatch(app, body, sign(body))).status == 200
+    commands.gate.set()
+    await fake.wait_for(lambda: bool(fake.responses))
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name != "aiohttp.access")
+    assert "secret-path" not in logged and "xoxb-test" not in logged

@@ -31,10 +31,10 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         # Slack tokens
         (r"\b(xox[a-z]|xapp)-[\w-]+", rf"\g<1>-{MASK}"),
         # token=…, api_key=…, client_secret=…, signature=…, password=… (query or form fields)
-        (r"((?:^|[?&;#\s])[\w.-]*(?:token|secret|key|sig|signature|password|passwd|auth)"
-         r"[\w.-]*(?:=|%3d))[^&;#\s\"'<>]+", rf"\g<1>{MASK}"),
+        (r"((?:^|[?&;#\s])[\w.-]{0,40}(?:token|secret|key|sig|signature|password|passwd|auth)"
+         r"[\w.-]{0,40}(?:=|%3d))[^&;#\s\"'<>]+", rf"\g<1>{MASK}"),
         # scheme://user:password@host
-        (r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^/\s@]+@", rf"\g<1>{MASK}@"),
+        (r"(\b[a-z][a-z0-9+.-]{0,30}://[^/\s:@]{1,200}:)[^/\s@]{1,200}@", rf"\g<1>{MASK}@"),
     ))
 
 
@@ -66,12 +66,18 @@ class SecretMaskingFilter(logging.Filter):
 CHATTY_LOGGERS = ("slack_sdk", "slack_bolt")
 
 
-def protect_logs(*handlers: logging.Handler) -> None:
-    """Mask secrets in every record ``handlers`` (default: the root logger's) emit, and keep the
-    Slack libraries at WARNING or above, even with ``-v``. Call once after logging is set up."""
+def quiet_chatty_loggers() -> None:
+    """Keep the Slack libraries at WARNING or above, even with ``-v``: at DEBUG they log request
+    bodies (``response_url``) and headers (the bot token)."""
     for name in CHATTY_LOGGERS:
         logger = logging.getLogger(name)
         logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))
+
+
+def protect_logs(*handlers: logging.Handler) -> None:
+    """Mask secrets in every record ``handlers`` (default: the root logger's) emit, and quiet the
+    Slack libraries. Call once after logging is set up."""
+    quiet_chatty_loggers()
     for handler in handlers or tuple(logging.getLogger().handlers):
         if not any(isinstance(f, SecretMaskingFilter) for f in handler.filters):
             handler.addFilter(SecretMaskingFilter())

@@ -38,6 +38,7 @@ from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from ..commands.types import Commands, Invocation, Reply
+from ..domain.secrets import quiet_chatty_loggers
 from ..errors import ConfigError
 from ..render.escape import fit, slack_escape
 from ..render.slack_blocks import MAX_BLOCKS, PAYLOAD_BUDGET, payload_size, render_slack
@@ -278,6 +279,7 @@ def build_slack_app(settings: Settings, commands: Commands, *,
                     client: AsyncWebClient | None = None, fast_reply: float = FAST_REPLY,
                     admins: AdminCheck | None = None) -> AsyncApp:
     """The bolt app with the ``/news`` command and the article button's action."""
+    quiet_chatty_loggers()  # slack_sdk/slack_bolt DEBUG logs carry response_url and tokens
     secret = _secret(settings.slack_signing_secret)
     if client is None:
         token = _secret(settings.slack_bot_token)
