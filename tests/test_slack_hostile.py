@@ -10,13 +10,14 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from urllib.parse import urlencode
 
 import aiohttp
 import pytest
 from fakes.fake_slack import TEAM, FakeSlack
 from slack_sdk.web.async_client import AsyncWebClient
+from test_secrets import quiet_slack_levels  # noqa: F401 - fixture
 from test_slack_app import (  # noqa: F401 - fixtures
     SECRET,
     ScriptedCommands,
@@ -184,17 +185,9 @@ async def test_enterprise_admin_flags_count_only_inside_the_same_enterprise(
 
 
 # --- response_url stays out of the logs -----------------------------------------------------------
-@pytest.fixture
-def slack_log_levels() -> Iterator[None]:
-    saved = {name: logging.getLogger(name).level for name in CHATTY_LOGGERS}
-    yield
-    for name, level in saved.items():
-        logging.getLogger(name).setLevel(level)
-
-
 async def test_response_url_and_token_are_not_logged_even_at_debug(
         settings: Settings, client: AsyncWebClient, fake: FakeSlack,
-        caplog: pytest.LogCaptureFixture, slack_log_levels: None) -> None:
+        caplog: pytest.LogCaptureFixture, quiet_slack_levels: None) -> None:
     caplog.set_level(logging.DEBUG)
     for name in CHATTY_LOGGERS:  # as `newsbot -v` would leave them before the app is built
         logging.getLogger(name).setLevel(logging.DEBUG)
