@@ -7,6 +7,7 @@ one ``line N: problem`` error; the other lines are still processed.
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from collections.abc import Iterator
@@ -99,7 +100,9 @@ def read_articles(path: str | None, errors: list[str]) -> Iterator[InputArticle]
     """Articles from a JSONL file or stdin ('-' or None); bad lines go to ``errors``."""
     stream: BinaryIO
     if path in (None, "-"):
-        stream = sys.stdin.buffer
+        # a text stream without a byte buffer (an embedding that replaced sys.stdin) is read whole
+        stream = getattr(sys.stdin, "buffer", None) or io.BytesIO(
+            sys.stdin.read().encode("utf-8", "surrogatepass"))
     else:
         try:
             stream = open(path, "rb")  # noqa: SIM115 - closed below
@@ -114,5 +117,5 @@ def read_articles(path: str | None, errors: list[str]) -> Iterator[InputArticle]
             except InputError as exc:
                 errors.append(str(exc))
     finally:
-        if stream is not sys.stdin.buffer:
+        if stream is not getattr(sys.stdin, "buffer", None):
             stream.close()
