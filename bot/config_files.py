@@ -12,6 +12,7 @@ alias limits, so every config file (feeds, channels, watchlists) fails the same 
 from __future__ import annotations
 
 import difflib
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,8 @@ def parse_yaml(text: str, path: Path) -> Any:
 def read_yaml(path: Path, max_bytes: int = MAX_FILE_BYTES) -> Any:
     """Read and parse a YAML file strictly (UTF-8, size cap, no duplicate keys, few aliases)."""
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # never block on a FIFO or read a device
+            raise ConfigError(f"{path}: not a regular file")
         with path.open("rb") as handle:
             raw = handle.read(max_bytes + 1)
     except FileNotFoundError:

@@ -242,3 +242,19 @@ def test_a_hostile_watchlist_for_match_is_a_clear_error(
     assert main(["match", "--watchlist", str(watchlist), "-"]) == 1
     err = capsys.readouterr().err
     assert "wl.yaml: aliases (*name) expand" in err and len(err) < MAX_MESSAGE
+
+
+def test_a_fifo_or_folder_as_config_file_is_refused_without_blocking(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "feeds.yaml")  # opening it to read would wait for a writer forever
+    (tmp_path / "channels.yaml").mkdir()
+    (tmp_path / "watchlist.yaml").write_text(WATCHLIST)
+    args = ["run", "--once", "--config", str(tmp_path),
+            "--db", f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"]
+    assert main(args) == 1
+    assert "feeds.yaml: not a regular file" in capsys.readouterr().err
+    (tmp_path / "feeds.yaml").unlink()
+    assert main(args) == 1
+    assert "channels.yaml: not a regular file" in capsys.readouterr().err
