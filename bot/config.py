@@ -1,25 +1,33 @@
 """The operator's config/ folder: feeds.yaml, watchlist.yaml, channels.yaml -> typed objects.
 
-Every error names the file, the entry and the problem; nothing is half-loaded.
+Every error names the file, the entry and the problem; nothing is half-loaded. Files are read by
+``config_files.read_yaml`` (UTF-8 only, no duplicate keys, no alias bombs); every value is checked
+for its type here, and an unknown key anywhere (``feed:`` for ``feeds:``) is an error, never a
+silent "nothing configured". Messages show destinations as written (``${NAME}``), never the
+expanded secret, and go through ``mask_secrets`` besides.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from .config_files import brief, did_you_mean, read_yaml
 from .errors import ConfigError
 from .models import FeedSource, Subscription, Watchlist
 from .watchlist import parse_watchlist
 
 ADDRESS_KINDS = ("console", "jsonl", "slack", "discord", "discord-webhook")
 LOCAL_TENANT = "local"
+MAX_INTERVAL_MINUTES = 7 * 24 * 60
+MAX_BACKFILL = 10_000
+_FEED_KEYS = ("url", "path", "title", "interval_minutes", "backfill")
+_DEFAULT_KEYS = ("title", "interval_minutes", "backfill")
+_DESTINATION_KEYS = ("to", "companies", "topics", "company_and_topic")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,64 +44,98 @@ class OperatorConfig:
     directory: Path
 
 
-def _read_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: file not found") from exc
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from exc
-
-
-def _positive_int(value: Any, where: str, key: str, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{where}: '{key}' must be a whole number >= {minimum}, got {value!r}")
+def _whole_number(value: Any, where: str, key: str, *, minimum: int, maximum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise ConfigError(f"{where}: '{key}' must be a whole number from {minimum} to {maximum}, "
+                          f"got {brief(value)}")
     return value
 
 
-def check_keys(raw: dict[str, Any], known: set[str], where: str) -> None:
-    if unknown := set(raw) - known:
-        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(known)}")
+def _text(entry: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = entry.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: '{key}' must be text, got {brief(value)}")
+    return value.strip()
 
 
-def feed_url(entry: dict[str, Any], base: Path, where: str) -> str:
+def check_keys(raw: Mapping[Any, Any], known: Collection[str], where: str) -> None:
+    """ConfigError naming the first unknown key, with a "did you mean" hint."""
+    for key in raw:
+        if key not in known:
+            raise ConfigError(f"{where}: unknown key {brief(key)} ({did_you_mean(key, known)})")
+
+
+def _mapping(data: Any, source: Path, known: Collection[str], example: str) -> dict[Any, Any]:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping like {example!r}, got {_kind(data)}")
+    check_keys(data, known, f"{source}: top level")
+    return data
+
+
+def _list(value: Any, key: str, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: '{key}' must be a list, got {_kind(value)}")
+    return value
+
+
+def _kind(value: Any) -> str:
+    return "nothing" if value is None else f"{type(value).__name__} {brief(value)}"
+
+
+def feed_url(entry: Mapping[str, Any], base: Path, where: str) -> str:
     """An http(s) URL as given, or a local path (relative to the config dir) as a file:// URL."""
-    if "url" in entry and "path" in entry:
+    url, path = _text(entry, "url", where), _text(entry, "path", where)
+    if url is not None and path is not None:
         raise ConfigError(f"{where}: give either 'url' or 'path', not both")
-    if "url" in entry:
-        url = str(entry["url"]).strip()
+    if url is not None:
         if not url.lower().startswith(("http://", "https://")):
-            raise ConfigError(f"{where}: 'url' must start with http:// or https:// (got {url!r})")
+            raise ConfigError(f"{where}: 'url' must start with http:// or https:// "
+                              f"(got {brief(url)})")
         return url
-    if "path" in entry:
-        return (base / str(entry["path"])).resolve().as_uri()
+    if path is not None:
+        return (base / path).resolve().as_uri()
     raise ConfigError(f"{where}: needs 'url' or 'path'")
+
+
+def _feed(raw: Any, defaults: Mapping[str, Any], base: Path, where: str) -> FeedSource:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping like {{url: ...}}, got {_kind(raw)}")
+    check_keys(raw, _FEED_KEYS, where)
+    entry = {**defaults, **raw}
+    return FeedSource(
+        url=feed_url(entry, base, where),
+        title=_text(entry, "title", where) or "",
+        interval_minutes=_whole_number(entry.get("interval_minutes", 15), where,
+                                       "interval_minutes", minimum=1,
+                                       maximum=MAX_INTERVAL_MINUTES),
+        backfill=_whole_number(entry.get("backfill", 0), where, "backfill", minimum=0,
+                               maximum=MAX_BACKFILL),
+    )
 
 
 def parse_feeds(data: Any, source: Path) -> tuple[FeedSource, ...]:
     if data is None:
         return ()
-    if not isinstance(data, dict) or not isinstance(data.get("feeds", []), list):
-        raise ConfigError(f"{source}: expected a mapping with a 'feeds' list")
-    defaults = data.get("defaults") or {}
-    known = {"url", "path", "title", "interval_minutes", "backfill"}
-    feeds: list[FeedSource] = []
-    for i, raw in enumerate(data.get("feeds") or (), start=1):
-        where = f"{source}: feed #{i}"
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {raw!r}")
-        check_keys(raw, known, where)
-        entry = {**defaults, **raw}
-        feeds.append(FeedSource(
-            url=feed_url(entry, source.parent, where),
-            title=str(entry.get("title") or ""),
-            interval_minutes=_positive_int(entry.get("interval_minutes", 15), where,
-                                           "interval_minutes", minimum=1),
-            backfill=_positive_int(entry.get("backfill", 0), where, "backfill", minimum=0),
-        ))
-    urls = [f.url for f in feeds]
-    if dupes := {u for u in urls if urls.count(u) > 1}:
-        raise ConfigError(f"{source}: feed listed twice: {sorted(dupes)}")
+    data = _mapping(data, source, ("defaults", "feeds"), "feeds: [...]")
+    defaults = data.get("defaults")
+    if defaults is None:
+        defaults = {}
+    if not isinstance(defaults, dict):
+        raise ConfigError(f"{source}: defaults: expected a mapping like "
+                          f"{{interval_minutes: 15}}, got {_kind(defaults)}")
+    check_keys(defaults, _DEFAULT_KEYS, f"{source}: defaults")
+    feeds = [_feed(raw, defaults, source.parent, f"{source}: feed #{i}")
+             for i, raw in enumerate(_list(data.get("feeds"), "feeds", str(source)), start=1)]
+    seen: dict[str, int] = {}
+    for i, feed in enumerate(feeds, start=1):
+        if feed.url in seen:
+            raise ConfigError(f"{source}: feed #{i}: feed listed twice (also feed "
+                              f"#{seen[feed.url]}): {brief(feed.url, 200)}")
+        seen[feed.url] = i
     return tuple(feeds)
 
 
@@ -109,55 +151,91 @@ def expand_env(address: str, env: Mapping[str, str], where: str) -> str:
     return _ENV_REF.sub(value, address)
 
 
-def parse_address(address: str, where: str) -> str:
+def parse_address(address: str, where: str, written: str | None = None) -> str:
+    """``kind:target`` with the kind checked and lower-cased. ``written`` (the text before
+    ``${NAME}`` expansion) is what error messages show, so an expanded secret is never printed."""
+    shown = brief(written if written is not None else address, 120)
     kind, _, target = address.partition(":")
+    kind = kind.strip().lower()
     if kind not in ADDRESS_KINDS:
-        raise ConfigError(f"{where}: unknown destination {address!r}; use one of "
-                          "console, jsonl:PATH, slack:CHANNEL_ID, discord:CHANNEL_ID")
-    if kind != "console" and not target:
-        raise ConfigError(f"{where}: {kind} needs a target, like {kind}:...")
-    return address
+        hint = did_you_mean(kind.replace("_", "-"), ADDRESS_KINDS)
+        raise ConfigError(f"{where}: unknown destination kind in {shown} ({hint}); use console, "
+                          "jsonl:PATH, slack:CHANNEL_ID, discord:CHANNEL_ID or "
+                          "discord-webhook:URL")
+    if kind == "console" and target.strip():
+        raise ConfigError(f"{where}: console takes no target (got {shown})")
+    if kind != "console" and not target.strip():
+        raise ConfigError(f"{where}: {kind} needs a target, like {kind}:... (got {shown})")
+    return f"{kind}:{target.strip()}" if kind != "console" else kind
 
 
 def _names(value: Any, where: str, key: str) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise ConfigError(f"{where}: '{key}' must be a list of names")
+        raise ConfigError(f"{where}: '{key}' must be a list of names, got {brief(value)}")
     return [v.strip() for v in value]
 
 
-def parse_subscriptions(raw: dict[str, Any], watchlist: Watchlist, where: str
+def _pairs(value: Any, where: str) -> list[Subscription]:
+    pairs = []
+    for i, pair in enumerate(_list(value, "company_and_topic", where), start=1):
+        at = f"{where}: company_and_topic #{i}"
+        if not isinstance(pair, dict):
+            raise ConfigError(f"{at}: expected {{company: ..., topic: ...}}, got {_kind(pair)}")
+        check_keys(pair, ("company", "topic"), at)
+        company, topic = _text(pair, "company", at), _text(pair, "topic", at)
+        if company is None or topic is None:
+            raise ConfigError(f"{at}: company_and_topic entries need 'company' and 'topic'")
+        pairs.append(Subscription(company=company, topic=topic))
+    return pairs
+
+
+def parse_subscriptions(raw: Mapping[str, Any], watchlist: Watchlist, where: str
                         ) -> tuple[Subscription, ...]:
     subs = [Subscription(company=c) for c in _names(raw.get("companies"), where, "companies")]
     subs += [Subscription(topic=t) for t in _names(raw.get("topics"), where, "topics")]
-    for pair in raw.get("company_and_topic") or ():
-        if not isinstance(pair, dict) or not pair.get("company") or not pair.get("topic"):
-            raise ConfigError(f"{where}: company_and_topic entries need 'company' and 'topic'")
-        subs.append(Subscription(company=str(pair["company"]), topic=str(pair["topic"])))
+    subs += _pairs(raw.get("company_and_topic"), where)
     for sub in subs:
         if sub.company and sub.company != "*" and watchlist.company(sub.company) is None:
-            raise ConfigError(f"{where}: company {sub.company!r} is not in the watchlist")
+            raise ConfigError(f"{where}: company {brief(sub.company)} is not in the watchlist")
         if sub.topic and watchlist.topic(sub.topic) is None:
-            raise ConfigError(f"{where}: topic {sub.topic!r} is not in the watchlist")
+            raise ConfigError(f"{where}: topic {brief(sub.topic)} is not in the watchlist")
     return tuple(dict.fromkeys(subs))
+
+
+def _destination(raw: Any, watchlist: Watchlist, env: Mapping[str, str], where: str
+                 ) -> tuple[DestinationSpec, str]:
+    """The spec and the address as written (for messages)."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping like {{to: console}}, got {_kind(raw)}")
+    check_keys(raw, _DESTINATION_KEYS, where)
+    written = raw.get("to")
+    if not isinstance(written, str) or not written.strip():
+        raise ConfigError(f"{where}: needs 'to' (console, jsonl:PATH, slack:..., discord:...), "
+                          f"got {brief(written)}")
+    written = written.strip()
+    address = parse_address(expand_env(written, env, where), where, written)
+    return DestinationSpec(address, parse_subscriptions(raw, watchlist, where)), written
 
 
 def parse_channels(data: Any, source: Path, watchlist: Watchlist,
                    env: Mapping[str, str] | None = None) -> tuple[DestinationSpec, ...]:
     if data is None:
         return ()
-    if not isinstance(data, dict) or not isinstance(data.get("destinations", []), list):
-        raise ConfigError(f"{source}: expected a mapping with a 'destinations' list")
-    known = {"to", "companies", "topics", "company_and_topic"}
+    data = _mapping(data, source, ("destinations",), "destinations: [...]")
     out: list[DestinationSpec] = []
-    for i, raw in enumerate(data.get("destinations") or (), start=1):
+    seen: dict[str, tuple[int, str]] = {}
+    for i, raw in enumerate(_list(data.get("destinations"), "destinations", str(source)), start=1):
         where = f"{source}: destination #{i}"
-        if not isinstance(raw, dict) or not raw.get("to"):
-            raise ConfigError(f"{where}: needs 'to' (console, jsonl:PATH, slack:..., discord:...)")
-        check_keys(raw, known, where)
-        address = parse_address(expand_env(str(raw["to"]).strip(), env or {}, where), where)
-        out.append(DestinationSpec(address, parse_subscriptions(raw, watchlist, where)))
+        spec, written = _destination(raw, watchlist, env or {}, where)
+        if spec.address in seen:
+            first, first_written = seen[spec.address]
+            raise ConfigError(f"{where}: {brief(written, 120)} is the same destination as "
+                              f"destination #{first} ({brief(first_written, 120)}); list it once "
+                              "with all its subscriptions")
+        seen[spec.address] = (i, written)
+        out.append(spec)
     return tuple(out)
 
 
@@ -173,7 +251,7 @@ def load_config(directory: str | Path, env: Mapping[str, str] | None = None) -> 
 
     def read(name: str) -> Any:
         path = base / name
-        return _read_yaml(path) if path.exists() else None
+        return read_yaml(path) if path.exists() else None
 
     watchlist = parse_watchlist(read("watchlist.yaml"), str(base / "watchlist.yaml"))
     return OperatorConfig(

@@ -7,9 +7,17 @@ subclasses. Every message is written for the person who has to act on it.
 
 from __future__ import annotations
 
+from typing import Any
+
+from .domain.secrets import mask_secrets
+
 
 class NewsbotError(Exception):
-    """Base of every error newsbot raises on purpose."""
+    """Base of every error newsbot raises on purpose. Its message never carries a secret: text
+    arguments go through ``mask_secrets`` (webhook tokens, Slack tokens, ``token=`` ...)."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*(mask_secrets(a) if isinstance(a, str) else a for a in args))
 
 
 # --- configuration -------------------------------------------------------------------------------

@@ -164,7 +164,7 @@ class Subscription:
 
 
 def display_address(address: str) -> str:
-    """A destination address safe for logs and the audit log: webhook tokens are masked."""
+    """A destination address safe for logs, the audit log and stored alerts: secrets masked."""
     return Address.parse(address).display
 
 
@@ -189,7 +189,11 @@ class Destination:
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    """Everything a sink needs to post one alert; stored with its outbox row as JSON."""
+    """Everything a sink needs to post one alert; stored with its outbox row as JSON.
+
+    ``destination`` is the display form (``display_address``: webhook tokens masked); a sink
+    sends to ``Delivery.address``, read from the destinations row.
+    """
 
     destination: str
     feed: str

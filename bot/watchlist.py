@@ -18,13 +18,11 @@ returned half-loaded.
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from .errors import WatchlistError
+from .config_files import MAX_FILE_BYTES, brief, did_you_mean, read_yaml
+from .errors import ConfigError, WatchlistError
 from .models import Company, Topic, Watchlist
 from .pipeline.fold import fold_term
 
@@ -32,7 +30,6 @@ MAX_TERM_CHARS = 200  # a name, alias, keyword, context word or exclusion phrase
 MAX_TERMS_PER_LIST = 1_000  # aliases, context, exclude or keywords of one entry
 MAX_COMPANIES = 250_000
 MAX_TOPICS = 10_000
-MAX_FILE_BYTES = 64 * 1024 * 1024
 _MAX_REPORTED = 20
 
 _COMPANY_KEYS = ("name", "aliases", "case_sensitive", "context", "exclude")
@@ -78,13 +75,12 @@ def parse_watchlist(data: Any, source: str = "watchlist") -> Watchlist:
 
 
 def load_watchlist(path: str | Path) -> Watchlist:
+    """Read a watchlist file strictly (see ``config_files.read_yaml``) and validate it."""
     path = Path(path)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise WatchlistError(f"{path}: watchlist file is larger than {MAX_FILE_BYTES} bytes")
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise WatchlistError(f"{path}: cannot read watchlist: {exc}") from exc
+        data = read_yaml(path, MAX_FILE_BYTES)
+    except ConfigError as exc:
+        raise WatchlistError(f"cannot read watchlist: {exc}") from None
     return parse_watchlist(data, str(path))
 
 
@@ -132,7 +128,8 @@ def _company(entry: Any, where: str, problems: _Problems) -> Company | None:
     exclude = _terms(entry.get("exclude"), f"{where} exclude", problems, star=False)
     case_sensitive = entry.get("case_sensitive", False)
     if not isinstance(case_sensitive, bool):
-        problems.add(f"{where} case_sensitive", f"expected true or false, got {case_sensitive!r}")
+        problems.add(f"{where} case_sensitive",
+                     f"expected true or false, got {brief(case_sensitive)}")
         case_sensitive = False
     names = [fold_term(n) for n in (name, *aliases)]
     for phrase in exclude:
@@ -158,13 +155,14 @@ def _topic(entry: Any, where: str, problems: _Problems) -> Topic | None:
 def _entry_name(entry: Any, where: str, keys: tuple[str, ...],
                 problems: _Problems) -> tuple[str | None, str]:
     if isinstance(entry, str):
-        problems.add(where, f"expected a mapping like {{name: {entry}}}, got the text {entry!r}")
+        problems.add(where, f"expected a mapping like {{name: {entry.strip()[:40]}}}, "
+                     f"got the text {brief(entry)}")
         return None, where
     if not isinstance(entry, dict):
         problems.add(where, f"expected a mapping with a 'name', got {_type(entry)}")
         return None, where
     raw = entry.get("name")
-    label = f"{where} ({raw!r})" if isinstance(raw, str) and raw.strip() else where
+    label = f"{where} ({brief(raw)})" if isinstance(raw, str) and raw.strip() else where
     _unknown_keys(entry, keys, label, problems)
     if "name" not in entry or raw is None:
         problems.add(label, "missing 'name'")
@@ -177,7 +175,7 @@ def _terms(raw: Any, where: str, problems: _Problems, *, star: bool) -> tuple[st
     if raw is None:
         return ()
     if isinstance(raw, str):
-        problems.add(where, f"expected a list, got the text {raw!r} (write [{raw}])")
+        problems.add(where, f"expected a list, got the text {brief(raw)} (write [...])")
         return ()
     if not isinstance(raw, list):
         problems.add(where, f"expected a list of text, got {_type(raw)}")
@@ -191,7 +189,7 @@ def _terms(raw: Any, where: str, problems: _Problems, *, star: bool) -> tuple[st
 
 def _term(raw: Any, where: str, problems: _Problems, *, star: bool) -> str | None:
     if not isinstance(raw, str):
-        problems.add(where, f"expected text, got {_type(raw)} {raw!r} (quote it in YAML)")
+        problems.add(where, f"expected text, got {_type(raw)} {brief(raw)} (quote it in YAML)")
         return None
     term = raw.strip()
     if not term:
@@ -216,9 +214,7 @@ def _unknown_keys(entry: dict[Any, Any], allowed: tuple[str, ...], where: str,
                   problems: _Problems) -> None:
     for key in entry:
         if key not in allowed:
-            close = difflib.get_close_matches(str(key), allowed, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(allowed)}"
-            problems.add(where, f"unknown key {key!r} ({hint})")
+            problems.add(where, f"unknown key {brief(key)} ({did_you_mean(key, allowed)})")
 
 
 def _duplicates(names: list[str], section: str, problems: _Problems) -> None:

@@ -29,7 +29,7 @@ def test_an_address_splits_at_the_first_colon(text, platform, target) -> None:
 ])
 def test_webhook_tokens_never_show(hook) -> None:
     shown = Address.parse(f"discord-webhook:{hook}").display
-    assert "s3cret" not in shown and "123" in shown and shown.endswith("/123/…")
+    assert "s3cret" not in shown and "123" in shown and "/123/***" in shown
     assert display_address(f"discord-webhook:{hook}") == shown
 
 

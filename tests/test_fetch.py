@@ -9,9 +9,11 @@ import socket
 import tracemalloc
 import zlib
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from aiohttp import web
@@ -161,10 +163,10 @@ def bomb_bytes() -> bytes:
     return gzip_bomb(200)
 
 
-@pytest.fixture
-async def loop_server(bomb_bytes: bytes) -> AsyncIterator[Loopback]:
+@asynccontextmanager
+async def serve(bomb_bytes: bytes, host: str = "127.0.0.1") -> AsyncIterator[Loopback]:
     state: dict[str, Any] = {"bomb": bomb_bytes}
-    server = TestServer(build_app(state), host="127.0.0.1")
+    server = TestServer(build_app(state), host=host)
     await server.start_server()
     lb = Loopback(server=server, release=asyncio.Event())
     state["lb"] = lb
@@ -173,6 +175,12 @@ async def loop_server(bomb_bytes: bytes) -> AsyncIterator[Loopback]:
     finally:
         lb.release.set()
         await server.close()
+
+
+@pytest.fixture
+async def loop_server(bomb_bytes: bytes) -> AsyncIterator[Loopback]:
+    async with serve(bomb_bytes) as lb:
+        yield lb
 
 
 @pytest.fixture
@@ -413,6 +421,41 @@ async def test_untrusted_numeric_tricks_never_connect(loop_server: Loopback,
         with pytest.raises(UnsafeURL):
             await fetcher.fetch(f"http://{host}:{port}/feed", untrusted=True)
     assert loop_server.seen == []
+
+
+# --- operator feeds: a public server may not redirect inside ------------------------------------
+@pytest.fixture
+async def public_server(bomb_bytes: bytes) -> AsyncIterator[Loopback]:
+    """The same app on 127.0.0.2, which the guards below count as public (allow_networks)."""
+    async with serve(bomb_bytes, host="127.0.0.2") as lb:
+        yield lb
+
+
+PUBLIC_127_0_0_2 = NetGuard(allow_networks=(ipaddress.ip_network("127.0.0.2/32"),))
+
+
+async def test_an_operator_feed_on_a_public_host_cannot_redirect_into_a_private_one(
+        loop_server: Loopback, public_server: Loopback) -> None:
+    port = loop_server.server.port
+    private_targets = (loop_server.url("/feed"), loop_server.url("/feed", host="localhost"),
+                       f"http://[::1]:{port}/feed", "http://10.0.0.1/feed",
+                       f"http://2130706433:{port}/feed")
+    async with await Fetcher.create(guard=PUBLIC_127_0_0_2, total_timeout=20.0) as f:
+        for target in private_targets:
+            with pytest.raises(UnsafeURL, match="redirect from a public address"):
+                await f.fetch(public_server.url(f"/go?to={target}", host="127.0.0.2"))
+        # public -> public is followed; private -> public -> private is refused at the last hop
+        via_public = public_server.url("/feed", host="127.0.0.2")
+        ok = await f.fetch(public_server.url(f"/go?to={via_public}", host="127.0.0.2"))
+        assert ok.status == 200 and ok.url == via_public
+        bounce = public_server.url(f"/go?to={loop_server.url('/feed')}", host="127.0.0.2")
+        with pytest.raises(UnsafeURL):
+            await f.fetch(loop_server.url(f"/go?to={quote(bounce, safe='')}"))
+        # an operator feed that starts (and stays) on a private address follows its redirects
+        inside = await f.fetch(loop_server.url(f"/go?to={loop_server.url('/feed')}"))
+        assert inside.status == 200 and inside.body == FEED
+    assert loop_server.seen == ["/go", "/go", "/feed"]  # the private /feed only from inside
+    assert public_server.seen == ["/go"] * 5 + ["/go", "/feed", "/go"]
 
 
 # --- local files ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import itertools
 import json
 import time
 from collections.abc import AsyncIterator
@@ -64,12 +65,17 @@ class ScriptedCommands:
         return []
 
 
-def command_body(text: str, user: str = "U1", response_url: str = "", channel: str = "C123"
-                 ) -> str:
+_TRIGGERS = itertools.count(1)
+
+
+def command_body(text: str, user: str = "U1", response_url: str = "", channel: str = "C123",
+                 **extra: str) -> str:
+    """A slash command as Slack sends it; each has its own trigger_id, like Slack's."""
     return urlencode({"token": "legacy", "team_id": TEAM, "team_domain": "test",
                       "channel_id": channel, "channel_name": "news", "user_id": user,
                       "user_name": user.lower(), "command": "/news", "text": text,
-                      "api_app_id": "A1", "response_url": response_url, "trigger_id": "1.2.3"})
+                      "api_app_id": "A1", "response_url": response_url,
+                      "trigger_id": f"1.2.{next(_TRIGGERS)}", **extra})
 
 
 def sign(body: str, *, timestamp: str | None = None, secret: str = SECRET) -> dict[str, str]:

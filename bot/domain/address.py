@@ -7,12 +7,9 @@ and the audit log show: a webhook's token (whatever the case of ``/api/webhooks/
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-# ".../webhooks/ID/" then the secret (and anything after it, such as ?thread_id=)
-_WEBHOOK_SECRET = re.compile(r"(/webhooks/[^/?#]+/)[^\s]+", re.IGNORECASE)
-MASK = "…"
+from .secrets import mask_secrets
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,8 +28,8 @@ class Address:
 
     @property
     def display(self) -> str:
-        """The address safe for logs and messages: webhook tokens replaced by ``…``."""
-        return _WEBHOOK_SECRET.sub(lambda m: m.group(1) + MASK, str(self))
+        """The address safe for logs and messages: secrets (webhook tokens ...) masked."""
+        return mask_secrets(str(self))
 
     def __str__(self) -> str:
         return f"{self.platform}:{self.target}" if self.target else self.platform

@@ -10,7 +10,9 @@ FeedTooLarge, UnsafeURL.
   bounds each connection attempt.
 - Redirects are followed here (not by aiohttp), at most ``max_redirects``, http(s) only; for
   untrusted URLs every hop goes through the NetGuard syntax check and the connection goes through
-  the guard's pinning resolver (see netguard.py).
+  the guard's pinning resolver (see netguard.py). An operator's (trusted) feed may be on a
+  private address; but after a hop on a public address, the rest of the chain is untrusted, so a
+  public server cannot redirect the bot into a private one.
 - At most ``per_host`` requests in flight per host inside one Fetcher.
 - ``file://`` URLs and plain paths are read in a worker thread, only when ``untrusted`` is False,
   under the same size cap; they get ETag/Last-Modified from size and mtime, so conditional polls
@@ -151,12 +153,20 @@ class Fetcher:
     # --- HTTP ---------------------------------------------------------------------------------
     async def _follow(self, url: str, etag: str | None, last_modified: str | None,
                       untrusted: bool) -> FetchResult:
-        current = url
+        current, guarded = url, untrusted
         for _hop in range(self.max_redirects + 1):
-            current = self._check(current, untrusted)
-            outcome = await self._request(current, etag, last_modified, untrusted)
+            try:
+                current = self._check(current, guarded)
+                outcome = await self._request(current, etag, last_modified, guarded)
+            except UnsafeURL as exc:
+                if untrusted:
+                    raise
+                raise UnsafeURL(f"refused a redirect from a public address to {current}: {exc}",
+                                url=url) from None
             if isinstance(outcome, FetchResult):
                 return outcome
+            if not guarded:  # an operator's feed: a public server may not lead inside
+                guarded = await self.guard.is_public(current)
             current = outcome
         raise FetchError(f"more than {self.max_redirects} redirects", url=url)
 

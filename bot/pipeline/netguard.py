@@ -11,7 +11,9 @@ Three layers, each enough on its own for the cases it covers:
    exactly the vetted answers. The connector that uses it connects only to what was checked, so DNS
    cannot change between the check and the connect (no rebinding window).
 3. ``Fetcher`` (fetch.py) follows redirects itself for untrusted URLs and runs 1 on every hop;
-   2 runs on every new connection.
+   2 runs on every new connection. An operator's (trusted) feed may live on a private address,
+   but once one of its hops was public (``NetGuard.is_public``), the rest of the redirect chain
+   is fetched as untrusted: a public server cannot redirect the bot into the private network.
 
 "Public" means: not loopback, private (RFC 1918), CGNAT 100.64/10, link-local (incl. the
 169.254.169.254 metadata address), unspecified, multicast, broadcast, documentation, benchmarking
@@ -227,6 +229,27 @@ class NetGuard:
 
     async def vet(self, url: str) -> str:
         return await vet_url(url, resolver=self.resolver, allow_networks=self.allow_networks)
+
+    async def is_public(self, url: str) -> bool:
+        """Does ``url``'s host count as public (every address it resolves to is public or in
+        ``allow_networks``)? For an operator's feed that redirects: once a hop was public, the
+        rest of the chain is fetched as untrusted. A host that cannot be resolved counts as
+        public (the safe side: the next hops are checked)."""
+        try:
+            host = URL(url).raw_host or ""
+        except (ValueError, TypeError):
+            return True
+        literal = _parse_ip(host.strip("[]"))
+        if literal is not None:
+            return address_problem(literal, self.allow_networks) is None
+        if _host_problem(host, self.allow_networks) is not None:
+            return False  # localhost, numeric forms: this machine or a private network
+        try:
+            results = await self.guarded_resolver()._resolver().resolve(host, 0, socket.AF_UNSPEC)
+        except OSError:
+            return True
+        ips = [_result_ip(r) for r in results]
+        return all(ip is None or address_problem(ip, self.allow_networks) is None for ip in ips)
 
 
 def parse_networks(specs: Iterable[str]) -> tuple[IPNetwork, ...]:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..models import Alert, Article, Destination, Match, MatchResult, Subscription, Summary
+from ..models import (
+    Alert,
+    Article,
+    Destination,
+    Match,
+    MatchResult,
+    Subscription,
+    Summary,
+    display_address,
+)
 
 MAX_EVIDENCE = 6
 
@@ -50,7 +59,7 @@ def pick_evidence(matches: Sequence[Match], limit: int = MAX_EVIDENCE) -> tuple[
 def build_alert(article: Article, feed_title: str, result: MatchResult, summary: Summary,
                 destination: Destination, reasons: tuple[str, ...]) -> Alert:
     return Alert(
-        destination=destination.address,
+        destination=display_address(destination.address),
         feed=feed_title,
         url=article.url,
         title=article.title,

@@ -8,14 +8,17 @@ a slower one is acked with "Working on it…" and answered through ``response_ur
 Runners: Socket Mode (``SLACK_APP_TOKEN``, no public URL; the default) and HTTP
 (``SLACK_SIGNING_SECRET``, ``POST /slack/events`` on ``settings.slack_port``). Every HTTP
 request is verified before bolt sees it: a missing, non-numeric or stale timestamp or a wrong
-signature gets 401 (bolt alone would answer a non-numeric timestamp with a 500).
-Secrets are read from ``Settings`` (``SecretStr``) and never logged.
+signature gets 401 (bolt alone would answer a non-numeric timestamp with a 500), and so does a
+replay of a request already seen (same timestamp and signature, within the 5-minute window);
+a signed body that is not a Slack payload (a JSON array, JSON nested too deeply, garbage) gets
+400. Secrets are read from ``Settings`` (``SecretStr``) and never logged.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import heapq
 import hmac
 import logging
 import re
@@ -35,6 +38,7 @@ from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from ..commands.types import Commands, Invocation, Reply
+from ..domain.secrets import quiet_chatty_loggers
 from ..errors import ConfigError
 from ..render.escape import fit, slack_escape
 from ..render.slack_blocks import MAX_BLOCKS, PAYLOAD_BUDGET, payload_size, render_slack
@@ -113,9 +117,67 @@ def _unique_ids(blocks: list[dict[str, Any]], i: int) -> list[dict[str, Any]]:
 # --- request verification -------------------------------------------------------------------------
 
 
-def _unauthorized() -> BoltResponse:
-    return BoltResponse(status=401, body='{"error":"invalid request signature"}',
+def _unauthorized(error: str = "invalid request signature") -> BoltResponse:
+    return BoltResponse(status=401, body=f'{{"error":"{error}"}}',
                         headers={"content-type": "application/json"})
+
+
+def _bad_request() -> BoltResponse:
+    return BoltResponse(status=400, body='{"error":"not a Slack request"}',
+                        headers={"content-type": "application/json"})
+
+
+_OBJECT_FIELDS = ("event", "view", "container", "message", "state")
+_ID_FIELDS = ("team", "user", "channel", "enterprise")  # an id, or an object with an id
+_LIST_FIELDS = ("actions", "authorizations")
+_TEXT_FIELDS = ("command", "type", "team_id", "user_id", "channel_id", "enterprise_id",
+                "api_app_id", "text", "response_url", "trigger_id", "subtype", "bot_id")
+
+
+def _fields_ok(body: Mapping[str, Any]) -> bool:
+    return (all(not isinstance(body.get(k), (list, dict, int, float, bool)) for k in _TEXT_FIELDS)
+            and all(isinstance(body.get(k, {}), dict) for k in _OBJECT_FIELDS)
+            and all(isinstance(body.get(k, ""), (str, dict)) for k in _ID_FIELDS)
+            and all(isinstance(body.get(k, []), list)
+                    and all(isinstance(item, dict) for item in body.get(k, []))
+                    for k in _LIST_FIELDS))
+
+
+def is_slack_payload(body: Any) -> bool:
+    """A slash command, interaction or event: a JSON object / form with a ``command`` or
+    ``type``, whose fields bolt reads have the shapes Slack sends (bolt's ssl_check and
+    url_verification handling run before this check). Anything else is answered 400 here,
+    before bolt could fail on it with a 500."""
+    if not isinstance(body, dict) or not (isinstance(body.get("command"), str)
+                                          or isinstance(body.get("type"), str)):
+        return False
+    event = body.get("event")
+    return _fields_ok(body) and (event is None or _fields_ok(event))
+
+
+class ReplayCache:
+    """The (timestamp, signature) pairs of accepted signed requests, kept until the timestamp
+    leaves the replay window: a second identical request is refused. Per process (several
+    workers behind a load balancer each keep their own)."""
+
+    def __init__(self, window: float = MAX_SKEW) -> None:
+        self.window = window
+        self._seen: set[tuple[str, str]] = set()
+        self._expiry: list[tuple[float, tuple[str, str]]] = []
+
+    def first_time(self, timestamp: str, signature: str, now: float) -> bool:
+        """True (and remembered) the first time this pair is seen; False on a replay."""
+        while self._expiry and self._expiry[0][0] < now:
+            self._seen.discard(heapq.heappop(self._expiry)[1])
+        key = (timestamp, signature)
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        heapq.heappush(self._expiry, (int(timestamp) + self.window, key))
+        return True
+
+    def __len__(self) -> int:
+        return len(self._seen)
 
 
 def verify_request(secret: str, headers: Mapping[str, str], body: bytes | str, now: float) -> bool:
@@ -136,23 +198,51 @@ def verify_request(secret: str, headers: Mapping[str, str], body: bytes | str, n
 class StrictRequestVerification(AsyncMiddleware):
     """Replaces bolt's request verification (which raises on a non-numeric timestamp -> 500)."""
 
-    def __init__(self, secret: str, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, secret: str, clock: Callable[[], float] = time.time,
+                 replays: ReplayCache | None = None) -> None:
         self._secret = secret
         self._clock = clock
+        self.replays = replays if replays is not None else ReplayCache()
 
     async def async_process(self, *, req: AsyncBoltRequest, resp: BoltResponse,
                             next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
         if req.mode == "socket_mode":  # arrived over the authenticated websocket
             return await next()
-        headers = {k: v[0] for k, v in req.headers.items() if v}
-        if verify_request(self._secret, headers, req.raw_body, self._clock()):
-            return await next()
-        return _unauthorized()
+        headers = {k.lower(): v[0] for k, v in req.headers.items() if v}
+        now = self._clock()
+        if not verify_request(self._secret, headers, req.raw_body, now):
+            return _unauthorized()
+        if not self.replays.first_time(headers["x-slack-request-timestamp"],
+                                       headers["x-slack-signature"], now):
+            log.warning("Slack: refused a replayed signed request (timestamp %s)",
+                        headers["x-slack-request-timestamp"])
+            return _unauthorized("replayed request")
+        return await next() if is_slack_payload(req.body) else _bad_request()
 
 
 # --- admin rights ---------------------------------------------------------------------------------
+ADMIN_FLAGS = ("is_admin", "is_owner", "is_primary_owner")
+
+
+def workspace_admin(info: Mapping[str, Any], team: str, enterprise: str = "") -> bool:
+    """Is this ``users.info`` user an admin of the invoking workspace ``team``?
+
+    Slack Connect: a user from another organisation's workspace may be an admin THERE; their
+    flags count only when they belong to ``team`` (``user.team_id``), or, on Enterprise Grid,
+    to the invoking workspace's enterprise (``enterprise_user.enterprise_id``; then the
+    organisation-level admin/owner flags count).
+    """
+    if team and info.get("team_id") == team:
+        return any(bool(info.get(k)) for k in ADMIN_FLAGS)
+    grid = info.get("enterprise_user")
+    if enterprise and isinstance(grid, Mapping) and grid.get("enterprise_id") == enterprise:
+        return any(bool(grid.get(k)) for k in ADMIN_FLAGS)
+    return False
+
+
 class AdminCheck:
-    """Configured admin users, or workspace admins/owners per ``users.info`` (cached briefly)."""
+    """Configured admin users, or admins/owners of the invoking workspace per ``users.info``
+    (cached briefly); a user of another workspace (Slack Connect) is never an admin here."""
 
     def __init__(self, configured: str | set[str], *, ttl: float = ADMIN_TTL,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
@@ -163,7 +253,8 @@ class AdminCheck:
         self.monotonic = monotonic
         self._cache: dict[tuple[str, str], tuple[bool, float]] = {}
 
-    async def is_admin(self, client: AsyncWebClient, team: str, user: str) -> bool:
+    async def is_admin(self, client: AsyncWebClient, team: str, user: str,
+                       enterprise: str = "") -> bool:
         if user in self.configured:
             return True
         cached = self._cache.get((team, user))
@@ -175,7 +266,10 @@ class AdminCheck:
             log.warning("users.info for %s in %s failed (%s); treating as non-admin",
                         user, team, exc.__class__.__name__)
             return False
-        admin = any(bool(info.get(k)) for k in ("is_admin", "is_owner", "is_primary_owner"))
+        admin = workspace_admin(info, team, enterprise)
+        if not admin and any(info.get(k) for k in ADMIN_FLAGS):
+            log.info("Slack: %s is an admin of another workspace (%s), not of %s: not an admin "
+                     "here", user, info.get("team_id"), team)
         self._cache[(team, user)] = (admin, self.monotonic() + self.ttl)
         return admin
 
@@ -185,6 +279,7 @@ def build_slack_app(settings: Settings, commands: Commands, *,
                     client: AsyncWebClient | None = None, fast_reply: float = FAST_REPLY,
                     admins: AdminCheck | None = None) -> AsyncApp:
     """The bolt app with the ``/news`` command and the article button's action."""
+    quiet_chatty_loggers()  # slack_sdk/slack_bolt DEBUG logs carry response_url and tokens
     secret = _secret(settings.slack_signing_secret)
     if client is None:
         token = _secret(settings.slack_bot_token)
@@ -222,7 +317,8 @@ async def _run_command(commands: Commands, checker: AdminCheck, client: AsyncWeb
         invocation = Invocation(
             tenant=f"slack:{team}", platform="slack", channel=str(body.get("channel_id") or ""),
             user=user, text=str(body.get("text") or ""),
-            is_admin=await checker.is_admin(client, team, user),
+            is_admin=await checker.is_admin(client, team, user,
+                                            str(body.get("enterprise_id") or "")),
             user_name=str(body.get("user_name") or ""))
         return await commands.handle(invocation)
     except Exception:  # one command's bug must not kill the app; the user gets a short answer
@@ -257,11 +353,13 @@ def events_handler(app: AsyncApp, secret: str, clock: Callable[[], float] = time
         if not verify_request(secret, request.headers, raw, clock()):
             return web.json_response({"error": "invalid request signature"}, status=401)
         try:
+            # bolt parses the body here; JSON that is not an object fails with AttributeError
+            # (``list.get``), JSON nested too deeply with RecursionError
             bolt_request = AsyncBoltRequest(body=raw.decode("utf-8"),
                                             query=request.query_string,
                                             headers=dict(request.headers))
-        except (UnicodeDecodeError, ValueError):
-            return web.json_response({"error": "malformed request"}, status=400)
+        except (UnicodeDecodeError, ValueError, TypeError, AttributeError, RecursionError):
+            return web.json_response({"error": "not a Slack request"}, status=400)
         return await to_aiohttp_response(await app.async_dispatch(bolt_request))
 
     return handle
