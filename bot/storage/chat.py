@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from ..models import Alert, Article
 from .base import StoreBase
@@ -44,6 +44,7 @@ class StoredArticle:
     feed_id: int
     feed_title: str
     seen_at: datetime
+    row_id: int = 0  # the article's row: with ``seen_at``, the cursor of ``recent_articles``
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,11 +134,18 @@ class ChatStore(StoreBase):
         ).order_by(articles.c.seen_at, articles.c.id).limit(limit)
         return await self._stored(query)
 
-    async def recent_articles(self, tenant: str, since: datetime, limit: int
+    async def recent_articles(self, tenant: str, since: datetime, limit: int, *,
+                              older_than: tuple[datetime, int] | None = None
                               ) -> list[StoredArticle]:
-        """Articles of followed feeds first seen at or after ``since``, newest first."""
-        query = self._article_query(tenant).where(articles.c.seen_at >= since).order_by(
-            articles.c.seen_at.desc(), articles.c.id.desc()).limit(limit)
+        """Articles of followed feeds first seen at or after ``since``, newest first; one page
+        of ``limit``, after ``older_than`` (the ``(seen_at, row_id)`` of the previous page's
+        last article) if given."""
+        query = self._article_query(tenant).where(articles.c.seen_at >= since)
+        if older_than is not None:
+            seen_at, row_id = older_than
+            query = query.where(or_(articles.c.seen_at < seen_at, and_(
+                articles.c.seen_at == seen_at, articles.c.id < row_id)))
+        query = query.order_by(articles.c.seen_at.desc(), articles.c.id.desc()).limit(limit)
         return await self._stored(query)
 
     async def _stored(self, query: Any) -> list[StoredArticle]:
@@ -146,7 +154,7 @@ class ChatStore(StoreBase):
         return [StoredArticle(
             Article(key=r["key"], story=r["story"], feed_url=r["feed_url"], url=r["url"],
                     title=r["title"] or "", text=r["text"] or "", published=r["published_at"]),
-            feed_id=r["feed_id"], feed_title=r["feed_title"], seen_at=r["seen_at"])
+            feed_id=r["feed_id"], feed_title=r["feed_title"], seen_at=r["seen_at"], row_id=r["id"])
             for r in rows]
 
     # --- deliveries and subscriptions -------------------------------------------------------------
