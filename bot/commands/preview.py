@@ -155,7 +155,7 @@ async def scan_company(ctx: Ctx, scan: CompanyScan, since: datetime) -> bool:
 
 async def preview_company(ctx: Ctx, name: str) -> Reply:
     watchlist = await ctx.storage.watchlist(ctx.tenant)
-    company = find_company(watchlist, name)
+    company = await asyncio.to_thread(find_company, watchlist, name)  # (100k names: off-loop)
     days = ctx.limits.preview_days
     dest = await channel(ctx)
     sub_dest = Destination(dest.id, dest.tenant, dest.address,

@@ -15,6 +15,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from ..models import Alert, Article
 from .base import StoreBase
 from .tables import articles, deliveries, destinations, feeds, follows, subscriptions, watches
+from .tenants import make_own_watchlist, watch_reader
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,7 @@ class ChatStore(StoreBase):
         folded = spec["name"].casefold()
         where = (watches.c.tenant_id == tenant, watches.c.kind == kind, watches.c.folded == folded)
         async with self.tx() as conn:
+            await make_own_watchlist(conn, tenant)
             old = (await conn.execute(select(watches.c.spec).where(*where))).scalar()
             if old is not None:
                 await conn.execute(update(watches).where(*where).values(
@@ -85,6 +87,7 @@ class ChatStore(StoreBase):
         where = (watches.c.tenant_id == tenant, watches.c.kind == kind,
                  watches.c.folded == name.casefold())
         async with self.tx() as conn:
+            await make_own_watchlist(conn, tenant)
             old = (await conn.execute(select(watches.c.spec).where(*where))).scalar()
             if old is not None:
                 await conn.execute(delete(watches).where(*where))
@@ -93,7 +96,7 @@ class ChatStore(StoreBase):
     async def count_watches(self, tenant: str) -> int:
         async with self.tx() as conn:
             return int((await conn.execute(select(func.count()).select_from(watches).where(
-                watches.c.tenant_id == tenant))).scalar_one())
+                watches.c.tenant_id == watch_reader(tenant)))).scalar_one())
 
     # --- feed follows -----------------------------------------------------------------------------
     async def feed_follows(self, tenant: str, url: str | None = None) -> list[FeedFollow]:
