@@ -44,6 +44,7 @@ class LoopLag:
         self.slow = 0
         self._recent: deque[float] = deque(maxlen=recent)
         self._task: asyncio.Task[None] | None = None
+        self._tick_from: float | None = None  # loop time the current tick's sleep began
 
     def record(self, lag: float) -> None:
         lag = max(0.0, lag)
@@ -64,9 +65,10 @@ class LoopLag:
         """Tick until cancelled."""
         loop = asyncio.get_running_loop()
         while True:
-            before = loop.time()
+            self._tick_from = loop.time()
             await asyncio.sleep(self.interval)
-            self.record(loop.time() - before - self.interval)
+            self.record(loop.time() - self._tick_from - self.interval)
+            self._tick_from = None
 
     def start(self) -> asyncio.Task[None]:
         if self._task is None or self._task.done():
@@ -74,7 +76,14 @@ class LoopLag:
         return self._task
 
     async def stop(self) -> None:
+        """Stop ticking; a stall still in progress (the loop was held until just now, so the
+        ticker has not woken up yet) is recorded too."""
         task, self._task = self._task, None
         if task is not None:
+            if self._tick_from is not None:
+                late = asyncio.get_running_loop().time() - self._tick_from - self.interval
+                if late > 0:
+                    self.record(late)
+                self._tick_from = None
             task.cancel()
             await asyncio.wait({task})  # (our own cancellation still propagates)
