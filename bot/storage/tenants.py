@@ -29,6 +29,7 @@ from .tables import audit_log, destinations, subscriptions, tenants, watches
 
 DEFAULTS_TENANT = LOCAL_TENANT  # whose watchlist new tenants read until they edit their own
 WATCHLIST_CACHE = 256  # parsed watchlists kept per process
+WRITE_CHUNK = 1000  # watch rows per INSERT (their parameters are processed on the event loop)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,8 +163,8 @@ class TenantStore(StoreBase):
     async def _write_watchlist(self, conn: Any, tenant: str, watchlist: Watchlist,
                                now: datetime) -> None:
         rows = await asyncio.to_thread(_watch_rows, tenant, watchlist, now)
-        if rows:
-            await conn.execute(watches.insert(), rows)
+        for i in range(0, len(rows), WRITE_CHUNK):  # (the loop runs between chunks)
+            await conn.execute(watches.insert(), rows[i:i + WRITE_CHUNK])
 
     # --- destinations and subscriptions -----------------------------------------------------------
     async def ensure_destination(self, tenant: str, address: str, now: datetime) -> int:
