@@ -22,7 +22,7 @@ from bot.jobs.looplag import LoopLag
 from bot.models import Article, Company, FeedSource, Subscription, Watchlist
 from bot.pipeline.fetch import Fetcher
 from bot.poller import Poller
-from bot.storage import PollRecord, Storage
+from bot.storage import PollRecord, Storage, open_storage
 from bot.storage.feeds import retry_transient
 from bot.storage.tables import watches
 
@@ -238,3 +238,20 @@ async def test_a_workspace_with_other_defaults_gets_its_own_rows(storage, clock)
     assert await storage.ensure_tenant(T_A, clock(), defaults=DEFAULTS)
     assert await own_rows(storage, T_A) == len(DEFAULTS.companies) + len(DEFAULTS.topics)
     assert await storage.watchlist(T_A) == DEFAULTS
+
+
+async def test_a_cached_watchlist_is_dropped_when_another_worker_changes_it(storage, db_url,
+                                                                            clock) -> None:
+    url, connect_args = db_url
+    other = await open_storage(url, connect_args=connect_args, migrate=False)
+    try:
+        await storage.ensure_tenant(T_A, clock(), defaults=DEFAULTS)
+        before = await storage.watchlist(T_A)
+        assert await storage.watchlist(T_A) is before  # cached while nothing changes
+        await other.put_watch(T_A, "company", {"name": "Airbus SE"}, clock())
+        after = await storage.watchlist(T_A)
+        assert after is not before and after.company("Airbus SE") is not None
+        await other.remove_watch(T_A, "company", "Airbus SE")
+        assert (await storage.watchlist(T_A)) == before
+    finally:
+        await other.dispose()
