@@ -138,9 +138,10 @@ class Poller:
             planned += await self._alerts_for(follow, follow.title or default_title, candidates)
         plan = cap_poll(fresh, planned, self.max_alerts)
         deferred = len(new) - len(plan.articles)
-        created = await self._record(feed, now, fetched, plan,
-                                     [f.id for f in follows if not f.primed], parsed.title,
-                                     deferred)
+        # a new follow is primed once the document has been taken whole: the entries a capped
+        # first poll left over are old news to it, not alerts for the next poll
+        primed = [] if deferred else [f.id for f in follows if not f.primed]
+        created = await self._record(feed, now, fetched, plan, primed, parsed.title, deferred)
         if plan.articles or created:
             log.info("feed %s: %d new article(s), %d alert(s)", feed.url, len(plan.articles),
                      created)

@@ -141,6 +141,20 @@ async def test_a_poll_stores_at_most_the_entry_cap_and_leaves_the_rest(storage, 
     assert len(await storage.claim_deliveries(clock(), 100, timedelta(minutes=5))) == 25
 
 
+async def test_a_capped_first_poll_does_not_alert_the_old_entries_later(
+        storage, clock, fetcher, feed_server: FeedServer) -> None:
+    url = feed_server.set("/old.xml", rss(nvidia_items(25)))
+    feed_id = await follow(storage, clock, url)  # a new follow: its first poll posts nothing
+    poller = Poller(storage, fetcher, max_entries=10)
+    outcomes = [(await poll_all(storage, poller, clock))[url] for _ in range(3)]
+    assert [(o.new_articles, o.deferred) for o in outcomes] == [(10, 15), (10, 5), (5, 0)]
+    assert await storage.count_articles(feed_id) == 25
+    assert await storage.claim_deliveries(clock(), 100, timedelta(minutes=5)) == []
+    feed_server.set("/old.xml", rss(nvidia_items(1, start=100) + nvidia_items(25)))
+    fresh = (await poll_all(storage, poller, clock))[url]
+    assert (fresh.new_articles, fresh.alerts) == (1, 1)  # primed now: new entries alert
+
+
 async def test_a_poll_queues_at_most_the_alert_cap_and_loses_nothing(storage, clock, fetcher,
                                                                      feed_server: FeedServer
                                                                      ) -> None:
