@@ -269,3 +269,11 @@ async def test_a_cached_watchlist_is_dropped_when_another_worker_changes_it(stor
         assert (await storage.watchlist(T_A)) == before
     finally:
         await other.dispose()
+
+
+async def test_pruning_many_articles_goes_in_batches_and_prunes_them_all(storage, clock) -> None:
+    await stored_articles(storage, clock, 450, 300)
+    clock.advance(days=40)
+    assert await storage.prune_article_text(clock() - timedelta(days=30)) == 450
+    assert await storage.prune_article_text(clock() - timedelta(days=30)) == 0
+    assert await storage.count_articles() == 450  # keys stay: nothing is alerted twice

@@ -246,7 +246,7 @@ def _result(found: list[_Found], docs: tuple[FoldedText, FoldedText]) -> MatchRe
 
 _BY_IDENTITY: OrderedDict[int, tuple[Watchlist, Matcher]] = OrderedDict()
 _BY_VALUE: OrderedDict[Watchlist, Matcher] = OrderedDict()
-_CACHE_SIZE = 32
+_CACHE_SIZE = 256  # as many as storage keeps parsed watchlists (one per tenant revision)
 _CACHE_LOCK = threading.Lock()  # compiles run in worker threads (``compile_off_loop``)
 
 
