@@ -105,6 +105,9 @@ async def test_preview_says_when_it_stopped_at_its_scan_limit(storage, clock) ->
     assert "at most 25 articles" in reply.text
     whole = await User(make_service(storage, clock))("preview company Nvidia")
     assert "40 article(s)" in whole.text and "only the newest" not in whole.text
+    exact = await User(make_service(storage, clock, Limits(preview_scan=40)))(
+        "preview company Nvidia")
+    assert "40 article(s)" in exact.text and "only the newest" not in exact.text
 
 
 async def test_the_lag_ticker_records_and_logs_a_stall(caplog) -> None:

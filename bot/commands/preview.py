@@ -139,16 +139,18 @@ class CompanyScan:
 
 async def scan_company(ctx: Ctx, scan: CompanyScan, since: datetime) -> bool:
     """Feed ``scan`` the tenant's stored articles seen since ``since``, newest first; False when
-    it stopped at the article or text budget before the end."""
+    it stopped at the article or text budget with articles left unexamined."""
     cursor: tuple[datetime, int] | None = None
     while True:
         left = ctx.limits.preview_scan - scan.scanned
-        if left <= 0 or scan.chars >= SCAN_BYTES:
-            return False
-        page = await ctx.storage.recent_articles(ctx.tenant, since, min(SCAN_PAGE, left),
+        budget_left = left > 0 and scan.chars < SCAN_BYTES
+        page = await ctx.storage.recent_articles(ctx.tenant, since,
+                                                 min(SCAN_PAGE, left) if budget_left else 1,
                                                  older_than=cursor)
         if not page:
             return True
+        if not budget_left:
+            return False
         await asyncio.to_thread(scan.add, page)
         cursor = (page[-1].seen_at, page[-1].row_id)
 
