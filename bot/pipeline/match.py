@@ -248,6 +248,7 @@ _BY_IDENTITY: OrderedDict[int, tuple[Watchlist, Matcher]] = OrderedDict()
 _BY_VALUE: OrderedDict[Watchlist, Matcher] = OrderedDict()
 _CACHE_SIZE = 256  # as many as storage keeps parsed watchlists (one per tenant revision)
 _CACHE_LOCK = threading.Lock()  # compiles run in worker threads (``compile_off_loop``)
+_COMPILING: dict[int, threading.Lock] = {}  # id(watchlist) -> held while it compiles
 
 
 def _cached(watchlist: Watchlist) -> Matcher | None:
@@ -261,7 +262,8 @@ def _cached(watchlist: Watchlist) -> Matcher | None:
 
 
 def compile_watchlist(watchlist: Watchlist) -> Matcher:
-    """Compile once per distinct watchlist (Watchlist is frozen and hashable). Thread-safe.
+    """Compile once per distinct watchlist (Watchlist is frozen and hashable). Thread-safe: a
+    thread asking for a watchlist another thread is compiling waits for that one compile.
 
     The same object is found by identity without hashing it (hashing 100,000 companies costs
     tens of milliseconds); an equal but different object is found by value.
@@ -270,9 +272,20 @@ def compile_watchlist(watchlist: Watchlist) -> Matcher:
     if hit is not None:
         return hit
     with _CACHE_LOCK:
+        compiling = _COMPILING.setdefault(id(watchlist), threading.Lock())
+    try:
+        with compiling:
+            return _cached(watchlist) or _compile(watchlist)
+    finally:
+        with _CACHE_LOCK:
+            _COMPILING.pop(id(watchlist), None)
+
+
+def _compile(watchlist: Watchlist) -> Matcher:
+    with _CACHE_LOCK:
         matcher = _BY_VALUE.get(watchlist)
     if matcher is None:
-        matcher = Matcher(watchlist)  # (outside the lock: two threads may both compile, once)
+        matcher = Matcher(watchlist)
     with _CACHE_LOCK:
         matcher = _BY_VALUE.setdefault(watchlist, matcher)
         if len(_BY_VALUE) > _CACHE_SIZE:
