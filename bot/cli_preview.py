@@ -18,11 +18,10 @@ from typing import Any
 
 from .cli_io import InputArticle, read_articles
 from .models import Alert, Article, Destination, Subscription, Watchlist
+from .pipeline import alerts
 from .pipeline.dedup import canonical_url
 from .pipeline.match import Matcher, compile_watchlist
-from .pipeline.route import build_alert, route
-from .pipeline.summarise import summarise
-from .poller import SUMMARY_CHARS, SUMMARY_SENTENCES
+from .pipeline.route import route
 from .render.discord_embed import render_discord
 from .render.slack_blocks import render_slack
 from .settings import Settings
@@ -71,9 +70,7 @@ def alert_for(art: InputArticle, matcher: Matcher, dest: Destination) -> Alert |
     routes = route(result, [dest])
     if not routes:
         return None
-    summary = summarise(article.title, article.text, matches=result.matches,
-                        max_sentences=SUMMARY_SENTENCES, max_chars=SUMMARY_CHARS, lang=art.lang)
-    return build_alert(article, PREVIEW_FEED, result, summary, dest, routes[0][1])
+    return alerts.alert_for(article, PREVIEW_FEED, result, dest, routes[0][1])
 
 
 async def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:

@@ -9,26 +9,37 @@ transaction, so a crash or a second worker never double-posts. Free of any sched
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from .errors import FeedError, FetchError
-from .models import Article, Destination, FetchResult, Watchlist
+from .errors import FeedError, FetchError, StorageError
+from .models import Article, FetchResult
+from .pipeline.alerts import (
+    SUMMARY_CHARS,
+    SUMMARY_SENTENCES,
+    PlannedAlert,
+    PollPlan,
+    cap_poll,
+    plan_alerts,
+)
 from .pipeline.dedup import to_articles
-from .pipeline.match import compile_watchlist
+from .pipeline.match import compile_off_loop
 from .pipeline.parse import parse_feed_async
-from .pipeline.route import build_alert, route
-from .pipeline.summarise import summarise
 from .storage import FeedRow, Follow, NewDelivery, PollRecord, Storage
+from .storage.feeds import is_transient
 
 log = logging.getLogger(__name__)
 
+__all__ = ["SUMMARY_CHARS", "SUMMARY_SENTENCES", "FeedFetcher", "PollOutcome", "Poller"]
+
 MAX_BACKOFF = timedelta(hours=6)
-SUMMARY_SENTENCES = 3
-SUMMARY_CHARS = 600
+BUSY_RETRY = timedelta(minutes=1)  # a poll whose write met a locked database: soon, no backoff
+MAX_ENTRIES_PER_POLL = 1000  # new articles stored by one poll; the rest wait for the next
+MAX_ALERTS_PER_POLL = 200  # alerts one poll queues (about: a poll always stores one article)
 
 
 class FeedFetcher(Protocol):
@@ -44,6 +55,7 @@ class PollOutcome:
     alerts: int = 0
     error: str | None = None
     not_modified: bool = False
+    deferred: int = 0  # new entries over the per-poll caps, left for the next poll
 
 
 def next_poll_after_failure(feed: FeedRow, now: datetime, error: FeedError) -> datetime:
@@ -66,9 +78,13 @@ def newest(articles: Sequence[Article], n: int) -> list[Article]:
 
 
 class Poller:
-    def __init__(self, storage: Storage, fetcher: FeedFetcher) -> None:
+    def __init__(self, storage: Storage, fetcher: FeedFetcher, *,
+                 max_entries: int = MAX_ENTRIES_PER_POLL,
+                 max_alerts: int = MAX_ALERTS_PER_POLL) -> None:
         self.storage = storage
         self.fetcher = fetcher
+        self.max_entries = max_entries
+        self.max_alerts = max_alerts
 
     async def poll(self, feed: FeedRow, now: datetime) -> PollOutcome:
         """Poll one leased feed. Never raises for a bad feed: the failure is recorded instead."""
@@ -76,6 +92,11 @@ class Poller:
             return await self._poll(feed, now)
         except FeedError as exc:
             return await self._failed(feed, now, exc)
+        except StorageError as exc:
+            if is_transient(exc):
+                return await self._busy(feed, now, exc)
+            log.exception("feed %s: storage error", feed.url)
+            return await self._failed(feed, now, FeedError(f"storage error: {exc}"))
         except Exception as exc:  # noqa: BLE001 - a bug on one feed must not stop the others
             log.exception("feed %s: unexpected error", feed.url)
             return await self._failed(feed, now, FeedError(f"internal error: {exc!r}"))
@@ -87,62 +108,78 @@ class Poller:
         await self.storage.record_failure(feed.id, now, f"{exc.__class__.__name__}: {exc}", retry)
         return PollOutcome(feed.url, False, error=str(exc))
 
+    async def _busy(self, feed: FeedRow, now: datetime, exc: StorageError) -> PollOutcome:
+        """The database stayed locked through the retries: poll again soon, not a backoff."""
+        log.warning("feed %s: database busy (%s); next try in %s", feed.url, exc, BUSY_RETRY)
+        try:
+            await self.storage.postpone_poll(feed.id, now + BUSY_RETRY)
+        except StorageError as again:  # the lease expires by itself; the feed is retried then
+            log.warning("feed %s: could not postpone: %s", feed.url, again)
+        return PollOutcome(feed.url, False, error=f"database busy: {exc}")
+
     async def _poll(self, feed: FeedRow, now: datetime) -> PollOutcome:
         fetched = await self.fetcher.fetch(feed.url, etag=feed.etag,
                                            last_modified=feed.last_modified,
                                            untrusted=not feed.trusted)
         if fetched.not_modified:
-            await self._record(feed, now, fetched, (), (), (), None)
+            await self._record(feed, now, fetched, PollPlan((), (), 0), (), None)
             return PollOutcome(feed.url, True, not_modified=True)
         parsed = await parse_feed_async(fetched.body, url=fetched.url,
                                         content_type=fetched.content_type)
-        articles = to_articles(feed.url, parsed.entries)
+        articles = await asyncio.to_thread(to_articles, feed.url, parsed.entries)
         known = await self.storage.known_keys(feed.id, [a.key for a in articles])
-        fresh = [a for a in articles if a.key not in known]
+        new = [a for a in articles if a.key not in known]
+        fresh = newest(new, self.max_entries) if len(new) > self.max_entries else new
         follows = await self.storage.follows_of(feed.id)
-        deliveries: list[NewDelivery] = []
+        planned: list[PlannedAlert] = []
         default_title = feed.title or parsed.title or feed.url
         for follow in follows:
             candidates = fresh if follow.primed else newest(articles, follow.backfill)
-            deliveries += await self._alerts_for(follow, follow.title or default_title,
-                                                 candidates)
-        created = await self._record(feed, now, fetched, fresh, deliveries,
-                                     [f.id for f in follows if not f.primed], parsed.title)
-        if fresh or created:
-            log.info("feed %s: %d new article(s), %d alert(s)", feed.url, len(fresh), created)
-        return PollOutcome(feed.url, True, new_articles=len(fresh), alerts=created)
+            planned += await self._alerts_for(follow, follow.title or default_title, candidates)
+        plan = cap_poll(fresh, planned, self.max_alerts)
+        deferred = len(new) - len(plan.articles)
+        # a new follow is primed once the document has been taken whole: the entries a capped
+        # first poll left over are old news to it, not alerts for the next poll
+        primed = [] if deferred else [f.id for f in follows if not f.primed]
+        created = await self._record(feed, now, fetched, plan, primed, parsed.title, deferred)
+        if plan.articles or created:
+            log.info("feed %s: %d new article(s), %d alert(s)", feed.url, len(plan.articles),
+                     created)
+        return PollOutcome(feed.url, True, new_articles=len(plan.articles), alerts=created,
+                           deferred=deferred)
 
     async def _alerts_for(self, follow: Follow, title: str, candidates: Sequence[Article]
-                          ) -> list[NewDelivery]:
+                          ) -> tuple[PlannedAlert, ...]:
         if not candidates:
-            return []
-        watchlist: Watchlist = await self.storage.watchlist(follow.tenant)
-        destinations: Sequence[Destination] = await self.storage.destinations(follow.tenant)
+            return ()
+        watchlist = await self.storage.watchlist(follow.tenant)
+        destinations = await self.storage.destinations(follow.tenant)
         if not destinations or not (watchlist.companies or watchlist.topics):
-            return []
-        matcher = compile_watchlist(watchlist)
-        out: list[NewDelivery] = []
-        for article in candidates:
-            result = matcher.match(article.title, article.text)
-            routes = route(result, destinations)
-            if not routes:
-                continue
-            summary = summarise(article.title, article.text, matches=result.matches,
-                                max_sentences=SUMMARY_SENTENCES, max_chars=SUMMARY_CHARS,
-                                lang=article.lang)
-            out += [NewDelivery(dest.id, article.key,
-                                build_alert(article, title, result, summary, dest, reasons))
-                    for dest, reasons in routes]
-        return out
+            return ()
+        matcher = await compile_off_loop(watchlist)
+        # matching and summarising a big poll is CPU work: off the event loop
+        return await asyncio.to_thread(plan_alerts, matcher, destinations, title, candidates)
 
-    async def _record(self, feed: FeedRow, now: datetime, fetched: FetchResult,
-                      fresh: Sequence[Article], deliveries: Sequence[NewDelivery],
-                      primed: Sequence[int], feed_title: str | None) -> int:
+    def _cap_note(self, feed: FeedRow, stored: int, deferred: int) -> str:
+        note = (f"poll capped: {stored} new entries stored, {deferred} left for the next "
+                f"poll(s) (limits per poll: {self.max_entries} entries, {self.max_alerts} alerts)")
+        log.warning("feed %s: %s", feed.url, note)
+        return note
+
+    async def _record(self, feed: FeedRow, now: datetime, fetched: FetchResult, plan: PollPlan,
+                      primed: Sequence[int], feed_title: str | None, deferred: int = 0) -> int:
+        deliveries = tuple(NewDelivery(p.destination_id, p.article_key, p.alert)
+                           for p in plan.alerts)
+        if deferred:  # no validators: the next poll must get the whole document again
+            etag = last_modified = None
+        elif fetched.not_modified:
+            etag, last_modified = (fetched.etag or feed.etag,
+                                   fetched.last_modified or feed.last_modified)
+        else:
+            etag, last_modified = fetched.etag, fetched.last_modified
         return await self.storage.record_poll(PollRecord(
             feed_id=feed.id, now=now,
             next_poll_at=now + timedelta(minutes=feed.interval_minutes),
-            etag=fetched.etag if not fetched.not_modified else (fetched.etag or feed.etag),
-            last_modified=fetched.last_modified if not fetched.not_modified
-            else (fetched.last_modified or feed.last_modified),
-            articles=tuple(fresh), deliveries=tuple(deliveries), primed_follows=tuple(primed),
-            feed_title=feed_title))
+            etag=etag, last_modified=last_modified, articles=plan.articles,
+            deliveries=deliveries, primed_follows=tuple(primed), feed_title=feed_title,
+            note=self._cap_note(feed, len(plan.articles), deferred) if deferred else None))

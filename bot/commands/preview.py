@@ -2,21 +2,26 @@
 
 The alerts are made by the pipeline's own pure steps (matcher, summariser, ``route`` and
 ``build_alert``) with the same settings as the poller, so a preview is exactly what would be posted.
+
+Matching and summarising are CPU work: they run in a worker thread, never on the event loop (the
+bot stays responsive while a preview runs). ``preview company`` reads the stored articles page by
+page, newest first, and stops after ``Limits.preview_scan`` articles or ``SCAN_BYTES`` of text;
+the reply says when it stopped early.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from ..errors import CommandError
 from ..models import Alert, Article, Destination, MatchResult, Subscription, Watchlist
+from ..pipeline.alerts import alert_for
 from ..pipeline.dedup import canonical_url
-from ..pipeline.match import Matcher, compile_watchlist
-from ..pipeline.route import build_alert, route
-from ..pipeline.summarise import summarise
-from ..poller import SUMMARY_CHARS, SUMMARY_SENTENCES
+from ..pipeline.match import Matcher, compile_off_loop
+from ..pipeline.route import route
 from ..storage.chat import StoredArticle
 from ..textutil import truncate
 from .base import Ctx, find_company, short
@@ -26,6 +31,8 @@ from .types import Reply
 
 PREVIEW_FEED = "preview"
 TITLE_CHARS = 100
+SCAN_PAGE = 200  # stored articles read (and matched off the loop) at a time
+SCAN_BYTES = 50_000_000  # characters of stored text one `preview company` examines at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +50,14 @@ def judge(article: Article, feed_title: str, matcher: Matcher, dest: Destination
         return Verdict(result, (), None)
     routes = route(result, [Destination(dest.id, dest.tenant, dest.address, dest.subscriptions)])
     reasons = routes[0][1] if routes else ()
-    summary = summarise(article.title, article.text, matches=result.matches,
-                        max_sentences=SUMMARY_SENTENCES, max_chars=SUMMARY_CHARS,
-                        lang=article.lang)
-    return Verdict(result, reasons, build_alert(article, feed_title, result, summary, dest,
-                                                reasons))
+    return Verdict(result, reasons, alert_for(article, feed_title, result, dest, reasons))
+
+
+async def judge_off_loop(article: Article, feed_title: str, watchlist: Watchlist,
+                         dest: Destination) -> Verdict:
+    """``judge`` with the watchlist compiled and the article matched in a worker thread."""
+    matcher = await compile_off_loop(watchlist)
+    return await asyncio.to_thread(judge, article, feed_title, matcher, dest)
 
 
 def explain_match(result: MatchResult) -> str:
@@ -90,7 +100,7 @@ async def preview(ctx: Ctx, cmd: Preview) -> Reply:
         article, feed_title = stored[0].article, stored[0].feed_title
     else:
         article, feed_title = text_article(cmd.text), PREVIEW_FEED
-    verdict = judge(article, feed_title, compile_watchlist(watchlist), dest)
+    verdict = await judge_off_loop(article, feed_title, watchlist, dest)
     if verdict.alert is None:
         return Reply(f"No watched company or topic found ({len(watchlist.companies)} companies "
                      f"and {len(watchlist.topics)} topics watched here).")
@@ -98,39 +108,71 @@ async def preview(ctx: Ctx, cmd: Preview) -> Reply:
     return Reply(text, alerts=(verdict.alert,))
 
 
-def _company_alerts(stored: Sequence[StoredArticle], watchlist: Watchlist, name: str,
-                    dest: Destination, limit: int) -> tuple[int, list[Alert]]:
-    """How many stories mention ``name``, and the alerts of the newest ``limit`` of them."""
-    matcher = compile_watchlist(watchlist)
-    sub_dest = Destination(dest.id, dest.tenant, dest.address, (Subscription(company=name),))
-    stories: set[str] = set()
-    alerts: list[Alert] = []
-    for item in stored:
-        if item.article.story in stories:
-            continue
-        result = matcher.match(item.article.title, item.article.text)
-        if name not in result.companies:
-            continue
-        stories.add(item.article.story)
-        if len(alerts) < limit:
-            verdict = judge(item.article, item.feed_title, matcher, sub_dest)
-            if verdict.alert is not None:
-                alerts.append(verdict.alert)
-    return len(stories), alerts
+@dataclass(slots=True)
+class CompanyScan:
+    """`preview company` over stored articles, one page at a time (``add`` runs off the loop)."""
+
+    matcher: Matcher
+    name: str
+    dest: Destination  # the channel, subscribed to just this company
+    limit: int  # alerts kept
+    scanned: int = 0
+    chars: int = 0
+    stories: set[str] = field(default_factory=set)
+    alerts: list[Alert] = field(default_factory=list)
+
+    def add(self, page: Sequence[StoredArticle]) -> None:
+        for item in page:
+            self.scanned += 1
+            self.chars += len(item.article.text) + len(item.article.title)
+            if item.article.story in self.stories:
+                continue
+            result = self.matcher.match(item.article.title, item.article.text)
+            if self.name not in result.companies:
+                continue
+            self.stories.add(item.article.story)
+            if len(self.alerts) < self.limit:
+                verdict = judge(item.article, item.feed_title, self.matcher, self.dest)
+                if verdict.alert is not None:
+                    self.alerts.append(verdict.alert)
+
+
+async def scan_company(ctx: Ctx, scan: CompanyScan, since: datetime) -> bool:
+    """Feed ``scan`` the tenant's stored articles seen since ``since``, newest first; False when
+    it stopped at the article or text budget with articles left unexamined."""
+    cursor: tuple[datetime, int] | None = None
+    while True:
+        left = ctx.limits.preview_scan - scan.scanned
+        budget_left = left > 0 and scan.chars < SCAN_BYTES
+        page = await ctx.storage.recent_articles(ctx.tenant, since,
+                                                 min(SCAN_PAGE, left) if budget_left else 1,
+                                                 older_than=cursor)
+        if not page:
+            return True
+        if not budget_left:
+            return False
+        await asyncio.to_thread(scan.add, page)
+        cursor = (page[-1].seen_at, page[-1].row_id)
 
 
 async def preview_company(ctx: Ctx, name: str) -> Reply:
     watchlist = await ctx.storage.watchlist(ctx.tenant)
-    company = find_company(watchlist, name)
+    company = await asyncio.to_thread(find_company, watchlist, name)  # (100k names: off-loop)
     days = ctx.limits.preview_days
-    stored = await ctx.storage.recent_articles(ctx.tenant, ctx.now - timedelta(days=days),
-                                               ctx.limits.preview_scan)
     dest = await channel(ctx)
-    found, alerts = _company_alerts(stored, watchlist, company.name, dest,
-                                    ctx.limits.preview_alerts)
+    sub_dest = Destination(dest.id, dest.tenant, dest.address,
+                           (Subscription(company=company.name),))
+    scan = CompanyScan(await compile_off_loop(watchlist), company.name, sub_dest,
+                       ctx.limits.preview_alerts)
+    complete = await scan_company(ctx, scan, ctx.now - timedelta(days=days))
+    partial = "" if complete else (
+        f" (only the newest {scan.scanned} stored article(s) were checked: a preview examines "
+        f"at most {ctx.limits.preview_scan} articles or {SCAN_BYTES // 1_000_000} MB of text)")
+    found, alerts = len(scan.stories), scan.alerts
     if not found:
-        return Reply(f"None of the {len(stored)} article(s) stored from this workspace's feeds in "
-                     f"the last {days} days mentions {company.name}.")
+        return Reply(f"None of the {scan.scanned} article(s) stored from this workspace's feeds "
+                     f"in the last {days} days mentions {company.name}{partial}.")
     more = f"; the newest {len(alerts)} below" if found > len(alerts) else ""
     return Reply(f"In the last {days} days, {found} article(s) from this workspace's feeds would "
-                 f"have alerted a subscription to {company.name}{more}.", alerts=tuple(alerts))
+                 f"have alerted a subscription to {company.name}{partial}{more}.",
+                 alerts=tuple(alerts))

@@ -9,6 +9,7 @@ their arguments are even looked at.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -48,6 +49,7 @@ from .why import why
 log = logging.getLogger(__name__)
 
 ADMIN_WORDS = ("watch", "feeds", "feed")
+INLINE_NAMES = 2000  # watchlists up to this size are searched on the loop (a few ms at most)
 NOT_ADMIN = ("Only admins can change the watchlist or the feeds (Slack: workspace admins or "
              "configured users; Discord: Manage Server).")
 
@@ -132,7 +134,20 @@ class CommandService:
         watchlist = await self.storage.watchlist(tenant)
         names = [c.name for c in watchlist.companies] if kind == "company" else [
             t.name for t in watchlist.topics]
-        key = folded(prefix.strip()) if prefix.strip() else ""
-        starts = [n for n in names if folded(n).startswith(key)]
-        contains = [n for n in names if key in folded(n) and n not in starts]
-        return (starts + contains)[:max(0, limit)]
+        if len(names) <= INLINE_NAMES:
+            return complete_names(names, prefix, limit)
+        return await asyncio.to_thread(complete_names, names, prefix, limit)  # (100k names)
+
+
+def complete_names(names: list[str], prefix: str, limit: int) -> list[str]:
+    """Names starting with ``prefix`` (folded) first, then those containing it."""
+    key = folded(prefix.strip()) if prefix.strip() else ""
+    starts: list[str] = []
+    contains: list[str] = []
+    for name in names:
+        f = folded(name)
+        if f.startswith(key):
+            starts.append(name)
+        elif key in f:
+            contains.append(name)
+    return (starts + contains)[:max(0, limit)]

@@ -7,11 +7,10 @@ the stored alert recorded); delivery facts come from the outbox row.
 from __future__ import annotations
 
 from ..models import Destination
-from ..pipeline.match import compile_watchlist
 from ..storage.chat import DeliveryInfo, StoredArticle
 from .base import Ctx, short, when
 from .grammar import Why
-from .preview import explain_match, explain_route, find_stored, judge
+from .preview import explain_match, explain_route, find_stored, judge_off_loop
 from .subscriptions import channel
 from .types import Reply
 
@@ -57,7 +56,7 @@ async def why(ctx: Ctx, cmd: Why) -> Reply:
     watchlist = await ctx.storage.watchlist(ctx.tenant)
     dest = await channel(ctx)
     first = stored[0]
-    verdict = judge(first.article, first.feed_title, compile_watchlist(watchlist), dest)
+    verdict = await judge_off_loop(first.article, first.feed_title, watchlist, dest)
     if verdict.alert is None:
         lines.append(f"It mentions none of the {len(watchlist.companies)} companies and "
                      f"{len(watchlist.topics)} topics watched here now.")

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from ..models import Alert, Article
 from .base import StoreBase
 from .tables import articles, deliveries, destinations, feeds, follows, subscriptions, watches
+from .tenants import make_own_watchlist, watch_reader
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,7 @@ class StoredArticle:
     feed_id: int
     feed_title: str
     seen_at: datetime
+    row_id: int = 0  # the article's row: with ``seen_at``, the cursor of ``recent_articles``
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,7 @@ class ChatStore(StoreBase):
         folded = spec["name"].casefold()
         where = (watches.c.tenant_id == tenant, watches.c.kind == kind, watches.c.folded == folded)
         async with self.tx() as conn:
+            await make_own_watchlist(conn, tenant)
             old = (await conn.execute(select(watches.c.spec).where(*where))).scalar()
             if old is not None:
                 await conn.execute(update(watches).where(*where).values(
@@ -84,6 +87,7 @@ class ChatStore(StoreBase):
         where = (watches.c.tenant_id == tenant, watches.c.kind == kind,
                  watches.c.folded == name.casefold())
         async with self.tx() as conn:
+            await make_own_watchlist(conn, tenant)
             old = (await conn.execute(select(watches.c.spec).where(*where))).scalar()
             if old is not None:
                 await conn.execute(delete(watches).where(*where))
@@ -92,7 +96,7 @@ class ChatStore(StoreBase):
     async def count_watches(self, tenant: str) -> int:
         async with self.tx() as conn:
             return int((await conn.execute(select(func.count()).select_from(watches).where(
-                watches.c.tenant_id == tenant))).scalar_one())
+                watches.c.tenant_id == watch_reader(tenant)))).scalar_one())
 
     # --- feed follows -----------------------------------------------------------------------------
     async def feed_follows(self, tenant: str, url: str | None = None) -> list[FeedFollow]:
@@ -133,11 +137,18 @@ class ChatStore(StoreBase):
         ).order_by(articles.c.seen_at, articles.c.id).limit(limit)
         return await self._stored(query)
 
-    async def recent_articles(self, tenant: str, since: datetime, limit: int
+    async def recent_articles(self, tenant: str, since: datetime, limit: int, *,
+                              older_than: tuple[datetime, int] | None = None
                               ) -> list[StoredArticle]:
-        """Articles of followed feeds first seen at or after ``since``, newest first."""
-        query = self._article_query(tenant).where(articles.c.seen_at >= since).order_by(
-            articles.c.seen_at.desc(), articles.c.id.desc()).limit(limit)
+        """Articles of followed feeds first seen at or after ``since``, newest first; one page
+        of ``limit``, after ``older_than`` (the ``(seen_at, row_id)`` of the previous page's
+        last article) if given."""
+        query = self._article_query(tenant).where(articles.c.seen_at >= since)
+        if older_than is not None:
+            seen_at, row_id = older_than
+            query = query.where(or_(articles.c.seen_at < seen_at, and_(
+                articles.c.seen_at == seen_at, articles.c.id < row_id)))
+        query = query.order_by(articles.c.seen_at.desc(), articles.c.id.desc()).limit(limit)
         return await self._stored(query)
 
     async def _stored(self, query: Any) -> list[StoredArticle]:
@@ -146,7 +157,7 @@ class ChatStore(StoreBase):
         return [StoredArticle(
             Article(key=r["key"], story=r["story"], feed_url=r["feed_url"], url=r["url"],
                     title=r["title"] or "", text=r["text"] or "", published=r["published_at"]),
-            feed_id=r["feed_id"], feed_title=r["feed_title"], seen_at=r["seen_at"])
+            feed_id=r["feed_id"], feed_title=r["feed_title"], seen_at=r["seen_at"], row_id=r["id"])
             for r in rows]
 
     # --- deliveries and subscriptions -------------------------------------------------------------

@@ -2,15 +2,51 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, delete, exists, func, or_, select, update
 
+from ..errors import StorageError
 from ..models import Alert, Article, FeedSource
 from .base import StoreBase
 from .tables import articles, deliveries, feeds, follows
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+WRITE_BATCH = 200  # articles (with their outbox rows) per transaction: the write lock is brief
+RETRIES = 4  # attempts of a write that met a locked database / a serialization failure
+RETRY_DELAY = 0.05  # seconds before the second attempt; doubles each time
+_TRANSIENT = ("database is locked", "database table is locked", "could not serialize access",
+              "deadlock detected")
+
+
+def is_transient(exc: StorageError) -> bool:
+    """SQLite "database is locked" or a PostgreSQL serialization failure / deadlock: worth
+    trying again in a moment (not a reason to back the feed off)."""
+    text = str(exc).lower()
+    return any(t in text for t in _TRANSIENT)
+
+
+async def retry_transient(op: Callable[[], Awaitable[T]], *, attempts: int = RETRIES,
+                          delay: float = RETRY_DELAY) -> T:
+    """Run ``op`` (one whole transaction); on a transient error run it again, a few times,
+    with a small growing pause. Other errors, and the last attempt's, propagate."""
+    for attempt in range(attempts - 1):
+        try:
+            return await op()
+        except StorageError as exc:
+            if not is_transient(exc):
+                raise
+            log.info("database busy (%s); retry %d of %d", exc, attempt + 1, attempts - 1)
+            await asyncio.sleep(delay * 2 ** attempt)
+    return await op()
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +93,7 @@ class PollRecord:
     deliveries: tuple[NewDelivery, ...]
     primed_follows: tuple[int, ...]
     feed_title: str | None = None  # the feed's own title, stored when the config gave none
+    note: str | None = None  # e.g. "poll capped: ...", shown as the feed's health (not an error)
 
 
 class FeedStore(StoreBase):
@@ -159,28 +196,57 @@ class FeedStore(StoreBase):
         return found
 
     async def record_poll(self, rec: PollRecord) -> int:
-        """Store seen articles, their outbox rows and the feed's state atomically.
+        """Store seen articles, their outbox rows and the feed's state.
 
-        Returns the number of deliveries created (duplicates per destination+story are skipped).
+        Articles go in batches of ``WRITE_BATCH``, each in one transaction with its outbox rows
+        (so an article is never seen without its alerts); the feed's state goes last. A crash
+        in between is safe: stored articles are known next time, the rest are new again.
+        Transient lock errors are retried per transaction. Returns the number of deliveries
+        created (duplicates per destination+story are skipped).
         """
+        first: dict[str, int] = {}
+        for i, d in enumerate(rec.deliveries):
+            first.setdefault(d.article_key, i)
+        # articles with alerts first, in their alerts' order: the outbox keeps that order
+        ordered = sorted(rec.articles, key=lambda a: first.get(a.key, len(first)))
+        created = 0
+        for i in range(0, len(ordered), WRITE_BATCH):
+            batch = ordered[i:i + WRITE_BATCH]
+            keys = {a.key for a in batch}
+            queued = [d for d in rec.deliveries if d.article_key in keys]  # (in their order)
+            created += await retry_transient(partial(self._store_batch, rec, batch, queued))
+        new = {a.key for a in rec.articles}
+        rest = [d for d in rec.deliveries if d.article_key not in new]  # backfill seen before
+        return created + await retry_transient(lambda: self._finish_poll(rec, rest))
+
+    async def _store_batch(self, rec: PollRecord, batch: Sequence[Article],
+                           queued: Sequence[NewDelivery]) -> int:
         async with self.tx() as conn:
-            if rec.articles:
-                await conn.execute(self.insert_ignore(articles, "feed_id", "key"), [
-                    {"feed_id": rec.feed_id, "key": a.key, "story": a.story, "url": a.url,
-                     "title": a.title, "text": a.text, "published_at": a.published,
-                     "seen_at": rec.now} for a in rec.articles])
-            ids = dict((await conn.execute(select(articles.c.key, articles.c.id).where(
-                articles.c.feed_id == rec.feed_id,
-                articles.c.key.in_({d.article_key for d in rec.deliveries})))).all())
-            created = 0
-            if rec.deliveries:
-                stmt = self.insert_ignore(deliveries, "destination_id", "story")
-                for d in rec.deliveries:
-                    created += (await conn.execute(stmt.values(
-                        destination_id=d.destination_id, story=d.alert.story,
-                        article_id=ids.get(d.article_key), status="pending", attempts=0,
-                        next_attempt_at=rec.now, alert=d.alert.to_json(),
-                        created_at=rec.now))).rowcount
+            await conn.execute(self.insert_ignore(articles, "feed_id", "key"), [
+                {"feed_id": rec.feed_id, "key": a.key, "story": a.story, "url": a.url,
+                 "title": a.title, "text": a.text, "published_at": a.published,
+                 "seen_at": rec.now} for a in batch])
+            return await self._queue(conn, rec, queued)
+
+    async def _queue(self, conn: Any, rec: PollRecord, queued: Sequence[NewDelivery]) -> int:
+        if not queued:
+            return 0
+        ids = dict((await conn.execute(select(articles.c.key, articles.c.id).where(
+            articles.c.feed_id == rec.feed_id,
+            articles.c.key.in_({d.article_key for d in queued})))).all())
+        stmt = self.insert_ignore(deliveries, "destination_id", "story")
+        created = 0
+        for d in queued:
+            created += (await conn.execute(stmt.values(
+                destination_id=d.destination_id, story=d.alert.story,
+                article_id=ids.get(d.article_key), status="pending", attempts=0,
+                next_attempt_at=rec.now, alert=d.alert.to_json(),
+                created_at=rec.now))).rowcount
+        return created
+
+    async def _finish_poll(self, rec: PollRecord, queued: Sequence[NewDelivery]) -> int:
+        async with self.tx() as conn:
+            created = await self._queue(conn, rec, queued)
             if rec.primed_follows:
                 await conn.execute(update(follows).where(follows.c.id.in_(rec.primed_follows))
                                    .values(primed=True))
@@ -188,10 +254,18 @@ class FeedStore(StoreBase):
                 await conn.execute(update(feeds).where(feeds.c.id == rec.feed_id,
                                                        feeds.c.title == "")
                                    .values(title=rec.feed_title[:300]))
+            noted = {"last_error_at": rec.now} if rec.note else {}
             await conn.execute(update(feeds).where(feeds.c.id == rec.feed_id).values(
                 etag=rec.etag, last_modified=rec.last_modified, last_success_at=rec.now,
-                last_error=None, error_count=0, next_poll_at=rec.next_poll_at, lease_until=None))
+                last_error=rec.note, error_count=0, next_poll_at=rec.next_poll_at,
+                lease_until=None, **noted))
         return created
+
+    async def postpone_poll(self, feed_id: int, next_poll_at: datetime) -> None:
+        """Release the lease and poll again at ``next_poll_at``; not counted as a failure."""
+        async with self.tx() as conn:
+            await conn.execute(update(feeds).where(feeds.c.id == feed_id).values(
+                next_poll_at=next_poll_at, lease_until=None))
 
     async def record_failure(self, feed_id: int, now: datetime, error: str,
                              next_poll_at: datetime) -> None:
@@ -202,11 +276,24 @@ class FeedStore(StoreBase):
 
     async def prune_article_text(self, before: datetime) -> int:
         """Drop the stored text of articles seen before ``before``; keys stay, so nothing is
-        ever alerted twice, but the database stops growing with every article's body."""
+        ever alerted twice, but the database stops growing with every article's body.
+        Works in batches of ``WRITE_BATCH`` rows, one short transaction each."""
+        old = and_(articles.c.seen_at < before, articles.c.text != "")
+        pruned = 0
+        while True:
+            done = await retry_transient(lambda: self._prune_batch(old))
+            pruned += done
+            if done < WRITE_BATCH:
+                return pruned
+
+    async def _prune_batch(self, old: Any) -> int:
         async with self.tx() as conn:
-            result = await conn.execute(update(articles).where(
-                articles.c.seen_at < before, articles.c.text != "").values(text=""))
-        return int(result.rowcount or 0)
+            ids = (await conn.execute(select(articles.c.id).where(old).order_by(articles.c.id)
+                                      .limit(WRITE_BATCH))).scalars().all()
+            if not ids:
+                return 0
+            await conn.execute(update(articles).where(articles.c.id.in_(ids)).values(text=""))
+        return len(ids)
 
     async def make_due(self, now: datetime) -> None:
         """Every feed due now (for `run --once` and tests)."""

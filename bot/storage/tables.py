@@ -58,6 +58,10 @@ tenants = Table(
     Column("id", String(100), primary_key=True),  # "local", "slack:T123", "discord:456"
     Column("name", String(200), nullable=False, default=""),
     Column("created_at", UTCDateTime, nullable=False),
+    # bumped by every change of the tenant's watchlist: compiled matchers are cached by it
+    Column("watch_revision", Integer, nullable=False, default=0, server_default="0"),
+    # the tenant whose watchlist this one reads until its first edit (copy-on-write), or NULL
+    Column("watch_parent", String(100)),
 )
 
 watches = Table(

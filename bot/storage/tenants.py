@@ -1,17 +1,35 @@
-"""Tenants, their watchlists, destinations, subscriptions and the audit log."""
+"""Tenants, their watchlists, destinations, subscriptions and the audit log.
+
+Watchlists are copy-on-write: a new tenant whose defaults are the operator's watchlist stores no
+rows of its own; it reads ``DEFAULTS_TENANT``'s (its ``watch_parent``) until its first edit, which
+copies them (one INSERT ... SELECT in the database). Every change bumps the tenant's
+``watch_revision``; the parsed watchlist is cached per (tenant read, revision), so the same object
+comes back until something changes and its compiled matcher is reused (``compile_watchlist``
+caches by identity). Parsing a large watchlist runs in a worker thread.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import operator
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Text, delete, func, literal, select, type_coerce, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ..config import LOCAL_TENANT
 from ..models import Destination, Subscription, Watchlist
 from ..watchlist import parse_watchlist, watchlist_to_dict
 from .base import StoreBase
 from .tables import audit_log, destinations, subscriptions, tenants, watches
+
+DEFAULTS_TENANT = LOCAL_TENANT  # whose watchlist new tenants read until they edit their own
+WATCHLIST_CACHE = 256  # parsed watchlists kept per process
+WRITE_CHUNK = 1000  # watch rows per INSERT (their parameters are processed on the event loop)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,44 +43,128 @@ class AuditEntry:
     at: datetime
 
 
+async def make_own_watchlist(conn: Any, tenant: str) -> None:
+    """Call at the start of every transaction that edits ``tenant``'s watch rows: a tenant still
+    reading its parent's watchlist gets its own copy first (once, even with concurrent edits),
+    and the revision is bumped so every cached watchlist and matcher of it is dropped."""
+    parent = (await conn.execute(select(tenants.c.watch_parent).where(
+        tenants.c.id == tenant))).scalar()
+    if parent is not None:
+        claimed = (await conn.execute(update(tenants).where(
+            tenants.c.id == tenant, tenants.c.watch_parent == parent).values(watch_parent=None)
+        )).rowcount
+        if claimed:
+            columns = ("kind", "name", "folded", "spec", "position", "updated_at")
+            await conn.execute(watches.insert().from_select(
+                ["tenant_id", *columns],
+                select(literal(tenant, watches.c.tenant_id.type),
+                       *(watches.c[c] for c in columns)).where(watches.c.tenant_id == parent)))
+    await conn.execute(update(tenants).where(tenants.c.id == tenant).values(
+        watch_revision=tenants.c.watch_revision + 1))
+
+
+def watch_reader(tenant: str) -> Any:
+    """SQL for the tenant whose watch rows ``tenant`` reads (its parent, or itself)."""
+    parent = select(tenants.c.watch_parent).where(tenants.c.id == tenant).scalar_subquery()
+    return func.coalesce(parent, tenant)
+
+
+def _watch_rows(tenant: str, watchlist: Watchlist, now: datetime) -> list[dict[str, Any]]:
+    data = watchlist_to_dict(watchlist)
+    return [
+        {"tenant_id": tenant, "kind": kind, "name": spec["name"],
+         "folded": spec["name"].casefold(), "spec": spec, "position": i, "updated_at": now}
+        for kind, key in (("company", "companies"), ("topic", "topics"))
+        for i, spec in enumerate(data[key])
+    ]
+
+
+def _parse_rows(rows: list[tuple[str, str | None]], tenant: str) -> Watchlist:
+    data: dict[str, list[Any]] = {"companies": [], "topics": []}
+    for kind, spec in rows:
+        entry = json.loads(spec) if isinstance(spec, str) else spec
+        data["companies" if kind == "company" else "topics"].append(entry)
+    return parse_watchlist(data, f"stored watchlist of {tenant}")
+
+
 class TenantStore(StoreBase):
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine)
+        # tenant whose rows were read -> (its revision, the parsed watchlist)
+        self._watchlists: OrderedDict[str, tuple[int, Watchlist]] = OrderedDict()
+
     async def ensure_tenant(self, tenant: str, now: datetime, *, name: str = "",
                             defaults: Watchlist | None = None) -> bool:
-        """Create the tenant if new (seeding its watchlist from ``defaults``); True if created."""
+        """Create the tenant if new, starting from ``defaults``; True if created. When
+        ``defaults`` are the ``DEFAULTS_TENANT``'s watchlist (the operator's), nothing is
+        copied: the new tenant reads that watchlist until its first edit."""
         async with self.tx() as conn:
-            stmt = self.insert_ignore(tenants, "id").values(id=tenant, name=name, created_at=now)
+            if (await conn.execute(select(tenants.c.id).where(tenants.c.id == tenant))).first():
+                return False
+        parent = await self._inherit_from(tenant, defaults) if defaults is not None else None
+        async with self.tx() as conn:
+            stmt = self.insert_ignore(tenants, "id").values(
+                id=tenant, name=name, created_at=now, watch_parent=parent, watch_revision=0)
             created = (await conn.execute(stmt)).rowcount == 1
-            if created and defaults is not None:
+            if created and defaults is not None and parent is None:
                 await self._write_watchlist(conn, tenant, defaults, now)
         return created
 
-    async def watchlist(self, tenant: str) -> Watchlist:
+    async def _inherit_from(self, tenant: str, defaults: Watchlist) -> str | None:
+        if tenant == DEFAULTS_TENANT or await self._watch_source(DEFAULTS_TENANT) is None:
+            return None
+        current = await self.watchlist(DEFAULTS_TENANT)
+        same = current is defaults or await asyncio.to_thread(operator.eq, current, defaults)
+        return DEFAULTS_TENANT if same else None
+
+    async def _watch_source(self, tenant: str) -> tuple[str, int] | None:
+        """(the tenant whose rows ``tenant`` reads, that tenant's revision); None if unknown."""
+        parent = tenants.alias("parent")
+        query = (select(tenants.c.watch_revision, tenants.c.watch_parent,
+                        parent.c.watch_revision.label("parent_revision"))
+                 .outerjoin(parent, parent.c.id == tenants.c.watch_parent)
+                 .where(tenants.c.id == tenant))
         async with self.tx() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        if row.watch_parent is not None and row.parent_revision is not None:
+            return str(row.watch_parent), int(row.parent_revision)
+        return tenant, int(row.watch_revision)
+
+    async def watchlist(self, tenant: str) -> Watchlist:
+        """The tenant's watchlist: the same object while its revision stays the same."""
+        source = await self._watch_source(tenant)
+        if source is None:
+            return Watchlist()
+        read, revision = source
+        hit = self._watchlists.get(read)
+        if hit is not None and hit[0] == revision:
+            self._watchlists.move_to_end(read)
+            return hit[1]
+        async with self.tx() as conn:  # (spec as text: decoded with the parsing, off the loop)
             rows = (await conn.execute(
-                select(watches.c.kind, watches.c.spec)
-                .where(watches.c.tenant_id == tenant).order_by(watches.c.position, watches.c.id)
+                select(watches.c.kind, type_coerce(watches.c.spec, Text))
+                .where(watches.c.tenant_id == read).order_by(watches.c.position, watches.c.id)
             )).all()
-        data: dict[str, list[Any]] = {"companies": [], "topics": []}
-        for kind, spec in rows:
-            data["companies" if kind == "company" else "topics"].append(spec)
-        return parse_watchlist(data, f"stored watchlist of {tenant}")
+        watchlist = await asyncio.to_thread(_parse_rows, [tuple(r) for r in rows], read)
+        self._watchlists[read] = (revision, watchlist)
+        if len(self._watchlists) > WATCHLIST_CACHE:
+            self._watchlists.popitem(last=False)
+        return watchlist
 
     async def replace_watchlist(self, tenant: str, watchlist: Watchlist, now: datetime) -> None:
         async with self.tx() as conn:
+            await conn.execute(update(tenants).where(tenants.c.id == tenant).values(
+                watch_parent=None, watch_revision=tenants.c.watch_revision + 1))
             await conn.execute(delete(watches).where(watches.c.tenant_id == tenant))
             await self._write_watchlist(conn, tenant, watchlist, now)
 
     async def _write_watchlist(self, conn: Any, tenant: str, watchlist: Watchlist,
                                now: datetime) -> None:
-        data = watchlist_to_dict(watchlist)
-        rows = [
-            {"tenant_id": tenant, "kind": kind, "name": spec["name"],
-             "folded": spec["name"].casefold(), "spec": spec, "position": i, "updated_at": now}
-            for kind, key in (("company", "companies"), ("topic", "topics"))
-            for i, spec in enumerate(data[key])
-        ]
-        if rows:
-            await conn.execute(watches.insert(), rows)
+        rows = await asyncio.to_thread(_watch_rows, tenant, watchlist, now)
+        for i in range(0, len(rows), WRITE_CHUNK):  # (the loop runs between chunks)
+            await conn.execute(watches.insert(), rows[i:i + WRITE_CHUNK])
 
     # --- destinations and subscriptions -----------------------------------------------------------
     async def ensure_destination(self, tenant: str, address: str, now: datetime) -> int:
