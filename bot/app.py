@@ -86,7 +86,11 @@ class App:
         app = cls(settings, storage, config, fetcher, sinks or default_sinks(settings), clock,
                   tuple(owned))
         if sync:
-            await sync_operator_config(storage, config, clock())
+            try:
+                await sync_operator_config(storage, config, clock())
+            except BaseException:  # a failed start closes every session it opened
+                await app.close()
+                raise
         return app
 
     async def destination_stopped(self, delivery: Delivery, reason: str) -> None:

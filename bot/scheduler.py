@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -45,18 +46,58 @@ async def housekeeping(app: App) -> None:
         log.info("housekeeping: dropped the text of %d old article(s)", pruned)
 
 
-def build_scheduler(app: App) -> AsyncIOScheduler:
+STOP_GRACE = 2.0  # seconds a cancelled cycle gets to unwind before the app closes under it
+
+Job = Callable[[App], Awaitable[None]]
+
+
+def tracked(job: Job, running: set[asyncio.Task[object]]) -> Job:
+    """``job`` that registers its task in ``running`` while it runs, so a stop can cancel it."""
+    async def run(app: App) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            running.add(task)
+        try:
+            await job(app)
+        except asyncio.CancelledError:  # the stop: the job ends here, quietly (nothing awaits it)
+            log.info("%s cancelled by the stop", job.__name__)
+        finally:
+            running.discard(task)
+    return run
+
+
+def build_scheduler(app: App, running: set[asyncio.Task[object]] | None = None
+                    ) -> AsyncIOScheduler:
+    running = set() if running is None else running
     scheduler = AsyncIOScheduler(timezone="UTC")
-    scheduler.add_job(safe_cycle, "interval", args=[app], seconds=app.settings.tick_seconds,
-                      id="cycle", max_instances=1, coalesce=True, next_run_time=app.clock())
-    scheduler.add_job(housekeeping, "interval", args=[app], hours=1, id="housekeeping",
-                      max_instances=1, coalesce=True)
+    scheduler.add_job(tracked(safe_cycle, running), "interval", args=[app],
+                      seconds=app.settings.tick_seconds, id="cycle", max_instances=1,
+                      coalesce=True, next_run_time=app.clock())
+    scheduler.add_job(tracked(housekeeping, running), "interval", args=[app], hours=1,
+                      id="housekeeping", max_instances=1, coalesce=True)
     return scheduler
 
 
-async def run_forever(app: App, stop: asyncio.Event) -> None:
-    """Run the scheduler until ``stop`` is set (signals, or the tests)."""
-    scheduler = build_scheduler(app)
+async def cancel_running(running: set[asyncio.Task[object]], grace: float) -> None:
+    """Cancel the cycles in progress and give them ``grace`` seconds to unwind.
+
+    Abandoning a cycle is safe: a feed caught mid-poll keeps its lease until it expires, and the
+    outbox decides what a delivery caught mid-send becomes. A cycle stuck in a thread (a long
+    parse) does not hold the stop up: the process's shutdown deadline ends it.
+    """
+    tasks = [t for t in running if not t.done()]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        _, pending = await asyncio.wait(tasks, timeout=grace)
+        if pending:
+            log.warning("%d cycle(s) did not stop within %.0fs; abandoned", len(pending), grace)
+
+
+async def run_forever(app: App, stop: asyncio.Event, *, grace: float = STOP_GRACE) -> None:
+    """Run the scheduler until ``stop`` is set (signals, or the tests); then cancel what runs."""
+    running: set[asyncio.Task[object]] = set()
+    scheduler = build_scheduler(app, running)
     scheduler.start()
     log.info("newsbot running: %d feed(s), tick every %ss", len(app.config.feeds),
              app.settings.tick_seconds)
@@ -64,3 +105,4 @@ async def run_forever(app: App, stop: asyncio.Event) -> None:
         await stop.wait()
     finally:
         scheduler.shutdown(wait=False)
+        await cancel_running(running, grace)
