@@ -22,11 +22,6 @@ STOP_TIMEOUT = 1.5
 
 
 class Runtime(Protocol):
-    async def wait_started(self) -> None:
-        """Until the start has succeeded or been given up (tests, health checks)."""
-        if self._task is not None:
-            await asyncio.shield(self._task)
-
     async def stop(self) -> None: ...
 
 
@@ -68,6 +63,11 @@ class BackgroundAdapter:
                             exc.__class__.__name__, str(exc)[:300], delay)
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))
             delay = min(delay * 2, most)
+
+    async def wait_started(self) -> None:
+        """Until the start has succeeded or been given up (tests, health checks)."""
+        if self._task is not None:
+            await asyncio.shield(self._task)
 
     async def wait_started(self) -> None:
         """Until the start has succeeded or been given up (tests, health checks)."""
