@@ -69,11 +69,6 @@ class BackgroundAdapter:
         if self._task is not None:
             await asyncio.shield(self._task)
 
-    async def wait_started(self) -> None:
-        """Until the start has succeeded or been given up (tests, health checks)."""
-        if self._task is not None:
-            await asyncio.shield(self._task)
-
     async def stop(self) -> None:
         if self._task is not None and not self._task.done():
             self._task.cancel()
