@@ -63,10 +63,12 @@ async def _run(args: argparse.Namespace, settings: Settings, stop: asyncio.Event
             return 0
         adapters = [] if args.no_chat_adapters else start_all(chat_adapters(settings,
                                                                              app.commands))
+        stopper = asyncio.create_task(stop_all(adapters, when=stop))  # beside the wind-down
         try:
             await run_forever(app, stop)  # polling and delivery never wait for the adapters
         finally:
-            await stop_all(adapters)
+            stop.set()
+            await stopper
         return 0
     finally:
         await app.close()

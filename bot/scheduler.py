@@ -46,7 +46,8 @@ async def housekeeping(app: App) -> None:
         log.info("housekeeping: dropped the text of %d old article(s)", pruned)
 
 
-STOP_GRACE = 2.0  # seconds a cancelled cycle gets to unwind before the app closes under it
+FINISH_GRACE = 1.5  # seconds a cycle in progress gets to finish on its own after a stop
+UNWIND_GRACE = 1.0  # then it is cancelled, and gets this long to unwind
 
 Job = Callable[[App], Awaitable[None]]
 
@@ -78,24 +79,33 @@ def build_scheduler(app: App, running: set[asyncio.Task[object]] | None = None
     return scheduler
 
 
-async def cancel_running(running: set[asyncio.Task[object]], grace: float) -> None:
-    """Cancel the cycles in progress and give them ``grace`` seconds to unwind.
+async def wind_down(scheduler: AsyncIOScheduler, running: set[asyncio.Task[object]], *,
+                    finish: float = FINISH_GRACE, unwind: float = UNWIND_GRACE) -> None:
+    """Start nothing new; let the cycle in progress finish for ``finish`` seconds, then cancel it.
 
-    Abandoning a cycle is safe: a feed caught mid-poll keeps its lease until it expires, and the
-    outbox decides what a delivery caught mid-send becomes. A cycle stuck in a thread (a long
-    parse) does not hold the stop up: the process's shutdown deadline ends it.
+    Most cycles end on their own (cancelling one in the middle of a database call can leave the
+    SQLite driver hanging on close). One stuck on a feed or a platform is abandoned, which is safe:
+    a feed caught mid-poll keeps its lease until it expires, and the outbox decides what a delivery
+    caught mid-send becomes. A cycle stuck in a thread (a long parse) does not hold the stop up:
+    the process's shutdown deadline ends it.
     """
+    scheduler.pause()
     tasks = [t for t in running if not t.done()]
-    for task in tasks:
-        task.cancel()
+    pending: set[asyncio.Task[object]] = set()
     if tasks:
-        _, pending = await asyncio.wait(tasks, timeout=grace)
-        if pending:
-            log.warning("%d cycle(s) did not stop within %.0fs; abandoned", len(pending), grace)
+        _, pending = await asyncio.wait(tasks, timeout=finish)
+    scheduler.shutdown(wait=False)
+    for task in pending:
+        task.cancel()
+    if pending:
+        _, stuck = await asyncio.wait(pending, timeout=unwind)
+        if stuck:
+            log.warning("%d cycle(s) did not stop within %.0fs; abandoned", len(stuck),
+                        finish + unwind)
 
 
-async def run_forever(app: App, stop: asyncio.Event, *, grace: float = STOP_GRACE) -> None:
-    """Run the scheduler until ``stop`` is set (signals, or the tests); then cancel what runs."""
+async def run_forever(app: App, stop: asyncio.Event) -> None:
+    """Run the scheduler until ``stop`` is set (signals, or the tests); then wind down."""
     running: set[asyncio.Task[object]] = set()
     scheduler = build_scheduler(app, running)
     scheduler.start()
@@ -104,5 +114,4 @@ async def run_forever(app: App, stop: asyncio.Event, *, grace: float = STOP_GRAC
     try:
         await stop.wait()
     finally:
-        scheduler.shutdown(wait=False)
-        await cancel_running(running, grace)
+        await wind_down(scheduler, running)

@@ -102,6 +102,7 @@ async def silent_server() -> AsyncIterator[tuple[str, list[asyncio.StreamWriter]
 
 def assert_clean_exit(run: Run, code: int, took: float) -> None:
     log = run.stderr
+    print(f"stopped in {took:.2f}s")  # the figure the README promises (pytest -rP shows it)
     assert code == 0, log[-3000:]
     assert took < STOP_BUDGET + MARGIN, f"took {took:.1f}s to stop"
     assert "Traceback" not in log and "Unclosed" not in log, log[-3000:]

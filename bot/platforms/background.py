@@ -88,5 +88,9 @@ def start_all(adapters: list[BackgroundAdapter]) -> list[BackgroundAdapter]:
     return adapters
 
 
-async def stop_all(adapters: list[BackgroundAdapter]) -> None:
+async def stop_all(adapters: list[BackgroundAdapter], *, when: asyncio.Event | None = None
+                   ) -> None:
+    """Stop every adapter at once (after ``when`` is set, if given)."""
+    if when is not None:
+        await when.wait()
     await asyncio.gather(*(a.stop() for a in adapters))
