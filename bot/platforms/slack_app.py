@@ -292,7 +292,8 @@ async def start_socket(app: AsyncApp, app_token: str) -> SlackRuntime:
     try:
         # apps.connections.open once here, so a failure surfaces to the caller's backoff
         # (slack_sdk's own connect() would retry it forever, logging a traceback each time)
-        handler.client.wss_uri = await handler.client.issue_new_wss_url()
+        opened = await handler.client.web_client.apps_connections_open(app_token=app_token)
+        handler.client.wss_uri = str(opened["url"])
         await handler.connect_async()
     except SlackApiError as exc:
         await handler.close_async()
