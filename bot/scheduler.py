@@ -7,6 +7,7 @@ due times, leases and outbox rows from storage, so nothing is polled or posted t
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -54,6 +55,7 @@ Job = Callable[[App], Awaitable[None]]
 
 def tracked(job: Job, running: set[asyncio.Task[object]]) -> Job:
     """``job`` that registers its task in ``running`` while it runs, so a stop can cancel it."""
+    @functools.wraps(job)
     async def run(app: App) -> None:
         task = asyncio.current_task()
         if task is not None:
