@@ -100,6 +100,11 @@ async def silent_server() -> AsyncIterator[tuple[str, list[asyncio.StreamWriter]
         await server.wait_closed()
 
 
+async def first_connection(connections: list[asyncio.StreamWriter]) -> None:
+    while not connections:  # noqa: ASYNC110 - the list is filled by the server's handler
+        await asyncio.sleep(0.02)
+
+
 def assert_clean_exit(run: Run, code: int, took: float) -> None:
     log = run.stderr
     print(f"stopped in {took:.2f}s")  # the figure the README promises (pytest -rP shows it)
@@ -218,8 +223,7 @@ async def test_stopping_a_start_that_hangs_closes_its_sessions(monkeypatch, capl
         settings = slack_settings(f"{base}/api/", monkeypatch)
         adapter = BackgroundAdapter("Slack", lambda: start_slack(settings, _NoCommands()))
         adapter.begin()
-        while not connections:
-            await asyncio.sleep(0.02)
+        await asyncio.wait_for(first_connection(connections), 30)
         await asyncio.wait_for(adapter.stop(), STOP_BUDGET + MARGIN)
     assert adapter.runtime is None
     gc.collect()

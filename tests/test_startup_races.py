@@ -4,9 +4,12 @@ second start does not disturb the first one's schedule."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import multiprocessing
 import os
 import sys
 import uuid
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,6 +17,7 @@ import pytest
 from conftest import postgres_url
 from runhelpers import clean_env, write_config
 
+from bot.cli import main
 from bot.config import DestinationSpec, OperatorConfig
 from bot.models import Company, FeedSource, Subscription, Topic, Watchlist
 from bot.operator_sync import sync_operator_config
@@ -112,27 +116,58 @@ async def test_two_processes_start_together_on_fresh_sqlite(tmp_path) -> None:
         assert_both_came_up(results, base, trial)
 
 
+def _forked_main(argv: list[str], base: Path) -> None:
+    """A forked child: a fresh process running `newsbot ...` with its own stderr file."""
+    os.chdir(base)
+    os.environ.clear()
+    os.environ.update(clean_env())
+    err = open(base / f"stderr-{os.getpid()}.log", "w", buffering=1)  # noqa: SIM115
+    os.dup2(err.fileno(), 2)
+    sys.stdout, sys.stderr = open(os.devnull, "w"), err  # noqa: SIM115
+    logging.root.handlers.clear()  # pytest's capture handlers came along with the fork
+    warnings.resetwarnings()
+    sys.exit(main(argv))
+
+
+def start_pair_forked(base: Path, db: str) -> list[tuple[int, str]]:
+    """Like ``start_pair``, but the two processes are forked from this one (already imported),
+    so a trial costs the start-up race itself, not two interpreters' imports."""
+    argv = ["run", "--once", "--config", str(base / "config"), "--db", db]
+    fork = multiprocessing.get_context("fork")
+    procs = [fork.Process(target=_forked_main, args=(argv, base)) for _ in range(2)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(120)
+    return [(proc.exitcode if proc.exitcode is not None else -1,
+             (base / f"stderr-{proc.pid}.log").read_text(errors="replace")) for proc in procs]
+
+
 @pytest.mark.postgres
-async def test_two_processes_start_together_on_a_fresh_postgres_database(tmp_path) -> None:
+def test_two_processes_start_together_on_a_fresh_postgres_database(tmp_path) -> None:
     url = postgres_url()
     if url is None:
         if os.environ.get("NEWSBOT_REQUIRE_POSTGRES") == "1":
             pytest.fail("no PostgreSQL server but NEWSBOT_REQUIRE_POSTGRES=1")
         pytest.skip("no PostgreSQL server at NEWSBOT_TEST_POSTGRES_URL")
+    for trial in range(PG_TRIALS):
+        name = f"nb_race_{uuid.uuid4().hex[:12]}"
+        asyncio.run(admin(url, f'CREATE DATABASE "{name}"'))
+        try:
+            base = tmp_path / f"t{trial}"
+            base.mkdir()
+            write_config(base, [])
+            results = start_pair_forked(base, url.rsplit("/", 1)[0] + "/" + name)
+        finally:
+            asyncio.run(admin(url, f'DROP DATABASE "{name}" WITH (FORCE)'))
+        assert_both_came_up(results, base, trial)
+
+
+async def admin(url: str, statement: str) -> None:
     import asyncpg
 
-    admin = await asyncpg.connect(url.replace("+asyncpg", ""))
+    conn = await asyncpg.connect(url.replace("+asyncpg", ""))
     try:
-        for trial in range(PG_TRIALS):
-            name = f"nb_race_{uuid.uuid4().hex[:12]}"
-            await admin.execute(f'CREATE DATABASE "{name}"')
-            try:
-                base = tmp_path / f"t{trial}"
-                base.mkdir()
-                write_config(base, [])
-                results = await start_pair(base, url.rsplit("/", 1)[0] + "/" + name)
-            finally:
-                await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            assert_both_came_up(results, base, trial)
+        await conn.execute(statement)
     finally:
-        await admin.close()
+        await conn.close()
