@@ -134,7 +134,7 @@ def install_signal_handlers(stop: asyncio.Event, deadline: float = SHUTDOWN_DEAD
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         if watchdog:
             _hard_exit(f"second {signal.Signals(signum).name}")
-        log.info("%s: stopping (at most %.0fs)", signal.Signals(signum).name, deadline)
+        log.info("%s: stopping (at most %gs)", signal.Signals(signum).name, deadline)
         timer = threading.Timer(deadline, _hard_exit, args=("shutdown deadline passed",))
         timer.daemon = True
         timer.start()

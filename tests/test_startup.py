@@ -127,6 +127,37 @@ async def test_a_signal_stops_run_while_a_feed_hangs_mid_fetch(sig, tmp_path) ->
     assert "cancelled by the stop" in run.stderr  # the hung cycle was abandoned, not awaited
 
 
+STUCK = """
+import asyncio, logging, sys, time
+from bot.cli import install_signal_handlers
+logging.basicConfig(stream=sys.stderr)
+
+async def main():
+    install_signal_handlers(asyncio.Event())
+    print("ready", flush=True)
+    time.sleep(120)  # the loop is blocked (a CPU-bound step, a call that never returns)
+
+asyncio.run(main())
+"""
+
+
+def test_the_deadline_ends_a_process_whose_loop_is_stuck(tmp_path) -> None:
+    with subprocess.Popen([sys.executable, "-c", STUCK], cwd=tmp_path, env=clean_env(),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.readline() == "ready\n"
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            code = proc.wait(60)
+        finally:
+            proc.kill()
+        took = time.monotonic() - started
+        log = proc.stderr.read()
+    assert code == 1 and "shutdown deadline passed" in log
+    assert took < STOP_BUDGET + MARGIN
+
+
 # --- chat adapters never hold polling and delivery up ---------------------------------------------
 SLACK_ENV = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-test"}
 
