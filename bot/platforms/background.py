@@ -56,7 +56,7 @@ class BackgroundAdapter:
                 return
             except self._permanent as exc:
                 log.error("%s cannot start: %s. It stays off until the next start; polling and "
-                          "delivery go on.", self.name, exc)
+                          "delivery go on.", self.name, str(exc).rstrip("."))
                 return
             except Exception as exc:  # noqa: BLE001 - any start failure is retried later
                 log.warning("%s could not start (%s: %s); retrying in %.0fs", self.name,
