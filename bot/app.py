@@ -15,6 +15,7 @@ from typing import Any
 
 from .commands.service import CommandService
 from .config import OperatorConfig, load_config
+from .jobs.looplag import LoopLag
 from .models import Delivery, display_address
 from .operator_sync import sync_operator_config
 from .pipeline.deliver import Deliverer, DeliveryReport
@@ -68,6 +69,7 @@ class App:
         self.deliverer = Deliverer(storage, self.sinks, clock, self.destination_stopped)
         self.commands = CommandService(storage, defaults=config.watchlist, clock=clock)
         self._owned = owned
+        self.loop_lag = LoopLag()  # event-loop stalls, for the logs and (later) /metrics
 
     @classmethod
     async def open(cls, settings: Settings, *, config: OperatorConfig | None = None,
@@ -86,7 +88,11 @@ class App:
         app = cls(settings, storage, config, fetcher, sinks or default_sinks(settings), clock,
                   tuple(owned))
         if sync:
-            await sync_operator_config(storage, config, clock())
+            try:
+                await sync_operator_config(storage, config, clock())
+            except BaseException:  # a failed start closes every session it opened
+                await app.close()
+                raise
         return app
 
     async def destination_stopped(self, delivery: Delivery, reason: str) -> None:

@@ -10,11 +10,15 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import FrameType
+
+from pydantic import ValidationError
 
 from .errors import NewsbotError
-from .settings import Settings
+from .settings import Settings, settings_errors
 
 log = logging.getLogger("newsbot")
 
@@ -29,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="poll every followed feed once, deliver, and exit")
     run.add_argument("--config", type=Path, help="config folder (default: ./config)")
     run.add_argument("--db", help="database URL (default: $NEWSBOT_DATABASE_URL)")
+    run.add_argument("--no-chat-adapters", action="store_true",
+                     help="poll and deliver only: no Slack listener, no Discord gateway "
+                          "(extra workers, test doubles); the sinks still post")
 
     sub.add_parser("demo", help="run the pipeline on the seed feeds with a throwaway database")
 
@@ -79,15 +86,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings(args)
-    except ValueError as exc:  # pydantic's ValidationError
-        print(f"newsbot: invalid settings: {exc}", file=sys.stderr)
+    except ValidationError as exc:
+        for line in settings_errors(exc):
+            print(f"newsbot: {line}", file=sys.stderr)
         return 2
-    level = logging.DEBUG if args.verbose else getattr(logging, settings.log_level.upper(),
-                                                       logging.INFO)
+    level = logging.DEBUG if args.verbose else settings.log_level_number
     logging.basicConfig(level=level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("alembic", "aiosqlite", "asyncio", "apscheduler.executors"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    from .domain.secrets import protect_logs
+
+    protect_logs()  # every log line masked; slack_sdk never logs response_url
     from . import cli_commands
 
     try:
@@ -102,11 +112,48 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-def install_signal_handlers(stop: asyncio.Event) -> None:
+SHUTDOWN_DEADLINE = 4.5  # seconds from SIGTERM/SIGINT to the end of the process, whatever runs
+EXIT_DEADLINE = 1  # exit status when the deadline, not the orderly stop, ended the process
+
+
+def _hard_exit(why: str) -> None:
+    log.error("%s; exiting now (unfinished work is safe: its leases expire)", why)
+    logging.shutdown()
+    os._exit(EXIT_DEADLINE)
+
+
+def install_signal_handlers(stop: asyncio.Event, deadline: float = SHUTDOWN_DEADLINE
+                            ) -> Callable[[], None]:
+    """SIGTERM/SIGINT set ``stop``; the process then ends within ``deadline`` seconds.
+
+    A plain ``signal.signal`` handler runs in the main thread even while the event loop is busy;
+    it wakes the loop thread-safely and arms a watchdog thread that ends the process when the
+    orderly stop overruns (a stuck parse thread, a hung adapter). A second signal ends it at once.
+    Returns a function that puts the previous handlers back.
+    """
     loop = asyncio.get_running_loop()
+    watchdog: list[threading.Timer] = []
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        if watchdog:
+            _hard_exit(f"second {signal.Signals(signum).name}")
+        log.info("%s: stopping (at most %gs)", signal.Signals(signum).name, deadline)
+        timer = threading.Timer(deadline, _hard_exit, args=("shutdown deadline passed",))
+        timer.daemon = True
+        timer.start()
+        watchdog.append(timer)
+        loop.call_soon_threadsafe(stop.set)
+
+    previous: dict[int, object] = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):  # not main thread / OS
-            loop.add_signal_handler(sig, stop.set)
+        with contextlib.suppress(ValueError):  # not the main thread (tests)
+            previous[sig] = signal.signal(sig, on_signal)
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            if handler is not None:
+                signal.signal(sig, handler)  # type: ignore[arg-type]
+    return restore
 
 
 def print_json(obj: object) -> None:

@@ -7,17 +7,21 @@ import asyncio
 import sys
 from pathlib import Path
 
+from discord import LoginFailure
+
 from .app import App
 from .cli import install_signal_handlers, print_json
 from .cli_io import read_articles
 from .cli_preview import cmd_preview
+from .commands.types import Commands
 from .demo import run_demo
-from .errors import NewsbotError
+from .errors import ConfigError, NewsbotError
 from .pipeline.dedup import to_articles
 from .pipeline.fetch import Fetcher
 from .pipeline.match import compile_watchlist
 from .pipeline.parse import parse_feed_async
 from .pipeline.summarise import summarise
+from .platforms.background import BackgroundAdapter, start_all, stop_all
 from .platforms.discord_bot import start_discord
 from .platforms.slack_app import start_slack
 from .scheduler import run_forever
@@ -27,7 +31,27 @@ from .storage.db import make_engine, upgrade
 from .watchlist import load_watchlist
 
 
+def chat_adapters(settings: Settings, commands: Commands) -> list[BackgroundAdapter]:
+    """Slack and Discord, each started in the background (they are off without their tokens)."""
+    return [
+        BackgroundAdapter("Slack", lambda: start_slack(settings, commands),
+                          permanent=(ConfigError,)),
+        BackgroundAdapter("Discord", lambda: start_discord(settings, commands),
+                          permanent=(ConfigError, LoginFailure)),
+    ]
+
+
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    stop = asyncio.Event()
+    restore = None if args.once else install_signal_handlers(stop)  # before the slow start
+    try:
+        return await _run(args, settings, stop)
+    finally:
+        if restore is not None:
+            restore()
+
+
+async def _run(args: argparse.Namespace, settings: Settings, stop: asyncio.Event) -> int:
     app = await App.open(settings)
     try:
         if args.once:
@@ -37,15 +61,14 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
                   f"{report.delivery.sent} sent, {report.delivery.retried} to retry",
                   file=sys.stderr)
             return 0
-        stop = asyncio.Event()
-        install_signal_handlers(stop)
-        adapters = [rt for rt in (await start_slack(settings, app.commands),
-                                  await start_discord(settings, app.commands)) if rt is not None]
+        adapters = [] if args.no_chat_adapters else start_all(chat_adapters(settings,
+                                                                             app.commands))
+        stopper = asyncio.create_task(stop_all(adapters, when=stop))  # beside the wind-down
         try:
-            await run_forever(app, stop)
+            await run_forever(app, stop)  # polling and delivery never wait for the adapters
         finally:
-            for runtime in adapters:
-                await runtime.stop()
+            stop.set()
+            await stopper
         return 0
     finally:
         await app.close()

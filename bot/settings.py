@@ -1,13 +1,24 @@
-"""Typed settings, loaded once: secrets and the database URL from the environment."""
+"""Typed settings, loaded once: secrets and the database URL from the environment.
+
+Every tunable has an allowed range; a value outside it (or not a number) is refused at start with
+a message naming the variable and the range (``settings_errors``), before anything runs.
+"""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr
+from annotated_types import Ge, Gt, Le
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+KIB = 1024
+GIB = 1024 ** 3
 
 
 def default_config_dir() -> Path:
@@ -21,21 +32,22 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///data/newsbot.db"
     config_dir: Path = Field(default_factory=default_config_dir)
-    tick_seconds: float = 30.0  # how often the scheduler looks for due feeds and deliveries
-    concurrency: int = 8  # feeds polled at once
-    max_feed_bytes: int = 10 * 1024 * 1024
-    fetch_timeout: float = 30.0
+    # how often the scheduler looks for due feeds and deliveries
+    tick_seconds: float = Field(30.0, ge=1, le=86400)
+    concurrency: int = Field(8, ge=1, le=256)  # feeds polled at once
+    max_feed_bytes: int = Field(10 * 1024 * 1024, ge=KIB, le=GIB)
+    fetch_timeout: float = Field(30.0, ge=1, le=600)
     log_level: str = "INFO"
     # Slack user ids (comma-separated) allowed to run admin commands besides workspace admins
     slack_admin_users: str = ""
-    slack_mode: str = "socket"  # socket (SLACK_APP_TOKEN) | http (SLACK_SIGNING_SECRET)
-    slack_port: int = 3000  # HTTP mode: where the events endpoint listens
+    slack_mode: Literal["socket", "http"] = "socket"  # socket (SLACK_APP_TOKEN) | http
+    slack_port: int = Field(3000, ge=0, le=65535)  # HTTP mode: the events endpoint (0: any)
     discord_guild_ids: str = ""  # comma-separated: sync commands to these guilds (development)
     # API hosts (GovSlack, an egress gateway, a local test double): every Slack/Discord HTTP call
     slack_api_url: str = "https://slack.com/api/"
     discord_api_url: str = "https://discord.com/api/v10"
     # pending alerts older than this (e.g. waiting for a stopped channel) are marked expired
-    delivery_max_age_days: float = 7.0
+    delivery_max_age_days: float = Field(7.0, gt=0, le=365)
 
     # secrets: only from the environment, never logged (SecretStr hides them in reprs)
     slack_bot_token: SecretStr | None = Field(
@@ -46,6 +58,79 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "NEWSBOT_SLACK_SIGNING_SECRET"))
     discord_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("DISCORD_TOKEN", "NEWSBOT_DISCORD_TOKEN"))
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _known_level(cls, value: Any) -> str:
+        level = str(value).strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @field_validator("slack_mode", mode="before")
+    @classmethod
+    def _mode(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("slack_api_url", "discord_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL, e.g. https://slack.com/api/")
+        return value.strip()
+
+    @property
+    def log_level_number(self) -> int:
+        return int(getattr(logging, self.log_level, logging.INFO))
+
+
+def env_name(field: str) -> str:
+    return field if field.isupper() else f"NEWSBOT_{field.upper()}"
+
+
+def allowed_range(field: str) -> str:
+    """``between 1 and 86400``, ``more than 0 and at most 365``, from the field's constraints."""
+    info = Settings.model_fields.get(field)
+    low: Any = None
+    high: Any = None
+    strict = False
+    for rule in info.metadata if info else ():
+        if isinstance(rule, Ge):
+            low = rule.ge
+        elif isinstance(rule, Gt):
+            low, strict = rule.gt, True
+        elif isinstance(rule, Le):
+            high = rule.le
+    if low is None or high is None:
+        return ""
+    return (f"more than {_num(low)} and at most {_num(high)}" if strict
+            else f"between {_num(low)} and {_num(high)}")
+
+
+def _num(value: Any) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def settings_errors(exc: ValidationError) -> list[str]:
+    """One readable line per bad setting: the variable, what is allowed, and what was given."""
+    lines = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "settings"
+        given = error.get("input")
+        shown = (given if isinstance(given, str) and given.strip() and len(given) <= 80
+                 and given.isprintable() else repr(given)[:80])
+        span = allowed_range(field)
+        if span:
+            whole = Settings.model_fields[field].annotation is int
+            kind = "a whole number" if whole else "a number"
+            problem = f"must be {kind} {span}"
+        elif error["type"] == "literal_error":
+            problem = "must be one of " + str(error.get("ctx", {}).get("expected", ""))
+        else:
+            problem = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"{env_name(field)} {problem} (got {shown})")
+    return lines
 
 
 def sqlite_path(url: str) -> Path | None:

@@ -8,7 +8,6 @@ send; its replies are real HTTP calls the fake records. The command layer is the
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 from collections.abc import AsyncIterator
@@ -20,6 +19,7 @@ from commands_helpers import make_service
 from fakes.fake_discord import APPLICATION_ID, TOKEN, FakeDiscord, body_problems, start_fake_discord
 
 from bot.models import Subscription
+from bot.platforms.background import BackgroundAdapter
 from bot.platforms.discord_bot import (
     ADMIN_REFUSAL,
     DM_REFUSAL,
@@ -269,14 +269,17 @@ async def test_no_token_no_client(monkeypatch) -> None:
     assert await start_discord(Settings(), _NoCommands()) is None
 
 
-async def test_a_refused_token_stops_the_client_and_is_never_logged(
+async def test_a_refused_token_keeps_discord_off_without_retries_and_is_never_logged(
         fake, monkeypatch, caplog) -> None:
     monkeypatch.setenv("DISCORD_TOKEN", "not-the-right-token-1234")
     caplog.set_level(logging.DEBUG)
-    runtime = await start_discord(Settings(), _NoCommands())
-    assert runtime is not None
-    await asyncio.wait([runtime.task])
-    await runtime.stop()
-    assert isinstance(runtime.task.exception(), discord.LoginFailure)
+    with pytest.raises(discord.LoginFailure):
+        await start_discord(Settings(), _NoCommands())
+    adapter = BackgroundAdapter("Discord", lambda: start_discord(Settings(), _NoCommands()),
+                                permanent=(discord.LoginFailure,), first_delay=0.01)
+    adapter.begin()
+    await adapter.wait_started()
+    await adapter.stop()
+    assert adapter.attempts == 1 and adapter.runtime is None  # refused: not retried
+    assert "Discord cannot start" in caplog.text
     assert "not-the-right-token-1234" not in caplog.text
-    assert "Discord client stopped" in caplog.text

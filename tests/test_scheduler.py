@@ -48,7 +48,7 @@ async def test_the_scheduler_polls_delivers_and_survives_bad_feeds_and_sink_bugs
         (FeedSource(good, "Good", backfill=2), FeedSource(bad, "Bad", backfill=2)), WATCHLIST,
         (DestinationSpec("jsonl:alerts.jsonl", (Subscription(company="*"),)),), tmp_path)
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
-                        config_dir=tmp_path, tick_seconds=0.1)
+                        config_dir=tmp_path, tick_seconds=1)
     sink = FlakySink(tmp_path)
     app = await App.open(settings, config=config, sinks={"jsonl": sink})
     out = tmp_path / "alerts.jsonl"

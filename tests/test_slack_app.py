@@ -23,12 +23,12 @@ import aiohttp
 import pytest
 import yaml
 from fakes.fake_slack import TEAM, FakeSlack, fake_slack
+from pydantic import ValidationError
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.types import Invocation, Reply
-from bot.errors import ConfigError
 from bot.models import Alert
 from bot.platforms.slack_app import (
     WORKING,
@@ -308,8 +308,8 @@ async def test_start_slack_stays_off_without_its_tokens(monkeypatch: pytest.Monk
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
     assert await start_slack(Settings(), commands) is None  # socket mode without xapp- token
     assert await start_slack(Settings(slack_mode="http"), commands) is None  # no signing secret
-    with pytest.raises(ConfigError, match="socket"):
-        await start_slack(Settings(slack_mode="websocket"), commands)
+    with pytest.raises(ValidationError, match="socket"):  # refused when settings load
+        Settings(slack_mode="websocket")
 
 
 def test_the_manifest_declares_what_the_code_uses() -> None:

@@ -304,6 +304,9 @@ class AdminGroup(app_commands.Group):
         self.add_command(FeedsGroup(service))
 
 
+DEFAULT_API = "https://discord.com/api/v10"
+
+
 # --- the client -----------------------------------------------------------------------------------
 def parse_guild_ids(value: str) -> tuple[int, ...]:
     """``"123, 456"`` -> (123, 456); anything that is not a number is ignored with a warning."""
@@ -370,11 +373,19 @@ def _report_exit(task: asyncio.Task[None]) -> None:
 
 
 async def start_discord(settings: Settings, commands: Commands) -> DiscordRuntime | None:
-    """Start the client as a background task when ``DISCORD_TOKEN`` is set; else None."""
+    """Log in (raises ``discord.LoginFailure`` for a refused token, ``HTTPException`` or a
+    connection error otherwise) and run the gateway as a background task; None without a token.
+    """
     if settings.discord_token is None or not settings.discord_token.get_secret_value():
         return None
+    if settings.discord_api_url.rstrip("/") != DEFAULT_API:  # a gateway, a local test double
+        discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
     client = NewsBot(commands, guild_ids=parse_guild_ids(settings.discord_guild_ids))
-    token = settings.discord_token.get_secret_value()
-    task = asyncio.create_task(client.start(token), name="discord-client")
+    try:
+        await client.login(settings.discord_token.get_secret_value())
+    except BaseException:  # refused, unreachable, or the stop: close the client's HTTP session
+        await client.close()
+        raise
+    task = asyncio.create_task(client.connect(), name="discord-client")
     task.add_done_callback(_report_exit)
     return DiscordRuntime(client, task)

@@ -34,7 +34,7 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
-from slack_sdk.errors import SlackClientError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from ..commands.types import Commands, Invocation, Reply
@@ -53,6 +53,9 @@ EVENTS_PATH = "/slack/events"
 WORKING = "Working on it…"
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 SECTION_MAX = 3000
+# apps.connections.open errors that retrying cannot fix: the adapter stays off
+REFUSED = {"invalid_auth", "not_authed", "not_allowed_token_type", "account_inactive",
+           "token_revoked", "token_expired"}
 MAX_TEXT_SECTIONS = 8
 
 
@@ -370,8 +373,11 @@ async def start_http(app: AsyncApp, secret: str, *, host: str, port: int) -> Sla
     web_app.router.add_post(EVENTS_PATH, events_handler(app, secret))
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except BaseException:  # port taken, or the stop: nothing stays open
+        await runner.cleanup()
+        raise
     bound = int(runner.addresses[0][1]) if runner.addresses else port
     log.info("Slack HTTP mode: listening on %s:%d%s", host, bound, EVENTS_PATH)
     return SlackRuntime("http", app, runner.cleanup, port=bound)
@@ -380,8 +386,22 @@ async def start_http(app: AsyncApp, secret: str, *, host: str, port: int) -> Sla
 async def start_socket(app: AsyncApp, app_token: str) -> SlackRuntime:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    handler = AsyncSocketModeHandler(app, app_token)
-    await handler.connect_async()
+    handler = AsyncSocketModeHandler(app, app_token)  # opens an aiohttp session
+    try:
+        # apps.connections.open once here, so a failure surfaces to the caller's backoff
+        # (slack_sdk's own connect() would retry it forever, logging a traceback each time)
+        opened = await handler.client.web_client.apps_connections_open(app_token=app_token)
+        handler.client.wss_uri = str(opened["url"])
+        await handler.connect_async()
+    except SlackApiError as exc:
+        await handler.close_async()
+        error = str(exc.response.get("error", "")) if exc.response is not None else ""
+        if error in REFUSED:
+            raise ConfigError(f"Slack refused SLACK_APP_TOKEN ({error})") from exc
+        raise
+    except BaseException:  # unreachable API, or the stop: the session is closed either way
+        await handler.close_async()
+        raise
     log.info("Slack Socket Mode: connected")
     return SlackRuntime("socket", app, handler.close_async)
 
@@ -390,9 +410,7 @@ async def start_slack(settings: Settings, commands: Commands, *,
                       client: AsyncWebClient | None = None, host: str = "0.0.0.0"
                       ) -> SlackRuntime | None:
     """Start the Slack adapter in ``settings.slack_mode``; None (logged) when tokens are missing."""
-    mode = settings.slack_mode.strip().lower()
-    if mode not in ("socket", "http"):
-        raise ConfigError(f"NEWSBOT_SLACK_MODE must be 'socket' or 'http', not {mode!r}")
+    mode = settings.slack_mode  # "socket" | "http", checked when the settings load
     if not _secret(settings.slack_bot_token) and client is None:
         log.info("Slack: SLACK_BOT_TOKEN is not set; the Slack adapter is off")
         return None
@@ -403,6 +421,9 @@ async def start_slack(settings: Settings, commands: Commands, *,
     if mode == "http" and not _secret(settings.slack_signing_secret):
         log.warning("Slack: HTTP mode needs SLACK_SIGNING_SECRET; the adapter is off")
         return None
+    if client is None:
+        client = AsyncWebClient(token=_secret(settings.slack_bot_token),
+                                base_url=settings.slack_api_url)
     app = build_slack_app(settings, commands, client=client)
     if mode == "http":
         return await start_http(app, _secret(settings.slack_signing_secret), host=host,

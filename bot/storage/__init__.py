@@ -19,7 +19,11 @@ async def open_storage(url: str, *, migrate: bool = True,
                        connect_args: dict[str, Any] | None = None) -> Storage:
     engine = make_engine(url, connect_args)
     if migrate:
-        await upgrade(engine)
+        try:
+            await upgrade(engine)
+        except BaseException:  # a failed start leaves no connection open
+            await engine.dispose()
+            raise
     return Storage(engine)
 
 

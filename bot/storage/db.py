@@ -1,13 +1,23 @@
-"""Engine creation and Alembic migrations, for SQLite (default) and PostgreSQL."""
+"""Engine creation and Alembic migrations, for SQLite (default) and PostgreSQL.
+
+Migrations are safe to race: several processes starting together on one database take turns,
+under a PostgreSQL advisory lock (held by the migration's own transaction) or, on SQLite, an
+exclusive ``fcntl`` lock on a file beside the database (``newsbot.db.lock``).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -16,6 +26,8 @@ from ..errors import StorageError
 from ..settings import sqlite_path
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK_KEY = 0x6E657773626F74  # "newsbot": one advisory lock key per database
+LOCK_WAIT = 120.0  # seconds to wait for another process's migration before giving up
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -33,7 +45,10 @@ def make_engine(url: str, connect_args: dict[str, Any] | None = None) -> AsyncEn
     if url.startswith(("postgresql://", "postgres://")):
         url = "postgresql+asyncpg://" + url.split("://", 1)[1]
     if path := sqlite_path(url):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot create the SQLite database's folder: {exc}") from exc
     try:
         engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"),
                                      connect_args=connect_args or {})
@@ -52,12 +67,40 @@ def _alembic_config(connection: Connection) -> Config:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Apply migrations up to ``revision`` (idempotent; run on every start)."""
+    """Apply migrations up to ``revision`` (idempotent; run on every start; safe to race)."""
     try:
-        async with engine.begin() as conn:
+        async with sqlite_lock(sqlite_path(str(engine.url))), engine.begin() as conn:
+            if engine.dialect.name == "postgresql":  # released when this transaction ends
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                   {"key": MIGRATION_LOCK_KEY})
             await conn.run_sync(lambda sync: command.upgrade(_alembic_config(sync), revision))
     except (SQLAlchemyError, OSError) as exc:
         raise StorageError(f"database migration failed: {exc}") from exc
+
+
+@asynccontextmanager
+async def sqlite_lock(database: Path | None, wait: float = LOCK_WAIT) -> AsyncIterator[None]:
+    """An exclusive lock on ``<database>.lock`` (nothing for other databases); polled, so the
+    wait can be cancelled. The kernel releases it if the process dies."""
+    if database is None:
+        yield
+        return
+    fd = os.open(database.with_name(database.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if loop.time() > deadline:
+                    raise StorageError(f"another process has been migrating {database} for "
+                                       f"{wait:.0f}s; giving up") from None
+                await asyncio.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Text, delete, func, literal, select, type_coerce, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..config import LOCAL_TENANT
@@ -67,16 +68,6 @@ def watch_reader(tenant: str) -> Any:
     """SQL for the tenant whose watch rows ``tenant`` reads (its parent, or itself)."""
     parent = select(tenants.c.watch_parent).where(tenants.c.id == tenant).scalar_subquery()
     return func.coalesce(parent, tenant)
-
-
-def _watch_rows(tenant: str, watchlist: Watchlist, now: datetime) -> list[dict[str, Any]]:
-    data = watchlist_to_dict(watchlist)
-    return [
-        {"tenant_id": tenant, "kind": kind, "name": spec["name"],
-         "folded": spec["name"].casefold(), "spec": spec, "position": i, "updated_at": now}
-        for kind, key in (("company", "companies"), ("topic", "topics"))
-        for i, spec in enumerate(data[key])
-    ]
 
 
 def _parse_rows(rows: list[tuple[str, str | None]], tenant: str) -> Watchlist:
@@ -154,6 +145,8 @@ class TenantStore(StoreBase):
         return watchlist
 
     async def replace_watchlist(self, tenant: str, watchlist: Watchlist, now: datetime) -> None:
+        """Make the tenant's stored watchlist ``watchlist``: delete, then upsert every entry, so
+        two processes syncing the same config at once both succeed."""
         async with self.tx() as conn:
             await conn.execute(update(tenants).where(tenants.c.id == tenant).values(
                 watch_parent=None, watch_revision=tenants.c.watch_revision + 1))
@@ -163,8 +156,17 @@ class TenantStore(StoreBase):
     async def _write_watchlist(self, conn: Any, tenant: str, watchlist: Watchlist,
                                now: datetime) -> None:
         rows = await asyncio.to_thread(_watch_rows, tenant, watchlist, now)
+        upsert = self._upsert(watches, ("tenant_id", "kind", "folded"),
+                              ("name", "spec", "position", "updated_at"))
         for i in range(0, len(rows), WRITE_CHUNK):  # (the loop runs between chunks)
-            await conn.execute(watches.insert(), rows[i:i + WRITE_CHUNK])
+            await conn.execute(upsert, rows[i:i + WRITE_CHUNK])
+
+    def _upsert(self, table: Any, conflict: tuple[str, ...], columns: tuple[str, ...]) -> Any:
+        """INSERT that updates ``columns`` of the row already holding the ``conflict`` key."""
+        stmt = (postgresql.insert(table) if self.dialect == "postgresql"
+                else sqlite.insert(table))
+        return stmt.on_conflict_do_update(index_elements=list(conflict),
+                                          set_={c: stmt.excluded[c] for c in columns})
 
     # --- destinations and subscriptions -----------------------------------------------------------
     async def ensure_destination(self, tenant: str, address: str, now: datetime) -> int:
@@ -177,13 +179,21 @@ class TenantStore(StoreBase):
 
     async def set_subscriptions(self, destination_id: int, subs: tuple[Subscription, ...],
                                 now: datetime) -> None:
+        """Make the destination's subscriptions ``subs`` (insert the missing, delete the rest;
+        safe when two processes sync at once)."""
+        wanted = {(s.company or "", s.topic or "") for s in subs}
         async with self.tx() as conn:
-            await conn.execute(delete(subscriptions).where(
-                subscriptions.c.destination_id == destination_id))
-            if subs:
-                await conn.execute(subscriptions.insert(), [
-                    {"destination_id": destination_id, "company": s.company or "",
-                     "topic": s.topic or "", "created_at": now} for s in subs])
+            if wanted:
+                await conn.execute(
+                    self.insert_ignore(subscriptions, "destination_id", "company", "topic"),
+                    [{"destination_id": destination_id, "company": company, "topic": topic,
+                      "created_at": now} for company, topic in sorted(wanted)])
+            stored = (await conn.execute(
+                select(subscriptions.c.id, subscriptions.c.company, subscriptions.c.topic)
+                .where(subscriptions.c.destination_id == destination_id))).all()
+            stale = [row.id for row in stored if (row.company, row.topic) not in wanted]
+            if stale:
+                await conn.execute(delete(subscriptions).where(subscriptions.c.id.in_(stale)))
 
     async def add_subscription(self, destination_id: int, sub: Subscription, now: datetime) -> bool:
         async with self.tx() as conn:
@@ -263,3 +273,16 @@ class TenantStore(StoreBase):
             rows = (await conn.execute(query)).mappings().all()
         return [AuditEntry(r["tenant_id"], r["actor"], r["action"], r["target"], r["before"],
                            r["after"], r["at"]) for r in rows]
+
+
+def _watch_rows(tenant: str, watchlist: Watchlist, now: datetime) -> list[dict[str, Any]]:
+    """One row per watch, in watchlist order; a name repeated (case-insensitively) kept once."""
+    data = watchlist_to_dict(watchlist)
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for kind, key in (("company", "companies"), ("topic", "topics")):
+        for i, spec in enumerate(data[key]):
+            folded = spec["name"].casefold()
+            rows.setdefault((kind, folded), {
+                "tenant_id": tenant, "kind": kind, "name": spec["name"], "folded": folded,
+                "spec": spec, "position": i, "updated_at": now})
+    return list(rows.values())
