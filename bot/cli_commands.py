@@ -7,7 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from .app import App
+from .app import App, run_summary
 from .cli import install_signal_handlers, print_json
 from .cli_io import read_articles
 from .cli_preview import cmd_preview
@@ -31,12 +31,9 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     app = await App.open(settings)
     try:
         if args.once:
-            report = await app.cycle(all_feeds=True)
-            print(f"polled {report.polled} feed(s) ({report.failed} failed), "
-                  f"{report.new_articles} new article(s), {report.alerts} alert(s) queued, "
-                  f"{report.delivery.sent} sent, {report.delivery.retried} to retry",
-                  file=sys.stderr)
-            return 0
+            line, status = run_summary(await app.cycle(all_feeds=True))
+            print(line, file=sys.stderr)
+            return status
         stop = asyncio.Event()
         install_signal_handlers(stop)
         adapters = [rt for rt in (await start_slack(settings, app.commands),

@@ -223,10 +223,11 @@ class OutboxStore(StoreBase):
         async with self.tx() as conn:
             dest = (await conn.execute(select(destinations).where(
                 destinations.c.id == destination_id))).mappings().one()
-            counts: dict[str, int] = dict((await conn.execute(
+            rows = (await conn.execute(
                 select(deliveries.c.status, func.count()).where(
                     deliveries.c.destination_id == destination_id)
-                .group_by(deliveries.c.status))).tuples().all())
+                .group_by(deliveries.c.status))).all()
+        counts = {str(status): int(n) for status, n in rows}
         return DestinationStatus(bool(dest["active"]), dest["stopped_reason"],
                                  dest["waiting_reason"], counts)
 
