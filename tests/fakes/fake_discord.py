@@ -112,6 +112,8 @@ class FakeDiscord:
         self.hang_after_store = 0  # the next N channel posts store the message, then stall
         self.hang_seconds = 30.0
         self._scripts: dict[str, deque[Scripted]] = {}
+        self._every: dict[str, tuple[int, float]] = {}  # key -> (n, retry_after): a 429 storm
+        self._counts: dict[str, int] = {}
         self._nonces: dict[tuple[str, str], Message] = {}
         self._ids = itertools.count(1_300_000_000_000_000_001)
 
@@ -127,11 +129,19 @@ class FakeDiscord:
         for _ in range(times):
             self._scripts.setdefault(key, deque()).append(Scripted(status, body, headers or {}))
 
+    def rate_limit_every(self, key: str, n: int, retry_after: float) -> None:
+        """From now on every ``n``-th request for ``key`` answers 429 with ``retry_after``."""
+        self._every[key] = (n, retry_after)
+
     def channel_messages(self, channel: str) -> list[Message]:
         return [m for m in self.messages if m.channel_id == channel and m.via == "bot"]
 
     # --- handlers ---------------------------------------------------------------------------------
     def _scripted(self, key: str) -> web.Response | None:
+        self._counts[key] = self._counts.get(key, 0) + 1
+        if key in self._every and self._counts[key] % self._every[key][0] == 0:
+            return _json({"message": "You are being rate limited.", "global": False,
+                          "retry_after": self._every[key][1]}, status=429)
         queue = self._scripts.get(key)
         if not queue:
             return None
