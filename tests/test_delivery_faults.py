@@ -17,14 +17,23 @@ from apphelpers import open_app
 from fakes.fake_discord import TOKEN, FakeDiscord, start_fake_discord
 from fakes.fake_slack import Failure, FakeSlack, fake_slack
 from sqlalchemy import select
+from test_discord_e2e import FakeTime
 
 from bot.app import App, CycleReport, run_summary
 from bot.cli import main
 from bot.commands.types import Invocation
 from bot.config import DestinationSpec
 from bot.errors import NotSentError, PermanentDeliveryError, RateLimitedError
-from bot.models import Alert, Article, Company, Delivery, FeedSource, SendResult, Subscription
-from bot.models import Watchlist
+from bot.models import (
+    Alert,
+    Article,
+    Company,
+    Delivery,
+    FeedSource,
+    SendResult,
+    Subscription,
+    Watchlist,
+)
 from bot.pipeline.deliver import Deliverer, DeliveryReport
 from bot.platforms.console import JsonlSink
 from bot.platforms.discord_sink import DiscordSink, Pacer
@@ -165,17 +174,6 @@ async def discord_fake() -> AsyncIterator[FakeDiscord]:
     srv, runner = await start_fake_discord()
     yield srv
     await runner.cleanup()
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 async def test_a_discord_429_storm_loses_nothing_and_doubles_nothing(

@@ -192,3 +192,51 @@ async def test_pruning_drops_old_article_text_but_keeps_their_keys(storage, cloc
     assert await storage.prune_article_text(clock() - timedelta(days=30)) == 1
     assert await storage.known_keys(feed_id, ["old", "new"]) == {"old", "new"}
     assert await storage.prune_article_text(clock() - timedelta(days=30)) == 0
+
+
+async def test_the_migrations_create_exactly_the_tables_the_code_uses(storage: Storage) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from bot.storage.tables import metadata
+
+    async with storage.engine.connect() as conn:
+        diff = await conn.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync), metadata))
+    assert diff == []
+
+
+async def test_upgrading_keeps_deliveries_in_flight_in_doubt_and_revives_no_sink_rejections(
+        db_url, clock) -> None:
+    from sqlalchemy import text
+
+    from bot.storage.db import make_engine
+
+    url, connect_args = db_url
+    engine = make_engine(url, connect_args)
+    await upgrade(engine, "0001")
+    async with engine.begin() as conn:
+        for sql in (
+            "INSERT INTO tenants (id, name, created_at) VALUES ('local', '', :t)",
+            "INSERT INTO destinations (id, tenant_id, address, active, created_at) "
+            "VALUES (1, 'local', 'slack:C1', true, :t)",
+        ):
+            await conn.execute(text(sql), {"t": clock().replace(tzinfo=None)})
+        rows = [(1, "pending", clock().replace(tzinfo=None), None),  # leased: in flight
+                (2, "rejected", None, "no sink is configured for this platform (missing token?)"),
+                (3, "pending", None, None)]
+        for i, status, lease, error in rows:
+            await conn.execute(text(
+                "INSERT INTO deliveries (id, destination_id, story, status, attempts, "
+                "next_attempt_at, lease_until, last_error, alert, created_at) VALUES "
+                "(:i, 1, :s, :st, 1, :t, :l, :e, :a, :t)"),
+                {"i": i, "s": f"s{i}", "st": status, "t": clock().replace(tzinfo=None),
+                 "l": lease, "e": error, "a": '{"destination": "slack:C1"}'})
+    await upgrade(engine)
+    async with engine.connect() as conn:
+        found = (await conn.execute(text(
+            "SELECT id, status, attempt_started_at IS NOT NULL FROM deliveries ORDER BY id"
+        ))).all()
+    await engine.dispose()
+    assert [tuple(r) for r in found] == [(1, "pending", True), (2, "pending", False),
+                                         (3, "pending", False)]
