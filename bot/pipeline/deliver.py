@@ -173,8 +173,9 @@ class Deliverer:
 
     async def _failed(self, delivery: Delivery, exc: DeliveryError, *, attempted: bool
                       ) -> Outcome:
-        if isinstance(exc, PermanentDeliveryError):
-            return await self._stop(delivery, str(exc))
+        if isinstance(exc, PermanentDeliveryError):  # refused: a refused send did not land
+            return await self._stop(delivery, str(exc), in_doubt=delivery.uncertain
+                                    and not attempted)
         assert isinstance(exc, TransientDeliveryError)
         now, jitter = self.clock(), self.rng.random()
         if isinstance(exc, RateLimitedError | NotSentError):  # nothing reached the platform
@@ -204,8 +205,8 @@ class Deliverer:
             return Outcome.PAUSED
         return Outcome.RETRY
 
-    async def _stop(self, delivery: Delivery, error: str) -> Outcome:
-        await self.storage.hold(delivery.id, error, self.clock())
+    async def _stop(self, delivery: Delivery, error: str, *, in_doubt: bool) -> Outcome:
+        await self.storage.hold(delivery.id, error, self.clock(), in_doubt=in_doubt)
         await self.storage.stop_destination(delivery.destination_id, error)
         await self.notify_admins(delivery, error)
         return Outcome.STOPPED

@@ -132,8 +132,9 @@ class FeedStore(StoreBase):
         due = and_(feeds.c.next_poll_at <= now, followed,
                    or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now))
         async with self.tx() as conn:
-            ids = (await conn.execute(select(feeds.c.id).where(due)
-                                      .order_by(feeds.c.next_poll_at).limit(limit))).scalars().all()
+            ids = (await conn.execute(select(feeds.c.id).where(due)  # skip rows being claimed
+                                      .order_by(feeds.c.next_poll_at).limit(limit)
+                                      .with_for_update(skip_locked=True))).scalars().all()
             if not ids:
                 return []
             claimed = (await conn.execute(

@@ -99,8 +99,11 @@ class OutboxStore(StoreBase):
                     _free(destinations.c.paused_until, now),
                     _free(destinations.c.lease_until, now), has_due)
         async with self.tx() as conn:
+            # PostgreSQL: rows another worker is claiming right now are skipped, not waited for
+            # (no lock queue, no deadlock); SQLite serialises writers and ignores the clause
             ids = (await conn.execute(select(destinations.c.id).where(free)
-                                      .order_by(destinations.c.id).limit(limit))).scalars().all()
+                                      .order_by(destinations.c.id).limit(limit)
+                                      .with_for_update(skip_locked=True))).scalars().all()
             if not ids:
                 return []
             claimed = (await conn.execute(
@@ -168,10 +171,15 @@ class OutboxStore(StoreBase):
             values["attempt_started_at"] = None
         await self._set(delivery_id, **values)
 
-    async def hold(self, delivery_id: int, error: str, now: datetime) -> None:
-        """Its destination stopped: keep it pending (sent first when the destination resumes)."""
-        await self._set(delivery_id, status="pending", last_error=error[:1000],
-                        next_attempt_at=now, attempt_started_at=None)
+    async def hold(self, delivery_id: int, error: str, now: datetime, *,
+                   in_doubt: bool = False) -> None:
+        """Its destination stopped: keep it pending (sent first when the destination resumes);
+        ``in_doubt`` keeps the in-flight marker (an earlier attempt may have landed)."""
+        values: dict[str, Any] = {"status": "pending", "last_error": error[:1000],
+                                  "next_attempt_at": now}
+        if not in_doubt:
+            values["attempt_started_at"] = None
+        await self._set(delivery_id, **values)
 
     async def mark_rejected(self, delivery_id: int, error: str) -> None:
         await self._set(delivery_id, status="rejected", last_error=error[:1000],
