@@ -54,6 +54,7 @@ async def queue(storage: Storage, clock, address: str, n: int, *, tenant: str = 
     await storage.ensure_tenant(tenant, clock())
     dest = await storage.ensure_destination(tenant, address, clock())
     feed = await storage.ensure_feed(FeedSource("https://news.example.com/feed", "News"), clock())
+    await storage.follow(tenant, feed, title="News", backfill=0, source="config", now=clock())
     arts = tuple(Article(key=f"{address}/{i}", story=f"url:https://news.example.com/{address}/{i}",
                          feed_url="https://news.example.com/feed",
                          url=f"https://news.example.com/{i}", title=f"Nvidia news {i}",
@@ -244,6 +245,8 @@ async def test_a_gone_channel_keeps_its_alerts_and_posts_them_oldest_first_after
         listed = (await ask(app, "list")).text
         assert "stopped: Slack refused the message to C123: channel_not_found" in listed
         assert "5 alert(s) are held" in listed
+        why = (await ask(app, "why https://news.example.com/0")).text
+        assert "held: alerts to this channel are stopped (Slack refused" in why
         assert (await app.deliver_due()).sent == 0  # stopped stays stopped
 
         refused = await ask(app, "resume")
@@ -274,6 +277,8 @@ async def test_alerts_past_the_age_limit_expire_with_the_reason(db_url, tmp_path
         assert states[0].last_error == ("expired: not delivered within 2 days "
                                         "(destination stopped: gone)")
         assert "3 alert(s) expired" in (await ask(app, "list", channel="main")).text
+        why = (await ask(app, "why https://news.example.com/0", channel="main")).text
+        assert "but expired: not delivered within 2 days (destination stopped: gone)." in why
         await app.storage.resume_destination(states[0].destination_id)
         new = await queue(app.storage, clock, "slack:main", 1, start=10)
         assert (await app.deliver_due()).sent == 1
@@ -299,6 +304,8 @@ async def test_a_missing_token_waits_then_delivers_once_the_token_is_set(
         assert "waiting for a token: SLACK_BOT_TOKEN is not set; 3 alert(s) are held" in (
             await ask(app, "list")).text
         assert {s.status for s in await app.storage.delivery_states()} == {"pending"}
+        why = (await ask(app, "why https://news.example.com/1")).text
+        assert "held: alerts to this channel are waiting for a token: SLACK_BOT_TOKEN" in why
     finally:
         await app.close()
     restarted = await make(db_url, tmp_path, clock, {"slack": slack_sink(slack, clock)}, address)
