@@ -130,9 +130,14 @@ class Deliverer:
             now, owner=self.owner, lease=self.lease, platforms=list(self.sinks), limit=limit)
         if not batches:
             return report
-        async with Heartbeat(self.renew, self.beat_seconds):
-            reports = await asyncio.gather(*(self._run_destination(b) for b in batches))
-        return sum(reports, report)
+        async with Heartbeat(self.renew, self.beat_seconds):  # every destination finishes
+            results = await asyncio.gather(*(self._run_destination(b) for b in batches),
+                                           return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+            report += result
+        return report
 
     async def _run_destination(self, batch: DestinationBatch) -> DeliveryReport:
         report = DeliveryReport()
