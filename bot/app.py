@@ -15,6 +15,7 @@ from typing import Any
 
 from .commands.service import CommandService
 from .config import OperatorConfig, load_config
+from .jobs.heartbeat import LEASE, Heartbeat, worker_id
 from .jobs.looplag import LoopLag
 from .models import Delivery, display_address
 from .operator_sync import sync_operator_config
@@ -30,7 +31,9 @@ from .storage import Storage, open_storage
 
 log = logging.getLogger(__name__)
 
-FEED_LEASE = timedelta(minutes=10)
+FEED_LEASE = LEASE  # short: renewed by the heartbeat while a poll runs
+# what a missing sink needs, for the "waiting for a token" reason and the warning at start
+TOKEN_HINTS = {"slack": "SLACK_BOT_TOKEN", "discord": "DISCORD_TOKEN"}
 
 
 def utcnow() -> datetime:
@@ -44,6 +47,25 @@ class CycleReport:
     new_articles: int = 0
     alerts: int = 0
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
+
+
+EXIT_OK, EXIT_FEEDS_FAILED, EXIT_UNDELIVERED, EXIT_BOTH = 0, 3, 4, 5
+
+
+def run_summary(report: CycleReport) -> tuple[str, int]:
+    """`run --once`: the summary line and the exit status (0 all good, 3 some feeds failed,
+    4 some alerts not delivered, 5 both)."""
+    d = report.delivery
+    line = (f"polled {report.polled} feed(s) ({report.failed} failed), "
+            f"{report.new_articles} new article(s), {report.alerts} alert(s) queued; "
+            f"alerts: {d.sent} sent, {d.retrying} retrying, {d.waiting} waiting for a token, "
+            f"{d.stopped} held by a stopped destination, {d.expired} expired, "
+            f"{d.rejected} rejected" + (f", {d.elsewhere} being delivered by another worker"
+                                        if d.elsewhere else ""))
+    failed, undelivered = report.failed > 0, d.undelivered > 0
+    if failed and undelivered:
+        return line, EXIT_BOTH
+    return line, EXIT_FEEDS_FAILED if failed else EXIT_UNDELIVERED if undelivered else EXIT_OK
 
 
 def default_sinks(settings: Settings, base_dir: Path | None = None) -> dict[str, Sink]:
@@ -66,7 +88,10 @@ class App:
         self.sinks = dict(sinks)
         self.clock = clock
         self.poller = Poller(storage, fetcher)
-        self.deliverer = Deliverer(storage, self.sinks, clock, self.destination_stopped)
+        self.owner = worker_id()
+        self.deliverer = Deliverer(storage, self.sinks, clock, self.destination_stopped,
+                                   owner=self.owner,
+                                   max_age=timedelta(days=settings.delivery_max_age_days))
         self.commands = CommandService(storage, defaults=config.watchlist, clock=clock)
         self._owned = owned
         self.loop_lag = LoopLag()  # event-loop stalls, for the logs and (later) /metrics
@@ -93,12 +118,24 @@ class App:
             except BaseException:  # a failed start closes every session it opened
                 await app.close()
                 raise
+        await app.check_sinks()
         return app
+
+    async def check_sinks(self) -> None:
+        """Destinations whose platform has no sink wait for a token (one warning names them);
+        the others stop waiting, so their queued alerts go out now."""
+        reasons = {p: f"waiting for a token: {env} is not set" for p, env in TOKEN_HINTS.items()}
+        waiting = await self.storage.mark_waiting(self.sinks, reasons)
+        if waiting:
+            log.warning("%d destination(s) wait for a token, their alerts are kept until it is "
+                        "set: %s", len(waiting), ", ".join(waiting[:20])
+                        + (f" and {len(waiting) - 20} more" if len(waiting) > 20 else ""))
 
     async def destination_stopped(self, delivery: Delivery, reason: str) -> None:
         """Tell the admins: the log, and the tenant's audit log (`newsbot audit`, `/news list`)."""
-        log.error("destination %s stopped after a permanent error: %s. Fix the cause, then "
-                  "resubscribe the channel or restart with it in config/.",
+        log.error("destination %s stopped after a permanent error: %s. Its alerts are kept: fix "
+                  "the cause, then /news resume in the channel (admins), subscribe there, or "
+                  "restart with it in config/.",
                   display_address(delivery.address), reason)
         tenant = await self.storage.destination_tenant(delivery.destination_id)
         await self.storage.audit(tenant, "newsbot", "destination.stopped",
@@ -113,20 +150,25 @@ class App:
             await self.storage.make_due(now)
         semaphore = asyncio.Semaphore(max(1, self.settings.concurrency))
         outcomes: list[PollOutcome] = []
-        while feeds := await self.storage.claim_due_feeds(now, 50, FEED_LEASE):
-            async def one(feed: Any) -> PollOutcome:
-                async with semaphore:
-                    return await self.poller.poll(feed, now)
-            outcomes += await asyncio.gather(*(one(f) for f in feeds))
+
+        async def one(feed: Any) -> PollOutcome:
+            async with semaphore:
+                return await self.poller.poll(feed, now)
+
+        async with Heartbeat(self.deliverer.renew):
+            while feeds := await self.storage.claim_due_feeds(now, 50, FEED_LEASE, self.owner):
+                outcomes += await asyncio.gather(*(one(f) for f in feeds))
         return outcomes
 
     async def deliver_due(self) -> DeliveryReport:
+        """Deliver until a round sends nothing; the undelivered counts are the backlog after."""
         report = DeliveryReport()
         while True:
             step = await self.deliverer.run_due()
             report += step
             if step.sent == 0:  # nothing left, or only retries: those wait for their time
-                return report
+                return report.with_backlog(
+                    await self.storage.backlog(self.sinks, self.clock(), self.owner))
 
     async def cycle(self, *, all_feeds: bool = False) -> CycleReport:
         """One full cycle: poll what is due, then deliver what is due."""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from discord import LoginFailure
 
-from .app import App
+from .app import App, run_summary
 from .cli import install_signal_handlers, print_json
 from .cli_io import read_articles
 from .cli_preview import cmd_preview
@@ -55,12 +55,9 @@ async def _run(args: argparse.Namespace, settings: Settings, stop: asyncio.Event
     app = await App.open(settings)
     try:
         if args.once:
-            report = await app.cycle(all_feeds=True)
-            print(f"polled {report.polled} feed(s) ({report.failed} failed), "
-                  f"{report.new_articles} new article(s), {report.alerts} alert(s) queued, "
-                  f"{report.delivery.sent} sent, {report.delivery.retried} to retry",
-                  file=sys.stderr)
-            return 0
+            line, status = run_summary(await app.cycle(all_feeds=True))
+            print(line, file=sys.stderr)
+            return status
         adapters = [] if args.no_chat_adapters else start_all(chat_adapters(settings,
                                                                              app.commands))
         stopper = asyncio.create_task(stop_all(adapters, when=stop))  # beside the wind-down

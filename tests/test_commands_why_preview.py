@@ -63,8 +63,11 @@ async def world(storage, clock):
     clock.advance(minutes=20)
     fetcher.body = rss(ITEMS)
     await poll(storage, fetcher, clock)
-    first, second = await storage.claim_deliveries(clock.now, 10, timedelta(minutes=5))
+    (batch,) = await storage.claim_destinations(clock.now, owner="w", lease=timedelta(seconds=45),
+                                                platforms=["slack"])
+    first, second = batch.deliveries
     await storage.mark_sent(first.id, "1764417600.000100", clock.now)
+    await storage.begin_attempt(second.id, clock.now)
     await storage.mark_retry(second.id, "TransientDeliveryError: HTTP 503",
                              clock.now + timedelta(minutes=4))
     clock.advance(minutes=30)

@@ -119,9 +119,10 @@ async def test_commands_are_synced_to_the_development_guild_with_admin_hints(bot
     assert commands["news"].get("default_member_permissions") is None
     subs = {o["name"] for o in commands["news"]["options"]}
     assert subs == {"help", "list", "subscribe", "unsubscribe", "preview", "why"}
-    admin = {g["name"]: {o["name"] for o in g["options"]}
+    admin = {g["name"]: {o["name"] for o in g.get("options", []) if o["type"] == 1}
              for g in commands["news-admin"]["options"]}
-    assert admin == {"watch": {"add", "remove", "list"}, "feeds": {"add", "remove", "list"}}
+    assert admin == {"watch": {"add", "remove", "list"}, "feeds": {"add", "remove", "list"},
+                     "resume": set()}
     subscribe = next(o for o in commands["news"]["options"] if o["name"] == "subscribe")
     assert all(o["autocomplete"] for o in subscribe["options"])
 
@@ -223,6 +224,22 @@ async def test_an_admin_edits_the_watchlist_with_typed_options(bot, fake, storag
     assert "501" in entry.actor
     await invoke(bot, "news-admin watch list", perms=ADMIN)
     assert "Apple" in last_reply(fake)["content"]
+
+
+async def test_an_admin_resumes_a_stopped_channel_and_it_is_audited(bot, fake, storage,
+                                                                     clock) -> None:
+    await storage.ensure_tenant(TENANT, clock())
+    dest = await storage.ensure_destination(TENANT, f"discord:{CHANNEL}", clock())
+    await storage.stop_destination(dest, "Discord refused: 403 Missing Access")
+    await invoke(bot, "news-admin resume")
+    assert "Manage Server" in last_reply(fake)["content"]
+    assert await storage.destination_state(dest) == (False, "Discord refused: 403 Missing Access")
+    await invoke(bot, "news-admin resume", perms=ADMIN)
+    assert "resumed alerts to this channel" in last_reply(fake)["content"]
+    assert await storage.destination_state(dest) == (True, None)
+    (entry,) = await storage.audit_entries(TENANT)
+    assert (entry.action, entry.target, entry.actor) == ("destination.resume",
+                                                         f"discord:{CHANNEL}", "501")
 
 
 async def test_administrator_counts_as_manage_server(bot, fake, storage) -> None:

@@ -141,7 +141,7 @@ async def test_a_poll_stores_at_most_the_entry_cap_and_leaves_the_rest(storage, 
     assert await storage.count_articles(feed_id) == 25
     (health,) = await storage.feed_follows(T_A, url)
     assert health.last_error is None
-    assert len(await storage.claim_deliveries(clock(), 100, timedelta(minutes=5))) == 25
+    assert len(await storage.delivery_states(status="pending")) == 25
 
 
 async def test_a_capped_first_poll_does_not_alert_the_old_entries_later(
@@ -152,7 +152,7 @@ async def test_a_capped_first_poll_does_not_alert_the_old_entries_later(
     outcomes = [(await poll_all(storage, poller, clock))[url] for _ in range(3)]
     assert [(o.new_articles, o.deferred) for o in outcomes] == [(10, 15), (10, 5), (5, 0)]
     assert await storage.count_articles(feed_id) == 25
-    assert await storage.claim_deliveries(clock(), 100, timedelta(minutes=5)) == []
+    assert await storage.delivery_states() == []
     feed_server.set("/old.xml", rss(nvidia_items(1, start=100) + nvidia_items(25)))
     fresh = (await poll_all(storage, poller, clock))[url]
     assert (fresh.new_articles, fresh.alerts) == (1, 1)  # primed now: new entries alert
@@ -168,7 +168,7 @@ async def test_a_poll_queues_at_most_the_alert_cap_and_loses_nothing(storage, cl
     feed_server.set("/alerts.xml", rss(nvidia_items(10)))
     outcomes = [(await poll_all(storage, poller, clock))[url] for _ in range(3)]
     assert [(o.alerts, o.deferred) for o in outcomes] == [(4, 6), (4, 2), (2, 0)]
-    assert len(await storage.claim_deliveries(clock(), 100, timedelta(minutes=5))) == 10
+    assert len(await storage.delivery_states(status="pending")) == 10
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -158,11 +158,12 @@ async def test_transient_failures_retry_later_and_permanent_ones_stop_the_destin
         server.set("/feed.xml", rss(items(3)))
         sink.failures = [PermanentDeliveryError("channel_not_found")]
         report = await app.cycle(all_feeds=True)
-        assert report.delivery.stopped == 1
+        assert report.delivery.stopped == 2  # both new alerts are held, none rejected
         (dest,) = await app.storage.destinations("local", active_only=False)
         assert not dest.active
         states = await app.storage.delivery_states(status="pending")
-        assert len(states) == 1  # the other alert waits for the destination to come back
+        assert len(states) == 2  # including the one that found the problem
+        assert states[0].last_error == "channel_not_found"
         (entry,) = await app.storage.audit_entries("local")  # the admins are told
         assert entry.action == "destination.stopped" and entry.target == "rec:main"
         assert entry.after == {"active": False, "reason": "channel_not_found"}

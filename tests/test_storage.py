@@ -41,7 +41,7 @@ async def feed_with_follow(storage: Storage, clock, tenant: str = "local") -> in
 
 async def test_migrations_are_idempotent_and_at_head(storage: Storage) -> None:
     await upgrade(storage.engine)
-    assert await current_revision(storage.engine) == "0002"
+    assert await current_revision(storage.engine) == "0003"
 
 
 async def test_new_tenant_starts_from_defaults_and_tenants_are_isolated(storage, clock) -> None:
@@ -93,19 +93,28 @@ async def test_record_poll_stores_articles_and_one_delivery_per_destination_and_
     assert feed.etag == '"v1"' and feed.last_success_at == clock()
 
 
+async def claim(storage: Storage, clock, owner: str = "w1") -> list:
+    """The deliveries ``owner`` claims now (every destination it can lease)."""
+    batches = await storage.claim_destinations(clock(), owner=owner, lease=timedelta(seconds=45),
+                                               platforms=["console", "slack"])
+    return [d for b in batches for d in b.deliveries]
+
+
 async def test_deliveries_are_claimed_once_and_recorded(storage, clock) -> None:
     feed_id = await feed_with_follow(storage, clock)
     dest = await storage.ensure_destination("local", "console", clock())
     await storage.record_poll(seen(feed_id, clock(), (article("a"),),
                                    (NewDelivery(dest, "a", alert("console", "s1")),)))
-    (claimed,) = await storage.claim_deliveries(clock(), 10, timedelta(minutes=5))
-    assert claimed.attempts == 1 and claimed.alert.companies == ("Nvidia",)
-    assert await storage.claim_deliveries(clock(), 10, timedelta(minutes=5)) == []
-    await storage.mark_retry(claimed.id, "429", clock() + timedelta(seconds=30))
-    assert await storage.claim_deliveries(clock(), 10, timedelta(minutes=5)) == []
+    (claimed,) = await claim(storage, clock)
+    assert claimed.attempts == 0 and claimed.alert.companies == ("Nvidia",)
+    assert await claim(storage, clock, "w2") == []  # the destination is leased to w1
+    await storage.begin_attempt(claimed.id, clock())
+    await storage.mark_retry(claimed.id, "500", clock() + timedelta(seconds=30))
+    await storage.release_destination(dest, "w1")
+    assert await claim(storage, clock, "w2") == []  # not due yet
     clock.advance(seconds=31)
-    (again,) = await storage.claim_deliveries(clock(), 10, timedelta(minutes=5))
-    assert again.attempts == 2
+    (again,) = await claim(storage, clock, "w2")
+    assert again.attempts == 1 and not again.uncertain
     await storage.mark_sent(again.id, "msg-1", clock())
     (state,) = await storage.delivery_states()
     assert (state.status, state.message_id, state.sent_at) == ("sent", "msg-1", clock())
@@ -117,10 +126,11 @@ async def test_stopped_destination_keeps_its_deliveries_pending(storage, clock) 
     await storage.record_poll(seen(feed_id, clock(), (article("a"),),
                                    (NewDelivery(dest, "a", alert("slack:C1", "s1")),)))
     await storage.stop_destination(dest, "channel_not_found")
-    assert await storage.claim_deliveries(clock(), 10, timedelta(minutes=5)) == []
+    assert await claim(storage, clock) == []
     assert await storage.destination_state(dest) == (False, "channel_not_found")
-    await storage.resume_destination(dest)
-    assert len(await storage.claim_deliveries(clock(), 10, timedelta(minutes=5))) == 1
+    assert await storage.resume_destination(dest) is True
+    assert await storage.resume_destination(dest) is False  # already running
+    assert len(await claim(storage, clock)) == 1
 
 
 async def test_audit_log_is_per_tenant_and_newest_first(storage, clock) -> None:
@@ -136,19 +146,42 @@ async def test_audit_log_is_per_tenant_and_newest_first(storage, clock) -> None:
     assert entries[1].after == {"name": "Nvidia"} and entries[0].at == clock()
 
 
-async def test_a_delivery_whose_lease_ran_out_is_marked_uncertain(storage, clock) -> None:
+async def test_only_a_delivery_caught_in_flight_is_uncertain_after_a_crash(storage, clock) -> None:
+    feed_id = await feed_with_follow(storage, clock)
+    dest = await storage.ensure_destination("local", "console", clock())
+    await storage.record_poll(seen(feed_id, clock(), (article("a"), article("b")), (
+        NewDelivery(dest, "a", alert("console", "s1")),
+        NewDelivery(dest, "b", alert("console", "s2")))))
+    first, second = await claim(storage, clock)
+    assert not first.uncertain and first.last_attempt_at is None
+    started = clock()
+    await storage.begin_attempt(first.id, started)  # ... and the worker dies while sending
+    assert await claim(storage, clock, "w2") == []  # its lease still runs
+    clock.advance(seconds=46)
+    again, untouched = await claim(storage, clock, "w2")
+    assert again.uncertain and again.attempts == 1 and again.last_attempt_at == started
+    assert not untouched.uncertain and untouched.id == second.id  # never attempted: just send
+    await storage.mark_retry(again.id, "boom", clock())
+    await storage.release_destination(dest, "w2")
+    third, _ = await claim(storage, clock, "w3")
+    assert not third.uncertain
+
+
+async def test_a_heartbeat_keeps_a_lease_and_a_pause_holds_the_destination(storage, clock) -> None:
     feed_id = await feed_with_follow(storage, clock)
     dest = await storage.ensure_destination("local", "console", clock())
     await storage.record_poll(seen(feed_id, clock(), (article("a"),),
                                    (NewDelivery(dest, "a", alert("console", "s1")),)))
-    (first,) = await storage.claim_deliveries(clock(), 10, timedelta(minutes=5))
-    assert not first.uncertain
-    clock.advance(minutes=6)  # the worker died while sending: did it land? ask before resending
-    (again,) = await storage.claim_deliveries(clock(), 10, timedelta(minutes=5))
-    assert again.uncertain and again.attempts == 2
-    await storage.mark_retry(again.id, "rate limited", clock())
-    (third,) = await storage.claim_deliveries(clock(), 10, timedelta(minutes=5))
-    assert not third.uncertain
+    assert len(await claim(storage, clock)) == 1
+    for _ in range(4):  # w1 lives on: its heartbeat renews the lease
+        clock.advance(seconds=30)
+        await storage.renew_leases("w1", clock() + timedelta(seconds=45))
+        assert await claim(storage, clock, "w2") == []
+    await storage.pause_destination(dest, clock() + timedelta(seconds=10))
+    await storage.release_destination(dest, "w1")
+    assert await claim(storage, clock, "w2") == []  # paused: the platform said wait
+    clock.advance(seconds=10)
+    assert len(await claim(storage, clock, "w2")) == 1
 
 
 async def test_pruning_drops_old_article_text_but_keeps_their_keys(storage, clock) -> None:
@@ -159,3 +192,51 @@ async def test_pruning_drops_old_article_text_but_keeps_their_keys(storage, cloc
     assert await storage.prune_article_text(clock() - timedelta(days=30)) == 1
     assert await storage.known_keys(feed_id, ["old", "new"]) == {"old", "new"}
     assert await storage.prune_article_text(clock() - timedelta(days=30)) == 0
+
+
+async def test_the_migrations_create_exactly_the_tables_the_code_uses(storage: Storage) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from bot.storage.tables import metadata
+
+    async with storage.engine.connect() as conn:
+        diff = await conn.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync), metadata))
+    assert diff == []
+
+
+async def test_upgrading_keeps_deliveries_in_flight_in_doubt_and_revives_no_sink_rejections(
+        db_url, clock) -> None:
+    from sqlalchemy import text
+
+    from bot.storage.db import make_engine
+
+    url, connect_args = db_url
+    engine = make_engine(url, connect_args)
+    await upgrade(engine, "0001")
+    async with engine.begin() as conn:
+        for sql in (
+            "INSERT INTO tenants (id, name, created_at) VALUES ('local', '', :t)",
+            "INSERT INTO destinations (id, tenant_id, address, active, created_at) "
+            "VALUES (1, 'local', 'slack:C1', true, :t)",
+        ):
+            await conn.execute(text(sql), {"t": clock().replace(tzinfo=None)})
+        rows = [(1, "pending", clock().replace(tzinfo=None), None),  # leased: in flight
+                (2, "rejected", None, "no sink is configured for this platform (missing token?)"),
+                (3, "pending", None, None)]
+        for i, status, lease, error in rows:
+            await conn.execute(text(
+                "INSERT INTO deliveries (id, destination_id, story, status, attempts, "
+                "next_attempt_at, lease_until, last_error, alert, created_at) VALUES "
+                "(:i, 1, :s, :st, 1, :t, :l, :e, :a, :t)"),
+                {"i": i, "s": f"s{i}", "st": status, "t": clock().replace(tzinfo=None),
+                 "l": lease, "e": error, "a": '{"destination": "slack:C1"}'})
+    await upgrade(engine)
+    async with engine.connect() as conn:
+        found = (await conn.execute(text(
+            "SELECT id, status, attempt_started_at IS NOT NULL FROM deliveries ORDER BY id"
+        ))).all()
+    await engine.dispose()
+    assert [tuple(r) for r in found] == [(1, "pending", True), (2, "pending", False),
+                                         (3, "pending", False)]

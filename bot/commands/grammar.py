@@ -120,9 +120,14 @@ class FeedList:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """Deliver to this channel again after it was stopped (admins)."""
+
+
 Command = (Help | ListSubs | Subscribe | Preview | Why | WatchAdd | WatchRemove | WatchList
-           | FeedAdd | FeedRemove | FeedList)
-ADMIN_COMMANDS = (WatchAdd, WatchRemove, WatchList, FeedAdd, FeedRemove, FeedList)
+           | FeedAdd | FeedRemove | FeedList | Resume)
+ADMIN_COMMANDS = (WatchAdd, WatchRemove, WatchList, FeedAdd, FeedRemove, FeedList, Resume)
 
 USAGE = {
     "subscribe": "subscribe company NAME [topic TOPIC] | subscribe topic TOPIC",
@@ -133,8 +138,10 @@ USAGE = {
               " | watch add topic NAME keywords K1, K2 | watch remove company|topic NAME"
               " | watch list"),
     "feeds": "feeds add URL [every N min] | feeds remove URL | feeds list",
+    "resume": "resume (admins: post this channel's held alerts, oldest first, once fixed)",
 }
-SUBCOMMANDS = ("help", "list", "subscribe", "unsubscribe", "preview", "why", "watch", "feeds")
+SUBCOMMANDS = ("help", "list", "subscribe", "unsubscribe", "preview", "why", "watch", "feeds",
+               "resume")
 
 
 def usage_error(sub: str, problem: str = "") -> CommandError:
@@ -277,6 +284,10 @@ def parse(text: str) -> Command:
         return parse_watch(rest)
     if sub in ("feeds", "feed"):
         return parse_feeds(rest)
+    if sub == "resume":
+        if rest:
+            raise usage_error("resume", "it takes no arguments; run it in the channel.")
+        return Resume()
     raise CommandError(f"Unknown command {_short(tokens[0].text, 30)}. Try: "
                        f"{', '.join(SUBCOMMANDS)} (or /news help).")
 

@@ -19,6 +19,7 @@ Admins only:
 • watch add topic NAME keywords K1, K2 (a trailing * matches any ending: acqui*)
 • watch remove company|topic NAME · watch list
 • feeds add URL [every N min] · feeds remove URL · feeds list
+• resume: post this channel's held alerts (oldest first) after it was stopped and the cause fixed
 Names may contain spaces: subscribe company Mistral AI topic Funding. Lists are \
 comma-separated; quote an item that contains a comma or a keyword: aliases "Alphabet, Inc.", \
 Google. `watch add` on a name already watched replaces that entry. /news help watch (or feeds, \

@@ -30,6 +30,7 @@ from .grammar import (
     Help,
     ListSubs,
     Preview,
+    Resume,
     Subscribe,
     WatchAdd,
     WatchList,
@@ -41,17 +42,17 @@ from .grammar import (
 )
 from .help import help_reply
 from .preview import preview
-from .subscriptions import list_subscriptions, subscribe
+from .subscriptions import list_subscriptions, resume, subscribe
 from .types import Invocation, Reply
 from .watch import watch_add, watch_list, watch_remove
 from .why import why
 
 log = logging.getLogger(__name__)
 
-ADMIN_WORDS = ("watch", "feeds", "feed")
+ADMIN_WORDS = ("watch", "feeds", "feed", "resume")
 INLINE_NAMES = 2000  # watchlists up to this size are searched on the loop (a few ms at most)
-NOT_ADMIN = ("Only admins can change the watchlist or the feeds (Slack: workspace admins or "
-             "configured users; Discord: Manage Server).")
+NOT_ADMIN = ("Only admins can change the watchlist or the feeds or resume a channel (Slack: "
+             "workspace admins or configured users; Discord: Manage Server).")
 
 
 async def _default_vetter(url: str) -> str:
@@ -125,6 +126,8 @@ class CommandService:
                 return await feeds_remove(ctx, command)
             case FeedList():
                 return await feeds_list(ctx)
+            case Resume():
+                return await resume(ctx)
         raise CommandError("Unknown command; see /news help.")  # pragma: no cover
 
     async def complete(self, tenant: str, kind: Literal["company", "topic"], prefix: str,

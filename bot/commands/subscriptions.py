@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..errors import CommandError
 from ..models import Destination, Subscription, Watchlist
+from ..storage.outbox import DestinationStatus
 from .base import Ctx, bullet, did_you_mean, find_company, find_topic, folded, short
 from .grammar import Subscribe
 from .types import Reply
@@ -32,10 +33,24 @@ async def list_subscriptions(ctx: Ctx) -> Reply:
     lines = [s.label() + ("" if _watched(s, watchlist) else " (no longer watched)")
              for s in dest.subscriptions]
     text = f"This channel's subscriptions ({len(lines)}):\n{bullet(lines, 50)}"
-    active, reason = await ctx.storage.destination_state(dest.id)
-    if not active:
-        text += f"\nAlerts to this channel are stopped: {reason or 'no reason recorded'}."
-    return Reply(text)
+    return Reply("\n".join([text, *delivery_state(await ctx.storage.destination_status(dest.id))]))
+
+
+def delivery_state(status: DestinationStatus) -> list[str]:
+    """Lines saying why this channel's alerts are not going out, if they are not."""
+    held = status.counts.get("pending", 0)
+    lines = []
+    if not status.active:
+        lines.append(f"Alerts to this channel are stopped: "
+                     f"{status.stopped_reason or 'no reason recorded'}. {held} alert(s) are held; "
+                     "once the cause is fixed an admin can /news resume here to post them.")
+    elif status.waiting_reason:
+        lines.append(f"Alerts to this channel are {status.waiting_reason}; {held} alert(s) "
+                     "are held and go out when newsbot starts with it.")
+    if expired := status.counts.get("expired", 0):
+        lines.append(f"{expired} alert(s) expired before they could be posted (/news why URL "
+                     "tells why).")
+    return lines
 
 
 def resolve(cmd: Subscribe, watchlist: Watchlist) -> Subscription:
@@ -112,3 +127,22 @@ async def unsubscribe(ctx: Ctx, cmd: Subscribe) -> Reply:
                            f"Its subscriptions: {have}.")
     await ctx.storage.remove_subscription(dest.id, sub)
     return Reply(f"{_actor(ctx)} unsubscribed this channel from {sub.label()}.", ephemeral=False)
+
+
+async def resume(ctx: Ctx) -> Reply:
+    """Admins: deliver to this channel again; its held alerts go out first, oldest first."""
+    dest = await channel(ctx)
+    status = await ctx.storage.destination_status(dest.id)
+    held = status.counts.get("pending", 0)
+    if status.active:
+        return Reply("Alerts to this channel are not stopped"
+                     + (f" (they are {status.waiting_reason})" if status.waiting_reason else "")
+                     + f"; {held} alert(s) queued.")
+    await ctx.storage.resume_destination(dest.id)
+    await ctx.storage.audit(ctx.tenant, ctx.inv.user, "destination.resume", dest.address,
+                            before={"active": False, "reason": status.stopped_reason},
+                            after={"active": True}, now=ctx.now)
+    return Reply(f"{_actor(ctx)} resumed alerts to this channel (stopped: "
+                 f"{status.stopped_reason or 'no reason recorded'}). {held} held alert(s) will "
+                 "be posted, oldest first; any past the age limit are marked expired instead.",
+                 ephemeral=False)

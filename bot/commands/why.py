@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..models import Destination
 from ..storage.chat import DeliveryInfo, StoredArticle
+from ..storage.outbox import DestinationStatus
 from .base import Ctx, short, when
 from .grammar import Why
 from .preview import explain_match, explain_route, find_stored, judge_off_loop
@@ -23,7 +24,7 @@ def _seen(stored: list[StoredArticle], ctx: Ctx) -> str:
     return f"Seen {when(first.seen_at, ctx.now)} in {feeds[0]}{also}: {title}."
 
 
-def _delivery(info: DeliveryInfo, ctx: Ctx) -> str:
+def _delivery(info: DeliveryInfo, ctx: Ctx, status: DestinationStatus) -> str:
     under = f" under {', '.join(info.alert.reasons)}" if info.alert.reasons else ""
     if info.status == "sent":
         mid = f", message id {info.message_id}" if info.message_id else ""
@@ -31,6 +32,15 @@ def _delivery(info: DeliveryInfo, ctx: Ctx) -> str:
     if info.status == "rejected":
         return (f"Queued here{under} but rejected by the platform: "
                 f"{info.last_error or 'no reason recorded'}.")
+    if info.status == "expired":
+        return f"Queued here{under} {when(info.created_at, ctx.now)} but {info.last_error}."
+    if not status.active:
+        return (f"Queued here{under}, held: alerts to this channel are stopped "
+                f"({status.stopped_reason or 'no reason recorded'}); it is posted when an admin "
+                "runs /news resume here once the cause is fixed.")
+    if status.waiting_reason:
+        return (f"Queued here{under}, held: alerts to this channel are "
+                f"{status.waiting_reason}.")
     error = f"; last error: {info.last_error}" if info.last_error else ""
     return (f"Queued here{under}, not delivered yet: {info.attempts} attempt(s), next "
             f"{when(info.next_attempt_at, ctx.now)}{error}.")
@@ -71,5 +81,5 @@ async def _delivery_line(ctx: Ctx, story: str, dest: Destination, routed: bool) 
     rows = await ctx.storage.story_deliveries(ctx.tenant, story)
     here = [r for r in rows if r.address == dest.address]
     if here:
-        return _delivery(here[0], ctx)
+        return _delivery(here[0], ctx, await ctx.storage.destination_status(dest.id))
     return _no_delivery(routed, len({r.address for r in rows}))

@@ -1,1 +1,2 @@
-"""Units of work and the tasks that run beside them (wave-2 home of poll, deliver, scheduler)."""
+"""Units of work with I/O (polling, delivering, housekeeping) and the tasks that run beside
+them (lease heartbeat, loop-lag ticker)."""

@@ -1,50 +1,96 @@
-"""The unit of work "deliver due alerts": claim outbox rows, send through the sink, record.
+"""The unit of work "deliver due alerts": claim destinations, send their alerts, record outcomes.
 
-At-least-once with idempotency: a delivery is marked sent only after its sink accepted it; a
-retried delivery whose earlier outcome is unknown (a timeout after sending, or a crash while the
-row was leased) asks the sink whether it already landed.
-Per destination in order, destinations side by side; a slow or rate-limited channel does not hold
-up the others.
+Per destination in order (oldest first), destinations side by side; one worker at a time per
+destination (a lease on the destination, renewed by the heartbeat), so a channel's pace and order
+hold across workers. At-least-once with idempotency: the attempt is recorded before the sink is
+called and the outcome after; a delivery found "in flight" after a crash asks the sink whether it
+already landed, one never attempted is simply sent.
+
+Outcomes: sent; a real attempt that failed -> retried with jittered backoff, counted against
+``MAX_ATTEMPTS`` (then ``rejected``); rate limited or not sent (nothing reached the platform) ->
+not counted, the destination pauses and the rest of its queue waits untouched; permanent ->
+the destination stops and keeps every pending alert, including this one, until it is resumed.
+Pending alerts older than the age limit are marked ``expired`` with the reason.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
+import random
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 
-from ..errors import PermanentDeliveryError, TransientDeliveryError, UnknownOutcomeError
+from ..errors import (
+    DeliveryError,
+    NotSentError,
+    PermanentDeliveryError,
+    RateLimitedError,
+    TransientDeliveryError,
+    UnknownOutcomeError,
+)
+from ..jobs.heartbeat import BEAT_SECONDS, LEASE, Heartbeat, worker_id
 from ..models import Delivery, display_address
 from ..sinks import Sink
 from ..storage import Storage
-from ..storage.outbox import UNCERTAIN
+from ..storage.outbox import UNCERTAIN, Backlog, DestinationBatch
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 12
-LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 12  # real attempts (requests that reached the platform and failed)
+RATE_LIMIT_PAUSE = 5.0  # seconds, when a rate limit names no time
+NOT_SENT_PAUSE = 30.0  # seconds, when the platform could not be reached
 AdminNotice = Callable[[Delivery, str], Awaitable[None]]
+
+
+class Outcome(enum.Enum):
+    SENT = "sent"
+    RETRY = "retry"  # this delivery later; the queue goes on
+    PAUSED = "paused"  # this destination later; the queue stops for this round
+    STOPPED = "stopped"  # the destination stopped; its alerts are held
+    REJECTED = "rejected"
 
 
 @dataclass(frozen=True, slots=True)
 class DeliveryReport:
+    """What a delivery run did (sent, expired, rejected) and what is left undelivered
+    (retrying, waiting for a token, held by a stopped destination)."""
+
     sent: int = 0
-    retried: int = 0
+    retrying: int = 0
+    waiting: int = 0
+    stopped: int = 0
+    expired: int = 0
     rejected: int = 0
-    stopped: int = 0  # destinations stopped for good (admins told)
+    elsewhere: int = 0  # pending, but another worker is delivering them right now
+
+    @property
+    def retried(self) -> int:  # the older name
+        return self.retrying
+
+    @property
+    def undelivered(self) -> int:
+        return self.retrying + self.waiting + self.stopped + self.expired + self.rejected
 
     def __add__(self, other: DeliveryReport) -> DeliveryReport:
-        return DeliveryReport(self.sent + other.sent, self.retried + other.retried,
-                              self.rejected + other.rejected, self.stopped + other.stopped)
+        return DeliveryReport(*(getattr(self, f.name) + getattr(other, f.name)
+                                for f in fields(self)))
+
+    def with_backlog(self, backlog: Backlog) -> DeliveryReport:
+        """Undelivered counts as they stand now (pending alerts of every destination)."""
+        return replace(self, retrying=backlog.retrying, waiting=backlog.waiting,
+                       stopped=backlog.stopped, elsewhere=backlog.elsewhere)
 
 
-def retry_delay(attempts: int, retry_after: float | None) -> timedelta:
-    """Server's Retry-After if given, else 30 s doubling per attempt, capped at an hour."""
+def retry_delay(attempts: int, retry_after: float | None, jitter: float = 0.5) -> timedelta:
+    """Server's Retry-After if given (plus up to 10 %), else 30 s doubling per attempt, capped at
+    an hour, spread by +-25 %. ``jitter`` in [0, 1) (0.5 = no spread) keeps this pure."""
     if retry_after is not None:
-        return timedelta(seconds=max(retry_after, 0.0))
-    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+        return timedelta(seconds=max(retry_after, 0.0) * (1 + 0.1 * jitter))
+    base = min(30 * 2 ** max(attempts - 1, 0), 3600)
+    return timedelta(seconds=base * (0.75 + 0.5 * jitter))
 
 
 async def log_admin_notice(delivery: Delivery, reason: str) -> None:
@@ -53,74 +99,125 @@ async def log_admin_notice(delivery: Delivery, reason: str) -> None:
 
 
 class Deliverer:
+    """Delivers due alerts through ``sinks`` (platform -> sink); destinations of platforms with
+    no sink are not claimed: their alerts wait (for a token) untouched."""
+
     def __init__(self, storage: Storage, sinks: Mapping[str, Sink],
-                 clock: Callable[[], datetime], notify_admins: AdminNotice = log_admin_notice
-                 ) -> None:
+                 clock: Callable[[], datetime], notify_admins: AdminNotice = log_admin_notice,
+                 *, owner: str | None = None, max_age: timedelta = timedelta(days=7),
+                 rng: random.Random | None = None, lease: timedelta = LEASE,
+                 beat_seconds: float = BEAT_SECONDS) -> None:
         self.storage = storage
         self.sinks = sinks
         self.clock = clock
         self.notify_admins = notify_admins
+        self.owner = owner or worker_id()
+        self.max_age = max_age
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
+        self.lease = lease
+        self.beat_seconds = beat_seconds
 
-    async def run_due(self, limit: int = 200) -> DeliveryReport:
-        """Deliver every due delivery (up to ``limit``); returns what happened."""
-        claimed = await self.storage.claim_deliveries(self.clock(), limit, LEASE)
-        by_destination: dict[int, list[Delivery]] = {}
-        for d in claimed:
-            by_destination.setdefault(d.destination_id, []).append(d)
-        reports = await asyncio.gather(*(self._run_destination(ds)
-                                         for ds in by_destination.values()))
-        return sum(reports, DeliveryReport())
+    async def renew(self) -> None:
+        await self.storage.renew_leases(self.owner, self.clock() + self.lease)
 
-    async def _run_destination(self, queue: list[Delivery]) -> DeliveryReport:
-        report = DeliveryReport()
-        for i, delivery in enumerate(queue):
-            outcome = await self.deliver(delivery)
-            report += outcome
-            if outcome.stopped:  # destination stopped: give the rest back
-                for rest in queue[i + 1:]:
-                    await self.storage.release(rest.id)
-                break
+    async def run_due(self, limit: int = 50) -> DeliveryReport:
+        """One round: expire what is too old, then deliver the due alerts of up to ``limit``
+        destinations."""
+        now = self.clock()
+        days = self.max_age / timedelta(days=1)
+        expired = await self.storage.expire_deliveries(now - self.max_age, now, f"{days:g} days")
+        report = DeliveryReport(expired=expired)
+        batches = await self.storage.claim_destinations(
+            now, owner=self.owner, lease=self.lease, platforms=list(self.sinks), limit=limit)
+        if not batches:
+            return report
+        async with Heartbeat(self.renew, self.beat_seconds):  # every destination finishes
+            results = await asyncio.gather(*(self._run_destination(b) for b in batches),
+                                           return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+            report += result
         return report
 
-    async def deliver(self, delivery: Delivery) -> DeliveryReport:
-        sink = self.sinks.get(delivery.address.split(":", 1)[0])
-        if sink is None:
-            return await self._reject(delivery, "no sink is configured for this platform "
-                                      "(missing token?)", stop=False)
+    async def _run_destination(self, batch: DestinationBatch) -> DeliveryReport:
+        report = DeliveryReport()
         try:
-            message_id = await sink.find_sent(delivery) if delivery.uncertain else None
-            if message_id is None:
-                message_id = (await sink.send(delivery)).message_id
-        except PermanentDeliveryError as exc:
-            return await self._reject(delivery, str(exc), stop=True)
-        except UnknownOutcomeError as exc:
-            return await self._retry(delivery, UNCERTAIN + str(exc), exc.retry_after)
-        except TransientDeliveryError as exc:
-            return await self._retry(delivery, str(exc), exc.retry_after)
-        except Exception as exc:  # noqa: BLE001 - a sink bug must not stop the others; retry
-            log.exception("sink %s failed on delivery %d", sink.platform, delivery.id)
-            return await self._retry(delivery, f"{exc.__class__.__name__}: {exc}", None)
-        await self.storage.mark_sent(delivery.id, message_id, self.clock())
-        return DeliveryReport(sent=1)
+            for i, delivery in enumerate(batch.deliveries):
+                outcome = await self.deliver(delivery)
+                report += _counted(outcome)
+                if outcome is Outcome.STOPPED:  # the rest is held with it
+                    report += DeliveryReport(stopped=len(batch.deliveries) - i - 1)
+                if outcome in (Outcome.PAUSED, Outcome.STOPPED):
+                    break
+        finally:
+            await self.storage.release_destination(batch.destination_id, self.owner)
+        return report
 
-    async def _retry(self, delivery: Delivery, error: str, retry_after: float | None
-                     ) -> DeliveryReport:
-        if delivery.attempts >= MAX_ATTEMPTS:
-            return await self._reject(delivery, f"gave up after {delivery.attempts} attempts: "
-                                      f"{error}", stop=False)
-        when = self.clock() + retry_delay(delivery.attempts, retry_after)
+    async def deliver(self, delivery: Delivery) -> Outcome:
+        sink = self.sinks.get(delivery.address.split(":", 1)[0])
+        if sink is None:  # not claimed in the first place; leave it for a worker with a sink
+            return Outcome.PAUSED
+        try:
+            found = await sink.find_sent(delivery) if delivery.uncertain else None
+        except DeliveryError as exc:
+            return await self._failed(delivery, exc, attempted=False)
+        except Exception as exc:  # noqa: BLE001 - a sink bug must not stop the others
+            log.exception("sink %s failed checking delivery %d", sink.platform, delivery.id)
+            return await self._failed(delivery, TransientDeliveryError(repr(exc)), attempted=False)
+        if found is None:
+            await self.storage.begin_attempt(delivery.id, self.clock())
+            try:
+                found = (await sink.send(delivery)).message_id or ""
+            except DeliveryError as exc:
+                return await self._failed(delivery, exc, attempted=True)
+            except Exception as exc:  # noqa: BLE001 - a sink bug: maybe sent, check next time
+                log.exception("sink %s failed on delivery %d", sink.platform, delivery.id)
+                return await self._failed(delivery, UnknownOutcomeError(repr(exc)), attempted=True)
+        await self.storage.mark_sent(delivery.id, found or None, self.clock())
+        return Outcome.SENT
+
+    async def _failed(self, delivery: Delivery, exc: DeliveryError, *, attempted: bool
+                      ) -> Outcome:
+        if isinstance(exc, PermanentDeliveryError):  # refused: a refused send did not land
+            return await self._stop(delivery, str(exc), in_doubt=delivery.uncertain
+                                    and not attempted)
+        assert isinstance(exc, TransientDeliveryError)
+        now, jitter = self.clock(), self.rng.random()
+        if isinstance(exc, RateLimitedError | NotSentError):  # nothing reached the platform
+            if attempted:
+                await self.storage.give_back(delivery.id, delivery.last_attempt_at,
+                                             error=str(exc))
+            default = RATE_LIMIT_PAUSE if isinstance(exc, RateLimitedError) else NOT_SENT_PAUSE
+            wait = exc.retry_after if exc.retry_after is not None else default
+            await self.storage.pause_destination(delivery.destination_id,
+                                                 now + retry_delay(0, wait, jitter))
+            return Outcome.PAUSED
+        in_doubt = isinstance(exc, UnknownOutcomeError) or delivery.uncertain and not attempted
+        error = (UNCERTAIN if in_doubt else "") + str(exc)
+        attempts = delivery.attempts + attempted
+        if attempted and attempts >= MAX_ATTEMPTS:
+            log.error("delivery %d to %s rejected after %d attempts: %s", delivery.id,
+                      display_address(delivery.address), attempts, error)
+            await self.storage.mark_rejected(delivery.id,
+                                             f"gave up after {attempts} attempts: {error}")
+            return Outcome.REJECTED
+        when = now + retry_delay(max(attempts, 1), exc.retry_after, jitter)
         log.warning("delivery %d to %s will retry at %s: %s", delivery.id,
-                    display_address(delivery.address),
-                    when.isoformat(timespec="seconds"), error)
-        await self.storage.mark_retry(delivery.id, error, when)
-        return DeliveryReport(retried=1)
+                    display_address(delivery.address), when.isoformat(timespec="seconds"), error)
+        await self.storage.mark_retry(delivery.id, error, when, in_doubt=in_doubt)
+        if exc.retry_after is not None:  # the platform said when: the whole channel waits
+            await self.storage.pause_destination(delivery.destination_id, when)
+            return Outcome.PAUSED
+        return Outcome.RETRY
 
-    async def _reject(self, delivery: Delivery, error: str, *, stop: bool) -> DeliveryReport:
-        await self.storage.mark_rejected(delivery.id, error)
-        if stop:
-            await self.storage.stop_destination(delivery.destination_id, error)
-            await self.notify_admins(delivery, error)
-            return DeliveryReport(rejected=1, stopped=1)
-        log.error("delivery %d to %s rejected: %s", delivery.id,
-                  display_address(delivery.address), error)
-        return DeliveryReport(rejected=1)
+    async def _stop(self, delivery: Delivery, error: str, *, in_doubt: bool) -> Outcome:
+        await self.storage.hold(delivery.id, error, self.clock(), in_doubt=in_doubt)
+        await self.storage.stop_destination(delivery.destination_id, error)
+        await self.notify_admins(delivery, error)
+        return Outcome.STOPPED
+
+
+def _counted(outcome: Outcome) -> DeliveryReport:
+    return {Outcome.SENT: DeliveryReport(sent=1), Outcome.STOPPED: DeliveryReport(stopped=1),
+            Outcome.REJECTED: DeliveryReport(rejected=1)}.get(outcome, DeliveryReport(retrying=1))

@@ -10,7 +10,7 @@ commands (discord.py ignores ``default_permissions`` on subcommands):
 - ``/news`` for everyone: help, list, subscribe, unsubscribe, preview, why;
 - ``/news-admin`` (hidden by default from members without Manage Server; a server can change
   that in Server Settings > Integrations, so the check is repeated here on every call):
-  ``watch add|remove|list`` and ``feeds add|remove|list``.
+  ``watch add|remove|list``, ``feeds add|remove|list`` and ``resume`` (a stopped channel).
 
 Intents: ``Intents.none()`` plus ``guilds`` (no privileged intents): slash commands arrive as
 interactions and need no message content. Every reply goes out with ``AllowedMentions.none()``.
@@ -300,8 +300,13 @@ class AdminGroup(app_commands.Group):
 
     def __init__(self, service: Commands) -> None:
         super().__init__(name="news-admin", description="Edit this server's watchlist and feeds")
+        self.service = service
         self.add_command(WatchGroup(service))
         self.add_command(FeedsGroup(service))
+
+    @app_commands.command(description="Post this channel's held alerts after it was stopped")
+    async def resume(self, interaction: discord.Interaction[Any]) -> None:
+        await run_command(self.service, interaction, "resume", admin=True)
 
 
 DEFAULT_API = "https://discord.com/api/v10"

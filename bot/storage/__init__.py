@@ -7,7 +7,7 @@ from typing import Any
 from .chat import ChatStore
 from .db import make_engine, upgrade
 from .feeds import FeedRow, FeedStore, Follow, NewDelivery, PollRecord
-from .outbox import DeliveryState, OutboxStore
+from .outbox import Backlog, DeliveryState, DestinationBatch, DestinationStatus, OutboxStore
 from .tenants import AuditEntry, TenantStore
 
 
@@ -27,5 +27,6 @@ async def open_storage(url: str, *, migrate: bool = True,
     return Storage(engine)
 
 
-__all__ = ["AuditEntry", "DeliveryState", "FeedRow", "Follow", "NewDelivery", "PollRecord",
+__all__ = ["AuditEntry", "Backlog", "DeliveryState", "DestinationBatch", "DestinationStatus",
+           "FeedRow", "Follow", "NewDelivery", "PollRecord",
            "Storage", "open_storage"]

@@ -160,19 +160,23 @@ class FeedStore(StoreBase):
         return [self._feed_row({**r, "title": r["follow_title"] or r["title"]},
                                r["source"] == "config") for r in rows]
 
-    async def claim_due_feeds(self, now: datetime, limit: int, lease: timedelta) -> list[FeedRow]:
-        """Lease up to ``limit`` due feeds that someone follows; safe with several workers."""
+    async def claim_due_feeds(self, now: datetime, limit: int, lease: timedelta,
+                              owner: str | None = None) -> list[FeedRow]:
+        """Lease up to ``limit`` due feeds that someone follows; safe with several workers.
+        ``owner``'s heartbeat renews the lease (``renew_leases``) while the poll runs."""
         followed = exists().where(follows.c.feed_id == feeds.c.id)
         untrusted = exists().where(follows.c.feed_id == feeds.c.id, follows.c.source != "config")
         due = and_(feeds.c.next_poll_at <= now, followed,
                    or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now))
         async with self.tx() as conn:
-            ids = (await conn.execute(select(feeds.c.id).where(due)
-                                      .order_by(feeds.c.next_poll_at).limit(limit))).scalars().all()
+            ids = (await conn.execute(select(feeds.c.id).where(due)  # skip rows being claimed
+                                      .order_by(feeds.c.next_poll_at).limit(limit)
+                                      .with_for_update(skip_locked=True))).scalars().all()
             if not ids:
                 return []
             claimed = (await conn.execute(
-                update(feeds).where(feeds.c.id.in_(ids), due).values(lease_until=now + lease)
+                update(feeds).where(feeds.c.id.in_(ids), due)
+                .values(lease_until=now + lease, lease_owner=owner)
                 .returning(feeds.c.id))).scalars().all()
             rows = (await conn.execute(select(feeds, untrusted.label("untrusted"))
                                        .where(feeds.c.id.in_(claimed))
@@ -258,21 +262,21 @@ class FeedStore(StoreBase):
             await conn.execute(update(feeds).where(feeds.c.id == rec.feed_id).values(
                 etag=rec.etag, last_modified=rec.last_modified, last_success_at=rec.now,
                 last_error=rec.note, error_count=0, next_poll_at=rec.next_poll_at,
-                lease_until=None, **noted))
+                lease_until=None, lease_owner=None, **noted))
         return created
 
     async def postpone_poll(self, feed_id: int, next_poll_at: datetime) -> None:
         """Release the lease and poll again at ``next_poll_at``; not counted as a failure."""
         async with self.tx() as conn:
             await conn.execute(update(feeds).where(feeds.c.id == feed_id).values(
-                next_poll_at=next_poll_at, lease_until=None))
+                next_poll_at=next_poll_at, lease_until=None, lease_owner=None))
 
     async def record_failure(self, feed_id: int, now: datetime, error: str,
                              next_poll_at: datetime) -> None:
         async with self.tx() as conn:
             await conn.execute(update(feeds).where(feeds.c.id == feed_id).values(
                 last_error=error[:1000], last_error_at=now, error_count=feeds.c.error_count + 1,
-                next_poll_at=next_poll_at, lease_until=None))
+                next_poll_at=next_poll_at, lease_until=None, lease_owner=None))
 
     async def prune_article_text(self, before: datetime) -> int:
         """Drop the stored text of articles seen before ``before``; keys stay, so nothing is

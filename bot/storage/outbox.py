@@ -1,15 +1,28 @@
-"""The outbox: one delivery row per (destination, story), claimed, sent and recorded."""
+"""The outbox: one delivery row per (destination, story), claimed per destination, sent, recorded.
+
+A worker claims a *destination* (a short lease on its row, renewed by the worker's heartbeat) and
+with it that destination's due deliveries, oldest first: one worker at a time delivers to a
+channel, so its pace and order hold however many workers run. Before the sink is called the
+delivery's ``attempt_started_at`` is committed; it is cleared when the outcome is recorded. After
+a crash, a row with the marker still set may have landed (the sink is asked), one without it was
+never attempted and is simply sent.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, exists, false, func, or_, select, update
+from sqlalchemy.sql.elements import ColumnElement
 
-from ..models import Alert, Delivery
+from ..models import Alert, Delivery, display_address
 from .base import StoreBase
-from .tables import deliveries, destinations
+from .tables import deliveries, destinations, feeds
+
+UNCERTAIN = "outcome unknown: "  # last_error prefix: the attempt may have landed
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,65 +38,242 @@ class DeliveryState:
     next_attempt_at: datetime
     sent_at: datetime | None
     alert: Alert
+    attempt_started_at: datetime | None = None
 
 
-UNCERTAIN = "outcome unknown: "  # last_error prefix: the attempt may have landed
+@dataclass(frozen=True, slots=True)
+class DestinationBatch:
+    """A claimed destination and its due deliveries, oldest first."""
+
+    destination_id: int
+    address: str
+    deliveries: tuple[Delivery, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """Pending alerts not delivered yet, by why: retrying later, waiting for a token (no sink
+    for the platform), held by a stopped destination, or being delivered right now by another
+    worker (its destination is leased by someone else: not a failure of this one)."""
+
+    retrying: int = 0
+    waiting: int = 0
+    stopped: int = 0
+    elsewhere: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationStatus:
+    active: bool
+    stopped_reason: str | None
+    waiting_reason: str | None
+    counts: dict[str, int]  # delivery status -> how many (pending, sent, rejected, expired)
+
+
+def platform_of(address: str) -> str:
+    return address.split(":", 1)[0]
+
+
+def on_platforms(platforms: Iterable[str]) -> ColumnElement[bool]:
+    """Destinations whose address is ``platform`` or ``platform:...`` for one of ``platforms``."""
+    return or_(*(or_(destinations.c.address == p,
+                     destinations.c.address.startswith(f"{p}:", autoescape=True))
+                 for p in platforms), false())
+
+
+def _free(column: Any, now: datetime) -> ColumnElement[bool]:
+    return or_(column.is_(None), column <= now)
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    return and_(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now)
 
 
 class OutboxStore(StoreBase):
-    async def claim_deliveries(self, now: datetime, limit: int, lease: timedelta
-                               ) -> list[Delivery]:
-        """Lease up to ``limit`` due deliveries of active destinations; counts an attempt."""
-        active = select(destinations.c.id).where(destinations.c.active.is_(True))
-        due = and_(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now,
-                   deliveries.c.destination_id.in_(active),
-                   or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now))
+    # --- claiming, per destination ----------------------------------------------------------------
+    async def claim_destinations(self, now: datetime, *, owner: str, lease: timedelta,
+                                 platforms: Iterable[str], limit: int = 50,
+                                 per_destination: int = 100) -> list[DestinationBatch]:
+        """Lease up to ``limit`` active, unpaused, unleased destinations of ``platforms`` that
+        have due deliveries; return each with its due deliveries, oldest first."""
+        has_due = exists().where(deliveries.c.destination_id == destinations.c.id, _due(now))
+        free = and_(destinations.c.active.is_(True), on_platforms(list(platforms)),
+                    _free(destinations.c.paused_until, now),
+                    _free(destinations.c.lease_until, now), has_due)
         async with self.tx() as conn:
-            found = (await conn.execute(
-                select(deliveries.c.id, deliveries.c.lease_until).where(due)
-                .order_by(deliveries.c.next_attempt_at, deliveries.c.id).limit(limit))).all()
-            if not found:
+            # PostgreSQL: rows another worker is claiming right now are skipped, not waited for
+            # (no lock queue, no deadlock); SQLite serialises writers and ignores the clause
+            ids = (await conn.execute(select(destinations.c.id).where(free)
+                                      .order_by(destinations.c.id).limit(limit)
+                                      .with_for_update(skip_locked=True))).scalars().all()
+            if not ids:
                 return []
-            ids = [row.id for row in found]
-            crashed = {row.id for row in found if row.lease_until is not None}  # lease ran out
             claimed = (await conn.execute(
-                update(deliveries).where(deliveries.c.id.in_(ids), due)
-                .values(lease_until=now + lease, attempts=deliveries.c.attempts + 1)
-                .returning(deliveries.c.id))).scalars().all()
-            rows = (await conn.execute(
-                select(deliveries, destinations.c.address)
-                .join(destinations, destinations.c.id == deliveries.c.destination_id)
-                .where(deliveries.c.id.in_(claimed)).order_by(deliveries.c.id))).mappings().all()
-        return [Delivery(id=r["id"], destination_id=r["destination_id"], address=r["address"],
-                         alert=Alert.from_json(r["alert"]), attempts=r["attempts"],
-                         message_id=r["message_id"],
-                         uncertain=r["id"] in crashed
-                         or (r["last_error"] or "").startswith(UNCERTAIN))
-                for r in rows]
+                update(destinations).where(destinations.c.id.in_(ids), free)
+                .values(lease_until=now + lease, lease_owner=owner)
+                .returning(destinations.c.id, destinations.c.address))).all()
+            batches = []
+            for dest_id, address in sorted(claimed):
+                rows = (await conn.execute(
+                    select(deliveries).where(deliveries.c.destination_id == dest_id, _due(now))
+                    .order_by(deliveries.c.id).limit(per_destination))).mappings().all()
+                batches.append(DestinationBatch(dest_id, address, tuple(
+                    Delivery(id=r["id"], destination_id=dest_id, address=address,
+                             alert=Alert.from_json(r["alert"]), attempts=r["attempts"],
+                             message_id=r["message_id"],
+                             uncertain=r["attempt_started_at"] is not None,
+                             last_attempt_at=r["attempt_started_at"]) for r in rows)))
+        return batches
+
+    async def release_destination(self, destination_id: int, owner: str) -> None:
+        async with self.tx() as conn:
+            await conn.execute(update(destinations).where(
+                destinations.c.id == destination_id, destinations.c.lease_owner == owner
+            ).values(lease_until=None, lease_owner=None))
+
+    async def pause_destination(self, destination_id: int, until: datetime) -> None:
+        """Nothing is sent to this destination before ``until`` (the platform said "wait")."""
+        async with self.tx() as conn:
+            await conn.execute(update(destinations).where(destinations.c.id == destination_id)
+                               .values(paused_until=until))
+
+    async def renew_leases(self, owner: str, until: datetime) -> None:
+        """The heartbeat: extend every destination and feed lease ``owner`` holds."""
+        async with self.tx() as conn:
+            for table in (destinations, feeds):
+                await conn.execute(update(table).where(
+                    table.c.lease_owner == owner, table.c.lease_until.is_not(None)
+                ).values(lease_until=until))
+
+    # --- one delivery's attempt and outcome -------------------------------------------------------
+    async def begin_attempt(self, delivery_id: int, now: datetime) -> None:
+        """Committed before the sink is called: counts the attempt, marks it in flight."""
+        await self._set(delivery_id, attempt_started_at=now, attempts=deliveries.c.attempts + 1)
+
+    async def give_back(self, delivery_id: int, marker: datetime | None, *,
+                        error: str | None = None) -> None:
+        """The attempt never reached the platform (rate limited, not sent): uncount it and put
+        the in-flight marker back as it was before."""
+        values: dict[str, Any] = {"attempt_started_at": marker,
+                                  "attempts": deliveries.c.attempts - 1}
+        if error is not None:
+            values["last_error"] = error[:1000]
+        await self._set(delivery_id, **values)
 
     async def mark_sent(self, delivery_id: int, message_id: str | None, now: datetime) -> None:
-        async with self.tx() as conn:
-            await conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(
-                status="sent", message_id=message_id, sent_at=now, lease_until=None,
-                last_error=None))
+        await self._set(delivery_id, status="sent", message_id=message_id, sent_at=now,
+                        attempt_started_at=None, last_error=None)
 
-    async def mark_retry(self, delivery_id: int, error: str, next_attempt_at: datetime) -> None:
-        async with self.tx() as conn:
-            await conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(
-                status="pending", last_error=error[:1000], next_attempt_at=next_attempt_at,
-                lease_until=None))
+    async def mark_retry(self, delivery_id: int, error: str, next_attempt_at: datetime, *,
+                         in_doubt: bool = False) -> None:
+        """Retry at ``next_attempt_at``; ``in_doubt`` keeps the marker (ask before resending)."""
+        values: dict[str, Any] = {"status": "pending", "last_error": error[:1000],
+                                  "next_attempt_at": next_attempt_at}
+        if not in_doubt:
+            values["attempt_started_at"] = None
+        await self._set(delivery_id, **values)
+
+    async def hold(self, delivery_id: int, error: str, now: datetime, *,
+                   in_doubt: bool = False) -> None:
+        """Its destination stopped: keep it pending (sent first when the destination resumes);
+        ``in_doubt`` keeps the in-flight marker (an earlier attempt may have landed)."""
+        values: dict[str, Any] = {"status": "pending", "last_error": error[:1000],
+                                  "next_attempt_at": now}
+        if not in_doubt:
+            values["attempt_started_at"] = None
+        await self._set(delivery_id, **values)
 
     async def mark_rejected(self, delivery_id: int, error: str) -> None:
-        async with self.tx() as conn:
-            await conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(
-                status="rejected", last_error=error[:1000], lease_until=None))
+        await self._set(delivery_id, status="rejected", last_error=error[:1000],
+                        attempt_started_at=None)
 
-    async def release(self, delivery_id: int) -> None:
-        """Give a claimed delivery back untouched (e.g. shutting down before sending)."""
+    async def _set(self, delivery_id: int, **values: Any) -> None:
         async with self.tx() as conn:
-            await conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(
-                lease_until=None, attempts=deliveries.c.attempts - 1))
+            await conn.execute(update(deliveries).where(deliveries.c.id == delivery_id)
+                               .values(**values))
 
+    # --- age limit and backlog --------------------------------------------------------------------
+    async def expire_deliveries(self, cutoff: datetime, now: datetime, max_age: str) -> int:
+        """Mark pending deliveries queued before ``cutoff`` ``expired``, with why they never went
+        out; destinations being delivered to right now are left for their worker."""
+        query = (select(deliveries.c.id, deliveries.c.last_error, destinations.c.active,
+                        destinations.c.stopped_reason, destinations.c.waiting_reason)
+                 .join(destinations, destinations.c.id == deliveries.c.destination_id)
+                 .where(deliveries.c.status == "pending", deliveries.c.created_at < cutoff,
+                        _free(destinations.c.lease_until, now))
+                 .order_by(deliveries.c.id).limit(1000))
+        async with self.tx() as conn:
+            rows = (await conn.execute(query)).all()
+            for row in rows:
+                why = (f"destination stopped: {row.stopped_reason or 'no reason recorded'}"
+                       if not row.active else row.waiting_reason
+                       or (f"last error: {row.last_error}" if row.last_error else "never sent"))
+                await conn.execute(update(deliveries).where(
+                    deliveries.c.id == row.id, deliveries.c.status == "pending"
+                ).values(status="expired", attempt_started_at=None,
+                         last_error=f"expired: not delivered within {max_age} ({why})"[:1000]))
+        return len(rows)
+
+    async def backlog(self, platforms: Iterable[str], now: datetime, owner: str) -> Backlog:
+        """Every pending delivery, by why it is not delivered yet (for reports and exit codes).
+
+        Called after this worker delivered all it could: a pending alert that never failed is in
+        another worker's hands (its destination leased elsewhere, or about to be)."""
+        served = set(platforms)
+        fresh = deliveries.c.last_error.is_(None)
+        query = (select(destinations.c.address, destinations.c.active,
+                        and_(destinations.c.lease_until > now,
+                             destinations.c.lease_owner != owner).label("leased"),
+                        fresh.label("fresh"),
+                        func.coalesce(destinations.c.paused_until > now, False).label("paused"),
+                        func.count())
+                 .join(deliveries, deliveries.c.destination_id == destinations.c.id)
+                 .where(deliveries.c.status == "pending")
+                 .group_by(destinations.c.id, fresh))
+        async with self.tx() as conn:
+            rows = (await conn.execute(query)).all()
+        counts = {"retrying": 0, "waiting": 0, "stopped": 0, "elsewhere": 0}
+        for address, active, leased, never_failed, paused, n in rows:
+            key = ("stopped" if not active else
+                   "waiting" if platform_of(address) not in served else
+                   "elsewhere" if leased or (never_failed and not paused) else "retrying")
+            counts[key] += n
+        return Backlog(**counts)
+
+    async def destination_status(self, destination_id: int) -> DestinationStatus:
+        async with self.tx() as conn:
+            dest = (await conn.execute(select(destinations).where(
+                destinations.c.id == destination_id))).mappings().one()
+            rows = (await conn.execute(
+                select(deliveries.c.status, func.count()).where(
+                    deliveries.c.destination_id == destination_id)
+                .group_by(deliveries.c.status))).all()
+        counts = {str(status): int(n) for status, n in rows}
+        return DestinationStatus(bool(dest["active"]), dest["stopped_reason"],
+                                 dest["waiting_reason"], counts)
+
+    async def mark_waiting(self, platforms: Iterable[str], reason_for: dict[str, str]
+                           ) -> list[str]:
+        """Destinations whose platform has no sink wait for a token (``reason_for[platform]`` or
+        a generic reason); the others stop waiting. Returns the waiting addresses, for display."""
+        served = set(platforms)
+        async with self.tx() as conn:
+            rows = (await conn.execute(select(destinations.c.id, destinations.c.address,
+                                              destinations.c.waiting_reason)
+                                       .order_by(destinations.c.id))).all()
+            waiting = []
+            for dest_id, address, current in rows:
+                platform = platform_of(address)
+                reason = None if platform in served else reason_for.get(
+                    platform, f"waiting for a token: no {platform} sink is configured")
+                if reason is not None:
+                    waiting.append(display_address(address))
+                if reason != current:
+                    await conn.execute(update(destinations).where(destinations.c.id == dest_id)
+                                       .values(waiting_reason=reason))
+        return waiting
+
+    # --- inspection ---------------------------------------------------------------------------
     async def delivery_states(self, *, destination_id: int | None = None,
                               story: str | None = None, status: str | None = None
                               ) -> list[DeliveryState]:
@@ -100,5 +290,6 @@ class OutboxStore(StoreBase):
             rows = (await conn.execute(query)).mappings().all()
         return [DeliveryState(r["id"], r["destination_id"], r["address"], r["story"], r["status"],
                               r["attempts"], r["message_id"], r["last_error"],
-                              r["next_attempt_at"], r["sent_at"], Alert.from_json(r["alert"]))
+                              r["next_attempt_at"], r["sent_at"], Alert.from_json(r["alert"]),
+                              r["attempt_started_at"])
                 for r in rows]

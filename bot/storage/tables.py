@@ -91,6 +91,7 @@ feeds = Table(
     Column("last_error_at", UTCDateTime),
     Column("error_count", Integer, nullable=False, default=0),
     Column("lease_until", UTCDateTime),
+    Column("lease_owner", String(100)),  # the worker holding the lease (renewed by its heartbeat)
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_feeds_next_poll_at", "next_poll_at"),
 )
@@ -130,8 +131,12 @@ destinations = Table(
     Column("id", Integer, primary_key=True),
     Column("tenant_id", String(100), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
     Column("address", Text, nullable=False),
-    Column("active", Boolean, nullable=False, default=True),
+    Column("active", Boolean, nullable=False, default=True),  # False: stopped (alerts held)
     Column("stopped_reason", Text),
+    Column("waiting_reason", Text),  # set at start when no sink serves its platform (no token)
+    Column("paused_until", UTCDateTime),  # the platform said "wait" (429): nothing sent before
+    Column("lease_until", UTCDateTime),  # one worker at a time delivers to a destination
+    Column("lease_owner", String(100)),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("tenant_id", "address", name="uq_destinations_tenant_address"),
 )
@@ -154,10 +159,13 @@ deliveries = Table(
            nullable=False),
     Column("story", Text, nullable=False),
     Column("article_id", Integer, ForeignKey("articles.id", ondelete="SET NULL")),
-    Column("status", String(10), nullable=False, default="pending"),  # pending|sent|rejected
-    Column("attempts", Integer, nullable=False, default=0),
+    # pending | sent | rejected (refused, budget spent) | expired (older than the age limit)
+    Column("status", String(10), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),  # requests that reached the platform
     Column("next_attempt_at", UTCDateTime, nullable=False),
-    Column("lease_until", UTCDateTime),
+    # set (committed) just before the sink is called, cleared when the outcome is recorded:
+    # still set after a crash means "maybe sent" (ask the sink), unset means "never attempted"
+    Column("attempt_started_at", UTCDateTime),
     Column("message_id", Text),
     Column("last_error", Text),
     Column("alert", JSON, nullable=False),
@@ -165,6 +173,7 @@ deliveries = Table(
     Column("sent_at", UTCDateTime),
     UniqueConstraint("destination_id", "story", name="uq_deliveries_destination_story"),
     Index("ix_deliveries_status_next", "status", "next_attempt_at"),
+    Index("ix_deliveries_destination_status", "destination_id", "status"),
 )
 
 audit_log = Table(

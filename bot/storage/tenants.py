@@ -235,14 +235,18 @@ class TenantStore(StoreBase):
                 destinations.c.tenant_id == tenant, destinations.c.address.not_in(keep)))
 
     async def stop_destination(self, destination_id: int, reason: str) -> None:
+        """Nothing more is sent there; its pending alerts are kept until it is resumed."""
         async with self.tx() as conn:
             await conn.execute(update(destinations).where(destinations.c.id == destination_id)
                                .values(active=False, stopped_reason=reason))
 
-    async def resume_destination(self, destination_id: int) -> None:
+    async def resume_destination(self, destination_id: int) -> bool:
+        """Deliver to it again (its held alerts first, oldest first); True if it was stopped."""
         async with self.tx() as conn:
-            await conn.execute(update(destinations).where(destinations.c.id == destination_id)
-                               .values(active=True, stopped_reason=None))
+            result = await conn.execute(update(destinations).where(
+                destinations.c.id == destination_id, destinations.c.active.is_(False)
+            ).values(active=True, stopped_reason=None, paused_until=None))
+        return bool(result.rowcount)
 
     async def destination_tenant(self, destination_id: int) -> str:
         async with self.tx() as conn:
