@@ -16,6 +16,8 @@ import html
 import re
 from html.parser import HTMLParser
 
+from ..textutil import strip_controls
+
 __all__ = ["html_to_text", "clean_text"]
 
 
@@ -91,8 +93,9 @@ def html_to_text(markup: str) -> str:
 
 
 def _normalise(text: str) -> str:
-    """Collapse spaces within lines, keep single line breaks, one blank line between paragraphs."""
-    text = _ZERO_WIDTH.sub("", text)
+    """Collapse spaces within lines, keep single line breaks, one blank line between paragraphs;
+    NUL and other control characters out."""
+    text = strip_controls(_ZERO_WIDTH.sub("", text))
     paragraphs: list[str] = []
     for block in re.split(r"\n[ \t\r\f\v\u00a0]*\n", text):
         lines = [_SPACES.sub(" ", line).strip() for line in block.split("\n")]
