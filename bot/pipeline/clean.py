@@ -160,12 +160,7 @@ def clean_text(text: str) -> str:
         return ""
     if "croll" in text or "lick" in text:
         text = _INLINE.sub("\n\n", text)
-    kept: list[str] = []
-    for para in text.split("\n\n"):
-        lines = [line for line in para.split("\n") if not _is_boilerplate(line.strip())]
-        if lines:
-            kept.append("\n".join(lines))
-    out = "\n\n".join(kept)
+    out = "\n\n".join(_drop_boilerplate_lines(text))
     # trailers sit in the last few hundred characters; looking only there keeps this linear
     split = max(0, len(out) - _TRAILER_WINDOW)
     head, tail = out[:split], out[split:]
@@ -174,6 +169,25 @@ def clean_text(text: str) -> str:
         previous = tail
         tail = _TRAILERS.sub("", tail).rstrip()
     return _DATELINE.sub("", (head + tail).lstrip(), count=1)
+
+
+def _drop_boilerplate_lines(text: str) -> list[str]:
+    """The paragraphs of ``text`` without boilerplate lines. Where a line is dropped from inside
+    a paragraph, the paragraph is split there: the lines around a caption are not one sentence
+    ("Nvidia cut 500 jobs / Photo: Getty Images / at its Paris office." is two pieces, never the
+    invented "Nvidia cut 500 jobs at its Paris office.")."""
+    kept: list[str] = []
+    for para in text.split("\n\n"):
+        run: list[str] = []
+        for line in para.split("\n"):
+            if not _is_boilerplate(line.strip()):
+                run.append(line)
+            elif run:
+                kept.append("\n".join(run))
+                run = []
+        if run:
+            kept.append("\n".join(run))
+    return kept
 
 
 def _is_boilerplate(line: str) -> bool:
