@@ -151,6 +151,21 @@ async def test_cancelling_a_parse_kills_its_worker() -> None:
     pool.close()
 
 
+async def test_a_worker_that_died_while_idle_fails_one_parse_and_is_replaced() -> None:
+    pool = ProcessPool(size=1, time_limit=60, preload=("bot.pipeline.parse",))
+    try:
+        before = set(multiprocessing.active_children())
+        await parse_feed_async(rss(items(1)), workers=pool)
+        (worker,) = set(multiprocessing.active_children()) - before
+        worker.kill()  # as the OOM killer would
+        worker.join(10)
+        with pytest.raises(ParseError, match="parser process died"):
+            await parse_feed_async(rss(items(1)), workers=pool)
+        assert (await parse_feed_async(rss(items(1)), workers=pool)).entries
+    finally:
+        pool.close()
+
+
 async def test_a_parse_past_the_memory_limit_fails_with_the_limit_named() -> None:
     body = HEAD + b"<item><title>x</title><description><![CDATA[" + b"<b>w</b> " * 400_000 + (
         b"]]></description></item>" + TAIL)

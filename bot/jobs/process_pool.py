@@ -103,7 +103,10 @@ class ProcessPool:
             worker.kill()
 
     async def _call(self, worker: _Worker, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        waiter = asyncio.wrap_future(worker.executor.submit(fn, *args))
+        try:
+            waiter = asyncio.wrap_future(worker.executor.submit(fn, *args))
+        except BrokenProcessPool:  # died while idle (the OOM killer, a stray kill): replaced
+            raise ChildProcessError("the worker process had died") from None
         try:
             done, _ = await asyncio.wait({waiter}, timeout=self.time_limit)
         finally:
@@ -140,6 +143,10 @@ class ProcessPool:
             # submit starts the process: off the loop; the answer tells which process to kill later
             started = await asyncio.to_thread(executor.submit, os.getpid)
             pid = await asyncio.wait_for(asyncio.wrap_future(started), START_TIMEOUT)
+        except BrokenProcessPool:
+            executor.shutdown(wait=False, cancel_futures=True)
+            raise ChildProcessError("a worker process could not start (see its error output; "
+                                    "an unguarded __main__ module is the usual cause)") from None
         except BaseException:
             executor.shutdown(wait=False, cancel_futures=True)
             raise
