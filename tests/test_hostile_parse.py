@@ -20,6 +20,7 @@ import pytest
 from feedserver import rss
 from test_pipeline_e2e import alerts, items, make_app  # noqa: F401 - make_app: a fixture
 
+from bot.cli import main
 from bot.errors import ParseError
 from bot.jobs.process_pool import ProcessPool
 from bot.models import FeedSource
@@ -95,6 +96,14 @@ async def test_a_hostile_feed_fails_alone_with_its_reason_and_is_backed_off(
         assert worst[0] < 0.25, f"event loop stalled {worst[0]:.3f} s"
     finally:
         await app.close()
+
+
+def test_feeds_check_refuses_the_100k_attribute_feed_with_the_reason(tmp_path, capsys) -> None:
+    path = tmp_path / "evil.xml"
+    path.write_bytes(many_attributes())
+    assert main(["feeds", "check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "ParseError" in err and f"more than {MAX_ATTRIBUTES} attributes" in err
 
 
 def test_too_many_tags_are_refused_before_parsing() -> None:
