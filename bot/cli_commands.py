@@ -19,7 +19,7 @@ from .errors import ConfigError, NewsbotError
 from .pipeline.dedup import to_articles
 from .pipeline.fetch import Fetcher
 from .pipeline.match import compile_watchlist
-from .pipeline.parse import parse_feed_async
+from .pipeline.parse import close_parse_workers, parse_feed_async
 from .pipeline.summarise import summarise
 from .platforms.background import BackgroundAdapter, start_all, stop_all
 from .platforms.discord_bot import start_discord
@@ -69,6 +69,7 @@ async def _run(args: argparse.Namespace, settings: Settings, stop: asyncio.Event
         return 0
     finally:
         await app.close()
+        close_parse_workers()  # (idle workers would also go at exit; a clean stop is quicker)
 
 
 async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,11 +1,44 @@
-"""Small text helpers shared by summaries and renderers: grapheme-safe truncation."""
+"""Small text helpers shared by parsing, summaries and renderers: control characters out,
+grapheme-safe truncation."""
 
 from __future__ import annotations
+
+import re
 
 import regex
 
 _GRAPHEME = regex.compile(r"\X")
 ELLIPSIS = "…"
+
+# C0 controls but tab and newline, DEL, C1 controls, lone surrogates (from JSON "\ud800" escapes:
+# not encodable as UTF-8, so no database or chat platform takes them)
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _control_table() -> dict[int, str | None]:
+    table: dict[int, str | None] = {cp: None for cp in [*range(0x20), 0x7F] if cp not in (9, 10)}
+    table[0x0D] = "\n"  # a lone carriage return ends a line (CRLF is folded first)
+    table.update({cp: " " for cp in (0x0B, 0x0C, 0x1C, 0x1D, 0x1E, 0x1F)})  # spaces to str.split
+    for cp in range(0x80, 0xA0):  # C1 from text mis-decoded as Latin-1: cp1252 meant ’ “ € …
+        try:
+            table[cp] = bytes([cp]).decode("cp1252")
+        except UnicodeDecodeError:
+            table[cp] = None
+    table.update({cp: "\ufffd" for cp in range(0xD800, 0xE000)})
+    return table
+
+
+_CONTROL_TABLE = _control_table()
+
+
+def strip_controls(text: str) -> str:
+    """``text`` without control characters other than tab and newline: NUL and the other C0
+    controls deleted (the ones ``str.split`` counts as whitespace become a space), CR and CRLF
+    turned into a newline, C1 controls read as the cp1252 characters
+    they almost always are (U+0092 -> ’), lone surrogates replaced by U+FFFD."""
+    if not _CONTROLS.search(text):
+        return text
+    return text.replace("\r\n", "\n").translate(_CONTROL_TABLE)
 
 
 def utf16_len(text: str) -> int:

@@ -16,6 +16,8 @@ import html
 import re
 from html.parser import HTMLParser
 
+from ..textutil import strip_controls
+
 __all__ = ["html_to_text", "clean_text"]
 
 
@@ -91,8 +93,9 @@ def html_to_text(markup: str) -> str:
 
 
 def _normalise(text: str) -> str:
-    """Collapse spaces within lines, keep single line breaks, one blank line between paragraphs."""
-    text = _ZERO_WIDTH.sub("", text)
+    """Collapse spaces within lines, keep single line breaks, one blank line between paragraphs;
+    NUL and other control characters out."""
+    text = strip_controls(_ZERO_WIDTH.sub("", text))
     paragraphs: list[str] = []
     for block in re.split(r"\n[ \t\r\f\v\u00a0]*\n", text):
         lines = [_SPACES.sub(" ", line).strip() for line in block.split("\n")]
@@ -157,12 +160,7 @@ def clean_text(text: str) -> str:
         return ""
     if "croll" in text or "lick" in text:
         text = _INLINE.sub("\n\n", text)
-    kept: list[str] = []
-    for para in text.split("\n\n"):
-        lines = [line for line in para.split("\n") if not _is_boilerplate(line.strip())]
-        if lines:
-            kept.append("\n".join(lines))
-    out = "\n\n".join(kept)
+    out = "\n\n".join(_drop_boilerplate_lines(text))
     # trailers sit in the last few hundred characters; looking only there keeps this linear
     split = max(0, len(out) - _TRAILER_WINDOW)
     head, tail = out[:split], out[split:]
@@ -171,6 +169,25 @@ def clean_text(text: str) -> str:
         previous = tail
         tail = _TRAILERS.sub("", tail).rstrip()
     return _DATELINE.sub("", (head + tail).lstrip(), count=1)
+
+
+def _drop_boilerplate_lines(text: str) -> list[str]:
+    """The paragraphs of ``text`` without boilerplate lines. Where a line is dropped from inside
+    a paragraph, the paragraph is split there: the lines around a caption are not one sentence
+    ("Nvidia cut 500 jobs / Photo: Getty Images / at its Paris office." is two pieces, never the
+    invented "Nvidia cut 500 jobs at its Paris office.")."""
+    kept: list[str] = []
+    for para in text.split("\n\n"):
+        run: list[str] = []
+        for line in para.split("\n"):
+            if not _is_boilerplate(line.strip()):
+                run.append(line)
+            elif run:
+                kept.append("\n".join(run))
+                run = []
+        if run:
+            kept.append("\n".join(run))
+    return kept
 
 
 def _is_boilerplate(line: str) -> bool:

@@ -50,6 +50,9 @@ def _fold_char(ch: str, lower: bool = True) -> str:
         kind = unicodedata.category(c)[0]
         if kind == "M":
             continue
+        if ord(c) in _APOSTROPHE_LETTERS:  # "ŉ" -> "ʼn": a separator, as "ʼ" alone is
+            out.append(" ")
+            continue
         base = _EXTRA.get(c.lower())
         if base is not None:
             out.append(base if lower or c.islower() else base.capitalize())
@@ -263,7 +266,10 @@ class FoldedText:
         fpos, opos, linear = unfold
         i = bisect_right(fpos, start) - 1
         j = bisect_right(fpos, end, i) - 1
-        return opos[i] + (start - fpos[i]) * linear[i], opos[j] + (end - fpos[j]) * linear[j]
+        # an end inside one character's expansion ("¼" -> "1 4", a match on "1") ends after it
+        inside = not linear[j] and end > fpos[j]
+        return (opos[i] + (start - fpos[i]) * linear[i],
+                opos[j] + 1 if inside else opos[j] + (end - fpos[j]) * linear[j])
 
     def _collapse_map(self) -> tuple[list[int], list[int]]:
         """Where each piece between space runs starts, in ``padded`` and in ``folded``."""

@@ -7,14 +7,20 @@ resolved against the feed URL), aware UTC dates and capped field sizes.
 feedparser is always handed a ``BytesIO``, never ``bytes``/``str``: given ``bytes`` it first tries
 ``open(body)``, so a hostile server answering with the body ``/etc/passwd`` would make it read a
 local file (feedparser 6.0.14). Given a URL it would fetch with no timeout or size limit.
+
+Control characters other than tab and newline (NUL first: PostgreSQL refuses it in text) and lone
+surrogates never reach an ``Entry`` (``bot.textutil.strip_controls``), on the XML and JSON paths.
+XML documents whose shape would make feedparser take minutes are refused before parsing
+(``bot.pipeline.feed_limits``); ``parse_feed_async`` runs the whole parse in a worker process with
+a hard time and memory limit, so no document can pin the event loop or a CPU.
 """
 
 from __future__ import annotations
 
-import asyncio
 import html
 import io
 import json
+import os
 import re
 import time
 from collections.abc import Mapping
@@ -26,9 +32,11 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 
 from bot.errors import ParseError
+from bot.jobs.process_pool import ProcessPool
 from bot.models import Entry, ParsedFeed
 from bot.pipeline.clean import html_to_text
-from bot.textutil import truncate
+from bot.pipeline.feed_limits import shape_problem
+from bot.textutil import strip_controls, truncate
 
 MAX_TITLE = 1_000  # characters, after HTML -> text
 MAX_TEXT = 100_000
@@ -36,6 +44,8 @@ MAX_RAW = 1_000_000  # markup characters looked at per field before conversion
 MAX_SHORT = 200  # author
 MAX_LANG = 35  # longest sensible BCP 47 tag
 MAX_URL = 4_096
+PARSE_TIME_LIMIT = 20.0  # seconds per document in the worker; 10 MB of real feed takes ~3 s here
+PARSE_MEMORY_LIMIT = 1 << 30  # bytes of address space per worker; a 10 MB feed peaks at ~250 MB
 
 _JSON_TYPES = ("application/feed+json", "application/json")
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
@@ -49,7 +59,7 @@ def plain_title(value: str | None, *, is_html: bool = True) -> str:
     """A one-line plain-text title: markup removed, entities decoded once, whitespace collapsed."""
     if not value:
         return ""
-    raw = value[:MAX_RAW]
+    raw = strip_controls(value[:MAX_RAW])
     text = html_to_text(raw) if is_html else raw
     if not is_html and _ENTITY.search(text):
         text = html.unescape(text)  # double-escaped feeds ("Q&amp;amp;A") are common
@@ -60,7 +70,7 @@ def plain_text(value: str | None, *, is_html: bool = True) -> str:
     """Plain text with paragraph breaks ("\\n\\n"), capped at MAX_TEXT characters."""
     if not value:
         return ""
-    raw = value[:MAX_RAW]
+    raw = strip_controls(value[:MAX_RAW])
     if is_html:
         text = html_to_text(raw)
     else:
@@ -80,7 +90,7 @@ def safe_link(link: Any, base: str) -> str | None:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
-    if any(ch.isspace() or ord(ch) < 32 for ch in absolute):
+    if any(ch.isspace() for ch in absolute) or strip_controls(absolute) != absolute:
         return None
     # characters that may not appear raw in a URL, and that break chat link markup (<url|label>)
     return absolute.translate(_URL_UNSAFE)
@@ -98,7 +108,7 @@ def _base(*candidates: Any) -> str:
 def _short(value: Any, limit: int) -> str | None:
     if not isinstance(value, str):
         return None
-    text = " ".join(html_to_text(value[:MAX_RAW]).split())
+    text = " ".join(html_to_text(strip_controls(value[:MAX_RAW])).split())
     return truncate(text, limit) if text else None
 
 
@@ -114,7 +124,7 @@ def _guid(value: Any) -> str | None:
         value = str(value)
     if not isinstance(value, str):
         return None
-    return value.strip()[:MAX_URL] or None
+    return strip_controls(value.strip()[:MAX_URL]).strip() or None
 
 
 def _is_html(mime: Any) -> bool:
@@ -280,6 +290,9 @@ def _not_a_feed_reason(body: bytes, result: Mapping[str, Any]) -> str:
 
 
 def _parse_xml_feed(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
+    problem = shape_problem(body, content_type)
+    if problem:
+        raise ParseError(problem, url=url)
     headers: dict[str, str] = {}
     if content_type:  # without a content-type feedparser flags any headers as NonXMLContentType
         headers = {"content-type": content_type, "content-location": url} if url else {
@@ -287,6 +300,8 @@ def _parse_xml_feed(body: bytes, url: str, content_type: str | None) -> ParsedFe
     try:
         result = feedparser.parse(io.BytesIO(body), response_headers=headers,
                                   resolve_relative_uris=True, sanitize_html=True)
+    except MemoryError:
+        raise  # the worker's memory limit: reported as such by parse_feed_async
     except Exception as exc:  # third-party boundary: feedparser has no error contract
         raise ParseError(f"unreadable feed: {exc.__class__.__name__}: {exc}", url=url) from None
     entries_raw = result.get("entries") or []
@@ -323,7 +338,37 @@ def parse_feed(body: bytes, *, url: str = "", content_type: str | None = None) -
     return _parse_xml_feed(data, url, content_type)
 
 
-async def parse_feed_async(body: bytes, *, url: str = "",
-                           content_type: str | None = None) -> ParsedFeed:
-    """``parse_feed`` in a worker thread so a large feed does not stall the event loop."""
-    return await asyncio.to_thread(parse_feed, body, url=url, content_type=content_type)
+_WORKERS = ProcessPool(size=max(1, min(2, os.cpu_count() or 1)), time_limit=PARSE_TIME_LIMIT,
+                       memory_limit=PARSE_MEMORY_LIMIT, preload=(__name__,))
+
+
+async def parse_feed_async(body: bytes, *, url: str = "", content_type: str | None = None,
+                           workers: ProcessPool | None = None) -> ParsedFeed:
+    """``parse_feed`` in a worker process (``workers``, else the shared parse workers), so no
+    document can stall the event loop: one that runs past the pool's time limit or memory limit
+    has its worker killed and raises ParseError naming the limit; the next parse gets a fresh
+    worker. The caller's failure path (backoff) then applies to that feed alone."""
+    pool = workers or _WORKERS
+    try:
+        return await pool.run(_parse_in_worker, bytes(body), url, content_type)
+    except TimeoutError:
+        raise ParseError(f"refused: parsing took longer than the time limit of "
+                         f"{pool.time_limit:g} s and was stopped", url=url) from None
+    except MemoryError:
+        limit = f"{pool.memory_limit >> 20} MB" if pool.memory_limit else "the memory available"
+        raise ParseError(f"refused: parsing needed more memory than the limit of {limit}",
+                         url=url) from None
+    except ChildProcessError as exc:
+        raise ParseError(f"unreadable feed: the parser process died ({exc})", url=url) from None
+    except ParseError as exc:  # the url does not survive the trip between processes
+        raise ParseError(str(exc), url=url) from None
+
+
+def _parse_in_worker(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
+    return parse_feed(body, url=url, content_type=content_type)
+
+
+def close_parse_workers() -> None:
+    """Stop the idle parse workers (at shutdown; a busy one is killed when its call is
+    cancelled)."""
+    _WORKERS.close()

@@ -66,7 +66,7 @@ def render_reply(reply: Reply) -> dict[str, Any]:
     Previews are rendered exactly as alerts are posted (``render_slack``); as many as fit in
     Slack's 50 blocks and our payload budget, then a "+N more" line.
     """
-    text = reply.text or ("Done." if reply.ok else "That did not work.")
+    text = reply.text.strip() or ("Done." if reply.ok else "That did not work.")
     blocks: list[dict[str, Any]] = [_section(chunk) for chunk in _chunks(text)]
     shown = 0
     for i, alert in enumerate(reply.alerts):
@@ -100,6 +100,7 @@ def _chunks(text: str) -> list[str]:
             candidate = line
         current = candidate
     chunks.append(current)
+    chunks = [chunk for chunk in chunks if chunk.strip()]  # Block Kit refuses an empty section
     if len(chunks) > MAX_TEXT_SECTIONS:
         chunks = chunks[:MAX_TEXT_SECTIONS - 1] + [f"… ({len(chunks) - MAX_TEXT_SECTIONS + 1} "
                                                    "more part(s) cut)"]

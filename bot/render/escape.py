@@ -58,8 +58,10 @@ def slack_escape(text: str) -> str:
 
 # --- Discord --------------------------------------------------------------------------------------
 _ZWSP = "\u200b"
-# bare http(s) links are left alone (escaping inside them would break the link target)
-_URL = r"(?P<url>https?://[^\s<]+[^<.,:;\"'\]\s])"
+# bare http(s) links are left alone (escaping inside them would break the link target); they end
+# at a bracket, which a URL may not hold raw, so "https://a[x](https://b)" cannot carry a masked
+# link past the escaping
+_URL = r"(?P<url>https?://[^\s<\[\]]+[^<.,:;\"'\[\]\s])"
 _INLINE_MD = r"(?P<md>[\\*_~`|\[\]])"
 # at the start of a line: headings (#, ##, ###), subtext (-#), quotes (>, >>>), lists (-, *, +, 1.)
 _LINE_MD = r"^(?P<lead>[ \t]*)(?P<block>#{1,3}|-#|>{1,3}|[-+]|\d+(?=[.)]))"
