@@ -13,21 +13,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .commands.service import CommandService
-from .config import OperatorConfig, load_config
-from .jobs.heartbeat import LEASE, Heartbeat, worker_id
-from .jobs.looplag import LoopLag
-from .models import Delivery, display_address
-from .operator_sync import sync_operator_config
-from .pipeline.deliver import Deliverer, DeliveryReport
-from .pipeline.fetch import Fetcher
-from .platforms.console import ConsoleSink, JsonlSink
-from .platforms.discord_sink import make_discord_sinks
-from .platforms.slack_sink import make_slack_sink
-from .poller import FeedFetcher, Poller, PollOutcome
-from .settings import Settings
-from .sinks import Sink
-from .storage import Storage, open_storage
+from bot.commands.service import CommandService
+from bot.config import OperatorConfig, load_config
+from bot.jobs.heartbeat import LEASE, Heartbeat, worker_id
+from bot.jobs.looplag import LoopLag
+from bot.models import Delivery, display_address
+from bot.operator_sync import sync_operator_config
+from bot.pipeline.deliver import Deliverer, DeliveryReport
+from bot.pipeline.fetch import Fetcher
+from bot.platforms.console import ConsoleSink, JsonlSink
+from bot.platforms.discord_sink import make_discord_sinks
+from bot.platforms.slack_sink import make_slack_sink
+from bot.poller import FeedFetcher, Poller, PollOutcome
+from bot.settings import Settings
+from bot.sinks import Sink
+from bot.storage import Storage, open_storage
 
 log = logging.getLogger(__name__)
 

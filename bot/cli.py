@@ -17,8 +17,8 @@ from types import FrameType
 
 from pydantic import ValidationError
 
-from .errors import NewsbotError
-from .settings import Settings, settings_errors
+from bot.errors import NewsbotError
+from bot.settings import Settings, settings_errors
 
 log = logging.getLogger("newsbot")
 
@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     summ.add_argument("--json", action="store_true")
     summ.add_argument("articles", nargs="?", default="-")
 
-    from .cli_preview import add_preview_parser
+    from bot.cli_preview import add_preview_parser
 
     add_preview_parser(sub)
 
@@ -95,10 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("alembic", "aiosqlite", "asyncio", "apscheduler.executors"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
-    from .domain.secrets import protect_logs
+    from bot.domain.secrets import protect_logs
 
     protect_logs()  # every log line masked; slack_sdk never logs response_url
-    from . import cli_commands
+    from bot import cli_commands
 
     try:
         return asyncio.run(cli_commands.dispatch(args, settings))

@@ -9,26 +9,26 @@ from pathlib import Path
 
 from discord import LoginFailure
 
-from .app import App, run_summary
-from .cli import install_signal_handlers, print_json
-from .cli_io import read_articles
-from .cli_preview import cmd_preview
-from .commands.types import Commands
-from .demo import run_demo
-from .errors import ConfigError, NewsbotError
-from .pipeline.dedup import to_articles
-from .pipeline.fetch import Fetcher
-from .pipeline.match import compile_watchlist
-from .pipeline.parse import close_parse_workers, parse_feed_async
-from .pipeline.summarise import summarise
-from .platforms.background import BackgroundAdapter, start_all, stop_all
-from .platforms.discord_bot import start_discord
-from .platforms.slack_app import start_slack
-from .scheduler import run_forever
-from .settings import Settings
-from .storage import open_storage
-from .storage.db import make_engine, upgrade
-from .watchlist import load_watchlist
+from bot.app import App, run_summary
+from bot.cli import install_signal_handlers, print_json
+from bot.cli_io import read_articles
+from bot.cli_preview import cmd_preview
+from bot.commands.types import Commands
+from bot.demo import run_demo
+from bot.errors import ConfigError, NewsbotError
+from bot.pipeline.dedup import to_articles
+from bot.pipeline.fetch import Fetcher
+from bot.pipeline.match import compile_watchlist
+from bot.pipeline.parse import close_parse_workers, parse_feed_async
+from bot.pipeline.summarise import summarise
+from bot.platforms.background import BackgroundAdapter, start_all, stop_all
+from bot.platforms.discord_bot import start_discord
+from bot.platforms.slack_app import start_slack
+from bot.scheduler import run_forever
+from bot.settings import Settings
+from bot.storage import open_storage
+from bot.storage.db import make_engine, upgrade
+from bot.watchlist import load_watchlist
 
 
 def chat_adapters(settings: Settings, commands: Commands) -> list[BackgroundAdapter]:

@@ -16,16 +16,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .cli_io import InputArticle, read_articles
-from .models import Alert, Article, Destination, Subscription, Watchlist
-from .pipeline import alerts
-from .pipeline.dedup import canonical_url
-from .pipeline.match import Matcher, compile_watchlist
-from .pipeline.route import route
-from .render.discord_embed import render_discord
-from .render.slack_blocks import render_slack
-from .settings import Settings
-from .watchlist import load_watchlist
+from bot.cli_io import InputArticle, read_articles
+from bot.models import Alert, Article, Destination, Subscription, Watchlist
+from bot.pipeline import alerts
+from bot.pipeline.dedup import canonical_url
+from bot.pipeline.match import Matcher, compile_watchlist
+from bot.pipeline.route import route
+from bot.render.discord_embed import render_discord
+from bot.render.slack_blocks import render_slack
+from bot.settings import Settings
+from bot.watchlist import load_watchlist
 
 RENDERERS: dict[str, Callable[[Alert], dict[str, Any]]] = {
     "slack": render_slack, "discord": render_discord}

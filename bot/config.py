@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config_files import brief, did_you_mean, read_yaml
-from .errors import ConfigError
-from .models import FeedSource, Subscription, Watchlist
-from .watchlist import parse_watchlist
+from bot.config_files import brief, did_you_mean, read_yaml
+from bot.errors import ConfigError
+from bot.models import FeedSource, Subscription, Watchlist
+from bot.watchlist import parse_watchlist
 
 ADDRESS_KINDS = ("console", "jsonl", "slack", "discord", "discord-webhook")
 LOCAL_TENANT = "local"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from .app import App, CycleReport
-from .config import DestinationSpec, OperatorConfig, load_config
-from .models import FeedSource, Subscription
-from .settings import REPO_ROOT, Settings
+from bot.app import App, CycleReport
+from bot.config import DestinationSpec, OperatorConfig, load_config
+from bot.models import FeedSource, Subscription
+from bot.settings import REPO_ROOT, Settings
 
 SEED_SUFFIXES = (".rss", ".atom", ".xml", ".json")
 

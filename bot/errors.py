@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .domain.secrets import mask_secrets
+from bot.domain.secrets import mask_secrets
 
 
 class NewsbotError(Exception):

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from .domain.address import Address
+from bot.domain.address import Address
 
 MatchKind = Literal["company", "topic"]
 Field = Literal["title", "text"]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .config import LOCAL_TENANT, OperatorConfig
-from .storage import Storage
+from bot.config import LOCAL_TENANT, OperatorConfig
+from bot.storage import Storage
 
 
 async def sync_operator_config(storage: Storage, config: OperatorConfig, now: datetime,

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from .errors import FeedError, FetchError, StorageError
-from .models import Article, FetchResult
-from .pipeline.alerts import (
+from bot.errors import FeedError, FetchError, StorageError
+from bot.models import Article, FetchResult
+from bot.pipeline.alerts import (
     SUMMARY_CHARS,
     SUMMARY_SENTENCES,
     PlannedAlert,
@@ -26,11 +26,11 @@ from .pipeline.alerts import (
     cap_poll,
     plan_alerts,
 )
-from .pipeline.dedup import to_articles
-from .pipeline.match import compile_off_loop
-from .pipeline.parse import parse_feed_async
-from .storage import FeedRow, Follow, NewDelivery, PollRecord, Storage
-from .storage.feeds import is_transient
+from bot.pipeline.dedup import to_articles
+from bot.pipeline.match import compile_off_loop
+from bot.pipeline.parse import parse_feed_async
+from bot.storage import FeedRow, Follow, NewDelivery, PollRecord, Storage
+from bot.storage.feeds import is_transient
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from .app import App
+from bot.app import App
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from .models import Delivery, SendResult
+from bot.models import Delivery, SendResult
 
 
 class Sink(Protocol):

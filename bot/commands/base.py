@@ -7,12 +7,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..errors import CommandError
-from ..models import Company, Topic, Watchlist
-from ..pipeline.fold import fold_term
-from ..storage import Storage
-from ..textutil import truncate
-from .types import Invocation
+from bot.commands.types import Invocation
+from bot.errors import CommandError
+from bot.models import Company, Topic, Watchlist
+from bot.pipeline.fold import fold_term
+from bot.storage import Storage
+from bot.textutil import truncate
 
 UrlVetter = Callable[[str], Awaitable[str]]
 

@@ -7,13 +7,13 @@ for the reply; the fetcher checks again and pins the addresses on every fetch.
 
 from __future__ import annotations
 
-from ..errors import CommandError, UnsafeURL
-from ..models import FeedSource
-from ..pipeline.netguard import check_url_syntax
-from ..storage.chat import FeedFollow
-from .base import Ctx, short, when
-from .grammar import FeedAdd, FeedRemove
-from .types import Reply
+from bot.commands.base import Ctx, short, when
+from bot.commands.grammar import FeedAdd, FeedRemove
+from bot.commands.types import Reply
+from bot.errors import CommandError, UnsafeURL
+from bot.models import FeedSource
+from bot.pipeline.netguard import check_url_syntax
+from bot.storage.chat import FeedFollow
 
 MAX_URL_CHARS = 2000
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .grammar import USAGE
-from .types import Reply
+from bot.commands.grammar import USAGE
+from bot.commands.types import Reply
 
 GENERAL = """\
 /news commands:

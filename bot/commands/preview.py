@@ -16,18 +16,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ..errors import CommandError
-from ..models import Alert, Article, Destination, MatchResult, Subscription, Watchlist
-from ..pipeline.alerts import alert_for
-from ..pipeline.dedup import canonical_url
-from ..pipeline.match import Matcher, compile_off_loop
-from ..pipeline.route import route
-from ..storage.chat import StoredArticle
-from ..textutil import truncate
-from .base import Ctx, find_company, short
-from .grammar import Preview
-from .subscriptions import channel
-from .types import Reply
+from bot.commands.base import Ctx, find_company, short
+from bot.commands.grammar import Preview
+from bot.commands.subscriptions import channel
+from bot.commands.types import Reply
+from bot.errors import CommandError
+from bot.models import Alert, Article, Destination, MatchResult, Subscription, Watchlist
+from bot.pipeline.alerts import alert_for
+from bot.pipeline.dedup import canonical_url
+from bot.pipeline.match import Matcher, compile_off_loop
+from bot.pipeline.route import route
+from bot.storage.chat import StoredArticle
+from bot.textutil import truncate
 
 PREVIEW_FEED = "preview"
 TITLE_CHARS = 100

@@ -15,13 +15,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Literal
 
-from ..errors import CommandError, NewsbotError, NotAuthorized
-from ..models import Watchlist
-from ..pipeline.netguard import vet_url
-from ..storage import Storage
-from .base import Ctx, Limits, UrlVetter, folded
-from .feeds import feeds_add, feeds_list, feeds_remove
-from .grammar import (
+from bot.commands.base import Ctx, Limits, UrlVetter, folded
+from bot.commands.feeds import feeds_add, feeds_list, feeds_remove
+from bot.commands.grammar import (
     ADMIN_COMMANDS,
     Command,
     FeedAdd,
@@ -40,12 +36,16 @@ from .grammar import (
     parse,
     tokenize,
 )
-from .help import help_reply
-from .preview import preview
-from .subscriptions import list_subscriptions, resume, subscribe
-from .types import Invocation, Reply
-from .watch import watch_add, watch_list, watch_remove
-from .why import why
+from bot.commands.help import help_reply
+from bot.commands.preview import preview
+from bot.commands.subscriptions import list_subscriptions, resume, subscribe
+from bot.commands.types import Invocation, Reply
+from bot.commands.watch import watch_add, watch_list, watch_remove
+from bot.commands.why import why
+from bot.errors import CommandError, NewsbotError, NotAuthorized
+from bot.models import Watchlist
+from bot.pipeline.netguard import vet_url
+from bot.storage import Storage
 
 log = logging.getLogger(__name__)
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from ..errors import CommandError
-from ..models import Destination, Subscription, Watchlist
-from ..storage.outbox import DestinationStatus
-from .base import Ctx, bullet, did_you_mean, find_company, find_topic, folded, short
-from .grammar import Subscribe
-from .types import Reply
+from bot.commands.base import Ctx, bullet, did_you_mean, find_company, find_topic, folded, short
+from bot.commands.grammar import Subscribe
+from bot.commands.types import Reply
+from bot.errors import CommandError
+from bot.models import Destination, Subscription, Watchlist
+from bot.storage.outbox import DestinationStatus
 
 ANY_COMPANY = ("*", "any", "any company", "all")
 

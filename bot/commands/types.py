@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from ..models import Alert
+from bot.models import Alert
 
 
 @dataclass(frozen=True, slots=True)

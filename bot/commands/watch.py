@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..errors import CommandError, WatchlistError
-from ..models import Company, Topic, Watchlist
-from ..watchlist import parse_watchlist, watchlist_to_dict
-from .base import Ctx, find_company, find_topic
-from .grammar import WatchAdd, WatchRemove
-from .types import Reply
+from bot.commands.base import Ctx, find_company, find_topic
+from bot.commands.grammar import WatchAdd, WatchRemove
+from bot.commands.types import Reply
+from bot.errors import CommandError, WatchlistError
+from bot.models import Company, Topic, Watchlist
+from bot.watchlist import parse_watchlist, watchlist_to_dict
 
 _WHERE = re.compile(r"^(companies|topics)\[\d+\]( \(.*?\))?\s*:?\s*")
 

@@ -6,14 +6,14 @@ the stored alert recorded); delivery facts come from the outbox row.
 
 from __future__ import annotations
 
-from ..models import Destination
-from ..storage.chat import DeliveryInfo, StoredArticle
-from ..storage.outbox import DestinationStatus
-from .base import Ctx, short, when
-from .grammar import Why
-from .preview import explain_match, explain_route, find_stored, judge_off_loop
-from .subscriptions import channel
-from .types import Reply
+from bot.commands.base import Ctx, short, when
+from bot.commands.grammar import Why
+from bot.commands.preview import explain_match, explain_route, find_stored, judge_off_loop
+from bot.commands.subscriptions import channel
+from bot.commands.types import Reply
+from bot.models import Destination
+from bot.storage.chat import DeliveryInfo, StoredArticle
+from bot.storage.outbox import DestinationStatus
 
 
 def _seen(stored: list[StoredArticle], ctx: Ctx) -> str:

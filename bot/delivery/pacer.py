@@ -19,8 +19,8 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 
-from ..errors import RateLimitedError
-from ..net.retry_after import header, parse_retry_after
+from bot.errors import RateLimitedError
+from bot.net.retry_after import header, parse_retry_after
 
 
 class Pacer:

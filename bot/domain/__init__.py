@@ -3,6 +3,6 @@
 ``Address``: a destination's ``platform:target`` address, parsed once, safe to display.
 """
 
-from .address import Address
+from bot.domain.address import Address
 
 __all__ = ["Address"]

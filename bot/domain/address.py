@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .secrets import mask_secrets
+from bot.domain.secrets import mask_secrets
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..models import Alert, Article, Destination, MatchResult, Summary
-from .match import Matcher
-from .route import build_alert, route
-from .summarise import summarise
+from bot.models import Alert, Article, Destination, MatchResult, Summary
+from bot.pipeline.match import Matcher
+from bot.pipeline.route import build_alert, route
+from bot.pipeline.summarise import summarise
 
 SUMMARY_SENTENCES = 3
 SUMMARY_CHARS = 600

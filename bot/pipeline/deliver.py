@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 
-from ..errors import (
+from bot.errors import (
     DeliveryError,
     NotSentError,
     PermanentDeliveryError,
@@ -31,11 +31,11 @@ from ..errors import (
     TransientDeliveryError,
     UnknownOutcomeError,
 )
-from ..jobs.heartbeat import BEAT_SECONDS, LEASE, Heartbeat, worker_id
-from ..models import Delivery, display_address
-from ..sinks import Sink
-from ..storage import Storage
-from ..storage.outbox import UNCERTAIN, Backlog, DestinationBatch
+from bot.jobs.heartbeat import BEAT_SECONDS, LEASE, Heartbeat, worker_id
+from bot.models import Delivery, display_address
+from bot.sinks import Sink
+from bot.storage import Storage
+from bot.storage.outbox import UNCERTAIN, Backlog, DestinationBatch
 
 log = logging.getLogger(__name__)
 

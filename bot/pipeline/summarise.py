@@ -24,10 +24,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ..models import Match, Summary
-from ..textutil import truncate
-from .clean import clean_text
-from .sentences import split_sentences
+from bot.models import Match, Summary
+from bot.pipeline.clean import clean_text
+from bot.pipeline.sentences import split_sentences
+from bot.textutil import truncate
 
 __all__ = ["summarise", "split_sentences", "Weights", "DEFAULT_WEIGHTS",
            "score_sentences"]

@@ -26,9 +26,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..domain.address import Address
-from ..errors import PermanentDeliveryError
-from ..models import Alert, Delivery, SendResult
+from bot.domain.address import Address
+from bot.errors import PermanentDeliveryError
+from bot.models import Alert, Delivery, SendResult
 
 try:
     import fcntl

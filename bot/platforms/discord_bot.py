@@ -27,10 +27,10 @@ from typing import Any, Literal
 import discord
 from discord import app_commands
 
-from ..commands.types import Commands, Invocation, Reply
-from ..render.discord_embed import EMBED_TOTAL_MAX, embed_length, render_discord
-from ..render.escape import discord_escape, fit
-from ..settings import Settings
+from bot.commands.types import Commands, Invocation, Reply
+from bot.render.discord_embed import EMBED_TOTAL_MAX, embed_length, render_discord
+from bot.render.escape import discord_escape, fit
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 

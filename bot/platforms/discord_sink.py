@@ -42,16 +42,16 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from ..delivery.pacer import Pacer
-from ..delivery.recent import RecentScans, as_utc
-from ..delivery.transport import transport_errors
-from ..domain.address import Address
-from ..errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
-from ..models import Delivery, SendResult
-from ..net.retry_after import header, retry_after
-from ..render.discord_embed import render_discord
-from ..settings import Settings
-from ..sinks import Sink
+from bot.delivery.pacer import Pacer
+from bot.delivery.recent import RecentScans, as_utc
+from bot.delivery.transport import transport_errors
+from bot.domain.address import Address
+from bot.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from bot.models import Delivery, SendResult
+from bot.net.retry_after import header, retry_after
+from bot.render.discord_embed import render_discord
+from bot.settings import Settings
+from bot.sinks import Sink
 
 log = logging.getLogger(__name__)
 

@@ -37,12 +37,12 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from ..commands.types import Commands, Invocation, Reply
-from ..domain.secrets import quiet_chatty_loggers
-from ..errors import ConfigError
-from ..render.escape import fit, slack_escape
-from ..render.slack_blocks import MAX_BLOCKS, PAYLOAD_BUDGET, payload_size, render_slack
-from ..settings import Settings
+from bot.commands.types import Commands, Invocation, Reply
+from bot.domain.secrets import quiet_chatty_loggers
+from bot.errors import ConfigError
+from bot.render.escape import fit, slack_escape
+from bot.render.slack_blocks import MAX_BLOCKS, PAYLOAD_BUDGET, payload_size, render_slack
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -43,15 +43,15 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from ..delivery.pacer import Pacer
-from ..delivery.recent import SCAN_TTL, RecentScans
-from ..delivery.transport import transport_errors
-from ..domain.address import Address
-from ..errors import PermanentDeliveryError, TransientDeliveryError
-from ..models import Delivery, SendResult
-from ..net.retry_after import retry_after
-from ..render.slack_blocks import render_slack
-from ..settings import Settings
+from bot.delivery.pacer import Pacer
+from bot.delivery.recent import SCAN_TTL, RecentScans
+from bot.delivery.transport import transport_errors
+from bot.domain.address import Address
+from bot.errors import PermanentDeliveryError, TransientDeliveryError
+from bot.models import Delivery, SendResult
+from bot.net.retry_after import retry_after
+from bot.render.slack_blocks import render_slack
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 

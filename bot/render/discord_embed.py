@@ -12,8 +12,8 @@ import zlib
 from datetime import UTC, datetime
 from typing import Any
 
-from ..models import Alert
-from .escape import (
+from bot.models import Alert
+from bot.render.escape import (
     clean_text,
     discord_escape,
     discord_mentions_inert,

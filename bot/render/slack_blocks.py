@@ -23,9 +23,9 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from ..errors import DeliveryError
-from ..models import Alert
-from .escape import (
+from bot.errors import DeliveryError
+from bot.models import Alert
+from bot.render.escape import (
     clean_text,
     fit,
     hit_parts,

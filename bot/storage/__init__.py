@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from .chat import ChatStore
-from .db import make_engine, upgrade
-from .feeds import FeedRow, FeedStore, Follow, NewDelivery, PollRecord
-from .outbox import Backlog, DeliveryState, DestinationBatch, DestinationStatus, OutboxStore
-from .tenants import AuditEntry, TenantStore
+from bot.storage.chat import ChatStore
+from bot.storage.db import make_engine, upgrade
+from bot.storage.feeds import FeedRow, FeedStore, Follow, NewDelivery, PollRecord
+from bot.storage.outbox import (
+    Backlog,
+    DeliveryState,
+    DestinationBatch,
+    DestinationStatus,
+    OutboxStore,
+)
+from bot.storage.tenants import AuditEntry, TenantStore
 
 
 class Storage(TenantStore, FeedStore, OutboxStore, ChatStore):

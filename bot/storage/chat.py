@@ -12,10 +12,18 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
 
-from ..models import Alert, Article
-from .base import StoreBase
-from .tables import articles, deliveries, destinations, feeds, follows, subscriptions, watches
-from .tenants import make_own_watchlist, watch_reader
+from bot.models import Alert, Article
+from bot.storage.base import StoreBase
+from bot.storage.tables import (
+    articles,
+    deliveries,
+    destinations,
+    feeds,
+    follows,
+    subscriptions,
+    watches,
+)
+from bot.storage.tenants import make_own_watchlist, watch_reader
 
 
 @dataclass(frozen=True, slots=True)

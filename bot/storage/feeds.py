@@ -12,10 +12,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy import and_, delete, exists, func, or_, select, update
 
-from ..errors import StorageError
-from ..models import Alert, Article, FeedSource
-from .base import StoreBase
-from .tables import articles, deliveries, feeds, follows
+from bot.errors import StorageError
+from bot.models import Alert, Article, FeedSource
+from bot.storage.base import StoreBase
+from bot.storage.tables import articles, deliveries, feeds, follows
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

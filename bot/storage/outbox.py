@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import and_, exists, false, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..models import Alert, Delivery, display_address
-from .base import StoreBase
-from .tables import deliveries, destinations, feeds
+from bot.models import Alert, Delivery, display_address
+from bot.storage.base import StoreBase
+from bot.storage.tables import deliveries, destinations, feeds
 
 UNCERTAIN = "outcome unknown: "  # last_error prefix: the attempt may have landed
 

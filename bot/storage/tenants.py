@@ -22,11 +22,11 @@ from sqlalchemy import Text, delete, func, literal, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..config import LOCAL_TENANT
-from ..models import Destination, Subscription, Watchlist
-from ..watchlist import parse_watchlist, watchlist_to_dict
-from .base import StoreBase
-from .tables import audit_log, destinations, subscriptions, tenants, watches
+from bot.config import LOCAL_TENANT
+from bot.models import Destination, Subscription, Watchlist
+from bot.storage.base import StoreBase
+from bot.storage.tables import audit_log, destinations, subscriptions, tenants, watches
+from bot.watchlist import parse_watchlist, watchlist_to_dict
 
 DEFAULTS_TENANT = LOCAL_TENANT  # whose watchlist new tenants read until they edit their own
 WATCHLIST_CACHE = 256  # parsed watchlists kept per process
