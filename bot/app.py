@@ -13,20 +13,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.commands.service import CommandService
+from bot.chat.service import CommandService
 from bot.config import OperatorConfig, load_config
+from bot.delivery.console import ConsoleSink, JsonlSink
+from bot.delivery.discord_sink import make_discord_sinks
+from bot.delivery.sinks import Sink
+from bot.delivery.slack_sink import make_slack_sink
+from bot.domain.models import Delivery, display_address
+from bot.jobs.deliver import Deliverer, DeliveryReport
 from bot.jobs.heartbeat import LEASE, Heartbeat, worker_id
 from bot.jobs.looplag import LoopLag
-from bot.models import Delivery, display_address
+from bot.jobs.poll_feed import FeedFetcher, Poller, PollOutcome
+from bot.net.fetcher import Fetcher
 from bot.operator_sync import sync_operator_config
-from bot.pipeline.deliver import Deliverer, DeliveryReport
-from bot.pipeline.fetch import Fetcher
-from bot.platforms.console import ConsoleSink, JsonlSink
-from bot.platforms.discord_sink import make_discord_sinks
-from bot.platforms.slack_sink import make_slack_sink
-from bot.poller import FeedFetcher, Poller, PollOutcome
 from bot.settings import Settings
-from bot.sinks import Sink
 from bot.storage import Storage, open_storage
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from types import FrameType
 
 from pydantic import ValidationError
 
-from bot.errors import NewsbotError
+from bot.domain.errors import NewsbotError
 from bot.settings import Settings, settings_errors
 
 log = logging.getLogger("newsbot")

@@ -9,22 +9,22 @@ from pathlib import Path
 
 from discord import LoginFailure
 
+from bot.adapters.background import BackgroundAdapter, start_all, stop_all
+from bot.adapters.discord.client import start_discord
+from bot.adapters.slack.app import start_slack
 from bot.app import App, run_summary
+from bot.chat.types import Commands
 from bot.cli import install_signal_handlers, print_json
 from bot.cli_io import read_articles
 from bot.cli_preview import cmd_preview
-from bot.commands.types import Commands
 from bot.demo import run_demo
-from bot.errors import ConfigError, NewsbotError
-from bot.pipeline.dedup import to_articles
-from bot.pipeline.fetch import Fetcher
+from bot.domain.errors import ConfigError, NewsbotError
+from bot.jobs.scheduler import run_forever
+from bot.net.fetcher import Fetcher
+from bot.pipeline.keys import to_articles
 from bot.pipeline.match import compile_watchlist
 from bot.pipeline.parse import close_parse_workers, parse_feed_async
 from bot.pipeline.summarise import summarise
-from bot.platforms.background import BackgroundAdapter, start_all, stop_all
-from bot.platforms.discord_bot import start_discord
-from bot.platforms.slack_app import start_slack
-from bot.scheduler import run_forever
 from bot.settings import Settings
 from bot.storage import open_storage
 from bot.storage.db import make_engine, upgrade

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from bot.errors import NewsbotError
-from bot.pipeline.clean import html_to_text
+from bot.domain.errors import NewsbotError
+from bot.text.clean import html_to_text
 
 MAX_ID_CHARS = 256
 _TEXT_KEYS = ("title", "text", "html", "url", "lang", "published")

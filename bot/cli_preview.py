@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli_io import InputArticle, read_articles
-from bot.models import Alert, Article, Destination, Subscription, Watchlist
+from bot.domain.models import Alert, Article, Destination, Subscription, Watchlist
 from bot.pipeline import alerts
-from bot.pipeline.dedup import canonical_url
+from bot.pipeline.keys import canonical_url
 from bot.pipeline.match import Matcher, compile_watchlist
 from bot.pipeline.route import route
 from bot.render.discord_embed import render_discord

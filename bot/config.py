@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.config_files import brief, did_you_mean, read_yaml
-from bot.errors import ConfigError
-from bot.models import FeedSource, Subscription, Watchlist
+from bot.domain.errors import ConfigError
+from bot.domain.models import FeedSource, Subscription, Watchlist
 from bot.watchlist import parse_watchlist
 
 ADDRESS_KINDS = ("console", "jsonl", "slack", "discord", "discord-webhook")

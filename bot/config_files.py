@@ -20,8 +20,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from bot.domain.errors import ConfigError
 from bot.domain.secrets import mask_secrets
-from bot.errors import ConfigError
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_ALIASES = 100

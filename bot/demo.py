@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.app import App, CycleReport
 from bot.config import DestinationSpec, OperatorConfig, load_config
-from bot.models import FeedSource, Subscription
+from bot.domain.models import FeedSource, Subscription
 from bot.settings import REPO_ROOT, Settings
 
 SEED_SUFFIXES = (".rss", ".atom", ".xml", ".json")

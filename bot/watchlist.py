@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.config_files import MAX_FILE_BYTES, brief, did_you_mean, read_yaml
-from bot.errors import ConfigError, WatchlistError
-from bot.models import Company, Topic, Watchlist
-from bot.pipeline.fold import fold_term
+from bot.domain.errors import ConfigError, WatchlistError
+from bot.domain.models import Company, Topic, Watchlist
+from bot.text.fold import fold_term
 
 MAX_TERM_CHARS = 200  # a name, alias, keyword, context word or exclusion phrase
 MAX_TERMS_PER_LIST = 1_000  # aliases, context, exclude or keywords of one entry

@@ -8,9 +8,9 @@ from typing import Any
 
 from bot.app import App
 from bot.config import DestinationSpec, OperatorConfig
-from bot.models import FeedSource, Subscription, Watchlist
+from bot.delivery.sinks import Sink
+from bot.domain.models import FeedSource, Subscription, Watchlist
 from bot.settings import Settings
-from bot.sinks import Sink
 from bot.storage import open_storage
 
 ANY_COMPANY = (Subscription(company="*"),)

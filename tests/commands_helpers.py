@@ -7,11 +7,11 @@ from typing import Any
 
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from bot.commands.base import Limits
-from bot.commands.service import CommandService
-from bot.commands.types import Invocation, Reply
-from bot.models import Company, Topic, Watchlist
-from bot.pipeline.netguard import vet_url
+from bot.chat.base import Limits
+from bot.chat.service import CommandService
+from bot.chat.types import Invocation, Reply
+from bot.domain.models import Company, Topic, Watchlist
+from bot.net.netguard import vet_url
 from bot.storage import Storage
 from bot.watchlist import watchlist_to_dict
 

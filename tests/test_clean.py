@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.pipeline.clean import clean_text, html_to_text
+from bot.text.clean import clean_text, html_to_text
 
 
 def test_inline_tags_keep_the_spaces_between_words() -> None:

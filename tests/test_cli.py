@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import corpora_dir
 from feedserver import Item, rss
+from test_pipeline_e2e import T0
 
 from bot.cli import main
-from test_pipeline_e2e import T0
 
 WATCHLIST = """
 companies:

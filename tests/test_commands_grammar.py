@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commands.grammar import (
+from bot.chat.grammar import (
     FeedAdd,
     FeedRemove,
     Help,
@@ -15,7 +15,7 @@ from bot.commands.grammar import (
     Why,
     parse,
 )
-from bot.errors import CommandError
+from bot.domain.errors import CommandError
 
 
 @pytest.mark.parametrize("text", [

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from commands_helpers import DEFAULTS, T_A, T_B, User, make_service, state
 
-from bot.commands.base import Limits
-from bot.models import Subscription
+from bot.chat.base import Limits
+from bot.domain.models import Subscription
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import pytest
 from commands_helpers import T_B, User, make_service
 from feedserver import Item, rss
 
-from bot.models import FetchResult
-from bot.poller import Poller
+from bot.domain.models import FetchResult
+from bot.jobs.poll_feed import Poller
 from bot.render.discord_embed import render_discord
 from bot.render.slack_blocks import render_slack
 

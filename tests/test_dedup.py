@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.models import Entry
-from bot.pipeline.dedup import (
+from bot.domain.models import Entry
+from bot.pipeline.keys import (
     article_key,
     canonical_url,
     content_hash,

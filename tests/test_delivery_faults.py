@@ -20,11 +20,15 @@ from sqlalchemy import select
 from test_discord_e2e import FakeTime
 
 from bot.app import App, CycleReport, run_summary
+from bot.chat.types import Invocation
 from bot.cli import main
-from bot.commands.types import Invocation
 from bot.config import DestinationSpec
-from bot.errors import NotSentError, PermanentDeliveryError, RateLimitedError
-from bot.models import (
+from bot.delivery.console import JsonlSink
+from bot.delivery.discord_sink import DiscordSink, Pacer
+from bot.delivery.sinks import Sink
+from bot.delivery.slack_sink import SlackSink, slack_client
+from bot.domain.errors import NotSentError, PermanentDeliveryError, RateLimitedError
+from bot.domain.models import (
     Alert,
     Article,
     Company,
@@ -34,11 +38,7 @@ from bot.models import (
     Subscription,
     Watchlist,
 )
-from bot.pipeline.deliver import Deliverer, DeliveryReport
-from bot.platforms.console import JsonlSink
-from bot.platforms.discord_sink import DiscordSink, Pacer
-from bot.platforms.slack_sink import SlackSink, slack_client
-from bot.sinks import Sink
+from bot.jobs.deliver import Deliverer, DeliveryReport
 from bot.storage import NewDelivery, PollRecord, Storage, open_storage
 from bot.storage.tables import destinations
 

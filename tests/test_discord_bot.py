@@ -18,9 +18,8 @@ import pytest
 from commands_helpers import make_service
 from fakes.fake_discord import APPLICATION_ID, TOKEN, FakeDiscord, body_problems, start_fake_discord
 
-from bot.models import Subscription
-from bot.platforms.background import BackgroundAdapter
-from bot.platforms.discord_bot import (
+from bot.adapters.background import BackgroundAdapter
+from bot.adapters.discord.client import (
     ADMIN_REFUSAL,
     DM_REFUSAL,
     NewsBot,
@@ -29,6 +28,7 @@ from bot.platforms.discord_bot import (
     start_discord,
     watch_add_text,
 )
+from bot.domain.models import Subscription
 from bot.settings import Settings
 
 GUILD, CHANNEL = 8800, 9900

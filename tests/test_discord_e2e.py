@@ -15,9 +15,9 @@ from fakes.rounds import deliver_through_a_storm
 from feedserver import FeedServer, Item, rss
 
 from bot.app import App
+from bot.delivery.discord_sink import DiscordSink
 from bot.delivery.pacer import Pacer
-from bot.models import Company, FeedSource, Topic, Watchlist
-from bot.platforms.discord_sink import DiscordSink
+from bot.domain.models import Company, FeedSource, Topic, Watchlist
 
 WATCHLIST = Watchlist(companies=(Company("Nvidia"),),
                       topics=(Topic("Funding", ("invest*",)),))

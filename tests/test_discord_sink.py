@@ -11,17 +11,7 @@ from fakes.clock import FakeTime
 from fakes.fake_discord import TOKEN, FakeDiscord, start_fake_discord
 from fakes.net import closed_url
 
-from bot.delivery.pacer import Pacer
-from bot.errors import (
-    DeliveryError,
-    NotSentError,
-    PermanentDeliveryError,
-    RateLimitedError,
-    TransientDeliveryError,
-    UnknownOutcomeError,
-)
-from bot.models import Alert, Delivery, Match
-from bot.platforms.discord_sink import (
+from bot.delivery.discord_sink import (
     DiscordSink,
     DiscordWebhookSink,
     delivery_nonce,
@@ -29,6 +19,16 @@ from bot.platforms.discord_sink import (
     nonce_ref,
     parse_webhook_url,
 )
+from bot.delivery.pacer import Pacer
+from bot.domain.errors import (
+    DeliveryError,
+    NotSentError,
+    PermanentDeliveryError,
+    RateLimitedError,
+    TransientDeliveryError,
+    UnknownOutcomeError,
+)
+from bot.domain.models import Alert, Delivery, Match
 from bot.settings import Settings
 
 WEBHOOK_ID, WEBHOOK_TOKEN = "5550001", "s3cr3t-webhook-token"

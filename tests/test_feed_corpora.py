@@ -23,9 +23,9 @@ from typing import Any
 import feedparser
 import pytest
 
-from bot.errors import ParseError
-from bot.models import ParsedFeed
-from bot.pipeline.dedup import to_articles
+from bot.domain.errors import ParseError
+from bot.domain.models import ParsedFeed
+from bot.pipeline.keys import to_articles
 from bot.pipeline.parse import MAX_TEXT, MAX_TITLE, parse_feed
 
 CORPORA = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpora"

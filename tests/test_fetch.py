@@ -20,10 +20,10 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.test_utils import TestServer
 
-from bot.errors import FeedTimeout, FeedTooLarge, FetchError, ParseError, UnsafeURL
+from bot.domain.errors import FeedTimeout, FeedTooLarge, FetchError, ParseError, UnsafeURL
+from bot.net.fetcher import Fetcher
+from bot.net.netguard import NetGuard
 from bot.net.retry_after import parse_retry_after
-from bot.pipeline.fetch import Fetcher
-from bot.pipeline.netguard import NetGuard
 from bot.pipeline.parse import parse_feed
 
 FEED = (b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Loop</title>'

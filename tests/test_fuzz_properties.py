@@ -17,16 +17,16 @@ from hypothesis import strategies as st
 from sample_alert import make_alert
 from slack_sdk.models.blocks import Block
 
-from bot.commands.types import Reply
-from bot.models import Match
-from bot.pipeline.clean import clean_text, html_to_text
-from bot.pipeline.fold import FoldedText, fold, fold_term
+from bot.adapters.slack.app import render_reply
+from bot.chat.types import Reply
+from bot.domain.models import Match
 from bot.pipeline.parse import parse_feed
-from bot.pipeline.sentences import split_sentences
-from bot.platforms.slack_app import render_reply
 from bot.render.discord_embed import render_discord
 from bot.render.slack_blocks import render_slack
-from bot.textutil import strip_controls
+from bot.text.clean import clean_text, html_to_text
+from bot.text.fold import FoldedText, fold, fold_term
+from bot.text.sentences import split_sentences
+from bot.text.truncate import strip_controls
 
 FUZZ = settings(max_examples=int(os.environ.get("NEWSBOT_FUZZ_EXAMPLES", "200")), deadline=None,
                 database=None, suppress_health_check=[HealthCheck.too_slow])

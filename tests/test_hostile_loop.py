@@ -16,12 +16,12 @@ from commands_helpers import DEFAULTS, T_A, User, make_service
 from feedserver import FeedServer, Item, rss
 from sqlalchemy import func, select
 
-from bot.commands.base import Limits
-from bot.errors import StorageError
+from bot.chat.base import Limits
+from bot.domain.errors import StorageError
+from bot.domain.models import Article, Company, FeedSource, Subscription, Watchlist
 from bot.jobs.looplag import LoopLag
-from bot.models import Article, Company, FeedSource, Subscription, Watchlist
-from bot.pipeline.fetch import Fetcher
-from bot.poller import Poller
+from bot.jobs.poll_feed import Poller
+from bot.net.fetcher import Fetcher
 from bot.storage import PollRecord, Storage, open_storage
 from bot.storage.feeds import retry_transient
 from bot.storage.tables import watches

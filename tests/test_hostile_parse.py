@@ -21,12 +21,12 @@ from feedserver import rss
 from test_pipeline_e2e import alerts, items, make_app  # noqa: F401 - make_app: a fixture
 
 from bot.cli import main
-from bot.errors import ParseError
+from bot.domain.errors import ParseError
+from bot.domain.models import FeedSource
 from bot.jobs.process_pool import ProcessPool
-from bot.models import FeedSource
 from bot.pipeline.feed_limits import MAX_ATTRIBUTES, MAX_TAGS
 from bot.pipeline.parse import parse_feed, parse_feed_async
-from bot.textutil import strip_controls
+from bot.text.truncate import strip_controls
 
 HEAD = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Hostile</title>'
 TAIL = b"</channel></rss>"

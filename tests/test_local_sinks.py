@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import PermanentDeliveryError
-from bot.models import Alert, Delivery, Match
-from bot.platforms.console import JSONL_KEYS, ConsoleSink, JsonlSink
+from bot.delivery.console import JSONL_KEYS, ConsoleSink, JsonlSink
+from bot.domain.errors import PermanentDeliveryError
+from bot.domain.models import Alert, Delivery, Match
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
@@ -113,7 +113,7 @@ async def test_concurrent_sends_keep_every_line_whole(tmp_path) -> None:
 WRITER = """
 import sys
 from pathlib import Path
-from bot.platforms.console import append_once
+from bot.delivery.console import append_once
 path = Path(sys.argv[1])
 big = "x" * 3000
 print("ready", flush=True)

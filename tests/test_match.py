@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.models import Company, Topic, Watchlist
+from bot.domain.models import Company, Topic, Watchlist
 from bot.pipeline.match import compile_watchlist
 
 
@@ -247,7 +247,7 @@ def test_compiled_once_per_distinct_watchlist() -> None:
     "Mostly ASCII with Ελλάς and Кремль inside an otherwise English sentence.",
 ])
 def test_folding_paths_agree(text: str) -> None:
-    from bot.pipeline.fold import _tables, fold
+    from bot.text.fold import _tables, fold
 
     table = _tables()[0]
     assert fold(text) == "".join(table[ord(ch)] for ch in text)

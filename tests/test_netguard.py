@@ -8,8 +8,8 @@ import socket
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from bot.errors import UnsafeURL
-from bot.pipeline.netguard import (
+from bot.domain.errors import UnsafeURL
+from bot.net.netguard import (
     GuardedResolver,
     NetGuard,
     address_problem,

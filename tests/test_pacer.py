@@ -8,7 +8,7 @@ import pytest
 from fakes.clock import FakeTime
 
 from bot.delivery.pacer import Pacer
-from bot.errors import RateLimitedError
+from bot.domain.errors import RateLimitedError
 
 
 @pytest.fixture

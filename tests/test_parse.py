@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import ParseError
-from bot.models import Entry
+from bot.domain.errors import ParseError
+from bot.domain.models import Entry
 from bot.pipeline.parse import MAX_TEXT, MAX_TITLE, parse_feed, parse_feed_async, safe_link
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "feeds"

@@ -11,10 +11,18 @@ from apphelpers import ANY_COMPANY, open_app
 from feedserver import FeedServer, Item, rss
 
 from bot.app import App
-from bot.errors import PermanentDeliveryError, TransientDeliveryError
-from bot.models import Company, Delivery, FeedSource, SendResult, Subscription, Topic, Watchlist
-from bot.platforms.console import JsonlSink
-from bot.sinks import Sink
+from bot.delivery.console import JsonlSink
+from bot.delivery.sinks import Sink
+from bot.domain.errors import PermanentDeliveryError, TransientDeliveryError
+from bot.domain.models import (
+    Company,
+    Delivery,
+    FeedSource,
+    SendResult,
+    Subscription,
+    Topic,
+    Watchlist,
+)
 
 WATCHLIST = Watchlist(
     companies=(Company("Nvidia", aliases=("NVDA",)), Company("Airbus")),

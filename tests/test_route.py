@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.models import Article, Destination, Match, MatchResult, Subscription, Summary
+from bot.domain.models import Article, Destination, Match, MatchResult, Subscription, Summary
 from bot.pipeline.route import build_alert, fires, pick_evidence, route
 
 NVIDIA_FUNDING = MatchResult(

@@ -10,9 +10,9 @@ from test_pipeline_e2e import WATCHLIST, items
 
 from bot.app import App
 from bot.config import DestinationSpec, OperatorConfig
-from bot.models import Delivery, FeedSource, SendResult, Subscription
-from bot.platforms.console import JsonlSink
-from bot.scheduler import run_forever
+from bot.delivery.console import JsonlSink
+from bot.domain.models import Delivery, FeedSource, SendResult, Subscription
+from bot.jobs.scheduler import run_forever
 from bot.settings import Settings
 
 

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from bot.config import load_config
-from bot.models import Company, ParsedFeed, Watchlist
+from bot.domain.models import Company, ParsedFeed, Watchlist
 from bot.pipeline.match import compile_watchlist
 from bot.pipeline.parse import parse_feed
 from bot.watchlist import load_watchlist

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.pipeline.sentences import split_sentences
+from bot.text.sentences import split_sentences
 
 
 @pytest.mark.parametrize(

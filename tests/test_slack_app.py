@@ -28,9 +28,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands.types import Invocation, Reply
-from bot.models import Alert
-from bot.platforms.slack_app import (
+from bot.adapters.slack.app import (
     WORKING,
     AdminCheck,
     build_slack_app,
@@ -38,6 +36,8 @@ from bot.platforms.slack_app import (
     start_slack,
     verify_request,
 )
+from bot.chat.types import Invocation, Reply
+from bot.domain.models import Alert
 from bot.settings import Settings
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

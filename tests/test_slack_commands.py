@@ -16,9 +16,9 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from test_slack_app import SECRET, command_body, dispatch, sign
 
-from bot.commands.service import CommandService
-from bot.models import Company, Topic, Watchlist
-from bot.platforms.slack_app import build_slack_app
+from bot.adapters.slack.app import build_slack_app
+from bot.chat.service import CommandService
+from bot.domain.models import Company, Topic, Watchlist
 from bot.settings import Settings
 
 DEFAULTS = Watchlist(companies=(Company("Nvidia", aliases=("NVDA",)), Company("Mistral AI")),

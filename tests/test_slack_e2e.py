@@ -15,8 +15,8 @@ from feedserver import FeedServer, Item, rss
 from slack_sdk.models.blocks import Block
 
 from bot.app import App
-from bot.models import Company, FeedSource, Topic, Watchlist
-from bot.platforms.slack_sink import SlackSink, slack_client
+from bot.delivery.slack_sink import SlackSink, slack_client
+from bot.domain.models import Company, FeedSource, Topic, Watchlist
 
 WATCHLIST = Watchlist(companies=(Company("Nvidia", aliases=("NVDA",)),),
                       topics=(Topic("Funding", ("invest*",)),))

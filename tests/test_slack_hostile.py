@@ -29,9 +29,9 @@ from test_slack_app import (  # noqa: F401 - fixtures
     sign,
 )
 
-from bot.commands.types import Reply
+from bot.adapters.slack.app import AdminCheck, build_slack_app, start_slack
+from bot.chat.types import Reply
 from bot.domain.secrets import CHATTY_LOGGERS
-from bot.platforms.slack_app import AdminCheck, build_slack_app, start_slack
 from bot.settings import Settings
 
 FORM = "application/x-www-form-urlencoded"

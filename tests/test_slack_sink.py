@@ -12,15 +12,15 @@ from fakes.fake_slack import Failure, FakeSlack, fake_slack
 from fakes.net import closed_url
 from slack_sdk.models.blocks import Block
 
-from bot.errors import (
+from bot.delivery.slack_sink import SlackSink, make_slack_sink, slack_client
+from bot.domain.errors import (
     NotSentError,
     PermanentDeliveryError,
     RateLimitedError,
     TransientDeliveryError,
     UnknownOutcomeError,
 )
-from bot.models import Alert, Delivery, Match
-from bot.platforms.slack_sink import SlackSink, make_slack_sink, slack_client
+from bot.domain.models import Alert, Delivery, Match
 from bot.settings import Settings
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

@@ -18,10 +18,10 @@ import pytest
 from fakes.fake_slack import Failure, fake_slack
 from runhelpers import Run, clean_env, eventually, start_run
 
+from bot.adapters.background import BackgroundAdapter
+from bot.adapters.slack.app import start_slack
 from bot.cli import main
-from bot.errors import ConfigError
-from bot.platforms.background import BackgroundAdapter
-from bot.platforms.slack_app import start_slack
+from bot.domain.errors import ConfigError
 from bot.settings import Settings
 
 STOP_BUDGET = 5.0  # what the README promises after SIGTERM/SIGINT

@@ -19,7 +19,7 @@ from runhelpers import clean_env, write_config
 
 from bot.cli import main
 from bot.config import DestinationSpec, OperatorConfig
-from bot.models import Company, FeedSource, Subscription, Topic, Watchlist
+from bot.domain.models import Company, FeedSource, Subscription, Topic, Watchlist
 from bot.operator_sync import sync_operator_config
 from bot.storage import Storage, open_storage
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from bot.models import Alert, Article, Company, FeedSource, Subscription, Topic, Watchlist
+from bot.domain.models import Alert, Article, Company, FeedSource, Subscription, Topic, Watchlist
 from bot.storage import NewDelivery, PollRecord, Storage
 from bot.storage.db import current_revision, upgrade
 

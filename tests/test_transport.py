@@ -6,7 +6,7 @@ import aiohttp
 import pytest
 
 from bot.delivery.transport import transport_errors
-from bot.errors import NotSentError, PermanentDeliveryError, UnknownOutcomeError
+from bot.domain.errors import NotSentError, PermanentDeliveryError, UnknownOutcomeError
 
 
 @pytest.mark.parametrize(("failure", "outcome"), [

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.errors import WatchlistError
-from bot.models import Company, Topic, Watchlist
+from bot.domain.errors import WatchlistError
+from bot.domain.models import Company, Topic, Watchlist
 from bot.watchlist import load_watchlist, parse_watchlist, watchlist_to_dict
 
 GOOD = """

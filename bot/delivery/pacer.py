@@ -19,7 +19,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 
-from bot.errors import RateLimitedError
+from bot.domain.errors import RateLimitedError
 from bot.net.retry_after import header, parse_retry_after
 
 

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 
 import aiohttp
 
-from bot.errors import NotSentError, PermanentDeliveryError, UnknownOutcomeError
+from bot.domain.errors import NotSentError, PermanentDeliveryError, UnknownOutcomeError
 
 # aiohttp raises these before a byte of the request was written
 NOT_SENT: tuple[type[BaseException], ...] = (aiohttp.ClientConnectorError,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.models import Alert, Article, Destination, MatchResult, Summary
+from bot.domain.models import Alert, Article, Destination, MatchResult, Summary
 from bot.pipeline.match import Matcher
 from bot.pipeline.route import build_alert, route
 from bot.pipeline.summarise import summarise

@@ -30,8 +30,8 @@ from collections import OrderedDict
 
 import ahocorasick
 
-from bot.models import Field, Match, MatchKind, MatchResult, Watchlist
-from bot.pipeline.fold import FoldedText, fold_keep_case, fold_term
+from bot.domain.models import Field, Match, MatchKind, MatchResult, Watchlist
+from bot.text.fold import FoldedText, fold_keep_case, fold_term
 
 _NOTHING: frozenset[int] = frozenset()
 COMPANY: MatchKind = "company"

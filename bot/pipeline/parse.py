@@ -9,7 +9,8 @@ feedparser is always handed a ``BytesIO``, never ``bytes``/``str``: given ``byte
 local file (feedparser 6.0.14). Given a URL it would fetch with no timeout or size limit.
 
 Control characters other than tab and newline (NUL first: PostgreSQL refuses it in text) and lone
-surrogates never reach an ``Entry`` (``bot.textutil.strip_controls``), on the XML and JSON paths.
+surrogates never reach an ``Entry`` (``bot.text.truncate.strip_controls``), on the XML and
+JSON paths.
 XML documents whose shape would make feedparser take minutes are refused before parsing
 (``bot.pipeline.feed_limits``); ``parse_feed_async`` runs the whole parse in a worker process with
 a hard time and memory limit, so no document can pin the event loop or a CPU.
@@ -31,12 +32,12 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
-from bot.errors import ParseError
+from bot.domain.errors import ParseError
+from bot.domain.models import Entry, ParsedFeed
 from bot.jobs.process_pool import ProcessPool
-from bot.models import Entry, ParsedFeed
-from bot.pipeline.clean import html_to_text
 from bot.pipeline.feed_limits import shape_problem
-from bot.textutil import strip_controls, truncate
+from bot.text.clean import html_to_text
+from bot.text.truncate import strip_controls, truncate
 
 MAX_TITLE = 1_000  # characters, after HTML -> text
 MAX_TEXT = 100_000

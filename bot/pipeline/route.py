@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.models import (
+from bot.domain.models import (
     Alert,
     Article,
     Destination,

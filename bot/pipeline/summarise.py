@@ -15,7 +15,7 @@ Focus: when the matches name a company and a sentence of the text mentions it, t
 sentence (the "hit sentence") is picked first, whatever its position, so the alert shows why it
 fired. Budgets: at most ``max_sentences`` sentences and ``max_chars`` characters (joined by one
 space); a sentence that cannot fit is skipped, and only when nothing fits is the first pick cut,
-at a word and grapheme boundary, with an ellipsis (``bot.textutil.truncate``).
+at a word and grapheme boundary, with an ellipsis (``bot.text.truncate.truncate``).
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bot.models import Match, Summary
-from bot.pipeline.clean import clean_text
-from bot.pipeline.sentences import split_sentences
-from bot.textutil import truncate
+from bot.domain.models import Match, Summary
+from bot.text.clean import clean_text
+from bot.text.sentences import split_sentences
+from bot.text.truncate import truncate
 
 __all__ = ["summarise", "split_sentences", "Weights", "DEFAULT_WEIGHTS",
            "score_sentences"]

@@ -17,8 +17,8 @@ from urllib.parse import quote, urlsplit
 
 import regex
 
-from bot.models import Alert, Match
-from bot.textutil import ELLIPSIS, truncate, utf16_len
+from bot.domain.models import Alert, Match
+from bot.text.truncate import ELLIPSIS, truncate, utf16_len
 
 # --- cleaning -------------------------------------------------------------------------------------
 # C0/C1 controls (tab and newline handled separately), bidi embeddings/overrides/isolates (display

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
 
-from bot.models import Alert, Article
+from bot.domain.models import Alert, Article
 from bot.storage.base import StoreBase
 from bot.storage.tables import (
     articles,

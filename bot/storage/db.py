@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bot.errors import StorageError
+from bot.domain.errors import StorageError
 from bot.settings import sqlite_path
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"

@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import and_, delete, exists, func, or_, select, update
 
-from bot.errors import StorageError
-from bot.models import Alert, Article, FeedSource
+from bot.domain.errors import StorageError
+from bot.domain.models import Alert, Article, FeedSource
 from bot.storage.base import StoreBase
 from bot.storage.tables import articles, deliveries, feeds, follows
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, exists, false, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.models import Alert, Delivery, display_address
+from bot.domain.models import Alert, Delivery, display_address
 from bot.storage.base import StoreBase
 from bot.storage.tables import deliveries, destinations, feeds
 

@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import LOCAL_TENANT
-from bot.models import Destination, Subscription, Watchlist
+from bot.domain.models import Destination, Subscription, Watchlist
 from bot.storage.base import StoreBase
 from bot.storage.tables import audit_log, destinations, subscriptions, tenants, watches
 from bot.watchlist import parse_watchlist, watchlist_to_dict

@@ -18,10 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bot.models import Match  # noqa: E402
-from bot.pipeline.clean import html_to_text  # noqa: E402
-from bot.pipeline.sentences import split_sentences  # noqa: E402
+from bot.domain.models import Match  # noqa: E402
 from bot.pipeline.summarise import summarise  # noqa: E402
+from bot.text.clean import html_to_text  # noqa: E402
+from bot.text.sentences import split_sentences  # noqa: E402
 
 CORPUS = ROOT / ".." / "shared" / "corpora" / "summaries"
 SIZE = 5_000

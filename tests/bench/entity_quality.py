@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.models import Company, Watchlist  # noqa: E402
+from bot.domain.models import Company, Watchlist  # noqa: E402
 from bot.pipeline.match import compile_watchlist  # noqa: E402
 from bot.watchlist import load_watchlist  # noqa: E402
 

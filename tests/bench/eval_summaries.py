@@ -34,8 +34,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bot.pipeline.sentences import split_sentences  # noqa: E402
 from bot.pipeline.summarise import DEFAULT_WEIGHTS, Weights, summarise  # noqa: E402
+from bot.text.sentences import split_sentences  # noqa: E402
 
 CORPUS = ROOT / ".." / "shared" / "corpora" / "summaries"
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeLsum")

@@ -44,14 +44,14 @@ import aiohttp
 
 from bot.delivery.pacer import Pacer
 from bot.delivery.recent import RecentScans, as_utc
+from bot.delivery.sinks import Sink
 from bot.delivery.transport import transport_errors
 from bot.domain.address import Address
-from bot.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
-from bot.models import Delivery, SendResult
+from bot.domain.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from bot.domain.models import Delivery, SendResult
 from bot.net.retry_after import header, retry_after
 from bot.render.discord_embed import render_discord
 from bot.settings import Settings
-from bot.sinks import Sink
 
 log = logging.getLogger(__name__)
 

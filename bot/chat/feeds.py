@@ -7,12 +7,12 @@ for the reply; the fetcher checks again and pins the addresses on every fetch.
 
 from __future__ import annotations
 
-from bot.commands.base import Ctx, short, when
-from bot.commands.grammar import FeedAdd, FeedRemove
-from bot.commands.types import Reply
-from bot.errors import CommandError, UnsafeURL
-from bot.models import FeedSource
-from bot.pipeline.netguard import check_url_syntax
+from bot.chat.base import Ctx, short, when
+from bot.chat.grammar import FeedAdd, FeedRemove
+from bot.chat.types import Reply
+from bot.domain.errors import CommandError, UnsafeURL
+from bot.domain.models import FeedSource
+from bot.net.netguard import check_url_syntax
 from bot.storage.chat import FeedFollow
 
 MAX_URL_CHARS = 2000

@@ -27,7 +27,7 @@ from typing import Any, Literal
 import discord
 from discord import app_commands
 
-from bot.commands.types import Commands, Invocation, Reply
+from bot.chat.types import Commands, Invocation, Reply
 from bot.render.discord_embed import EMBED_TOTAL_MAX, embed_length, render_discord
 from bot.render.escape import discord_escape, fit
 from bot.settings import Settings

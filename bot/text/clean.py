@@ -16,7 +16,7 @@ import html
 import re
 from html.parser import HTMLParser
 
-from bot.textutil import strip_controls
+from bot.text.truncate import strip_controls
 
 __all__ = ["html_to_text", "clean_text"]
 

@@ -22,7 +22,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.errors import CommandError
+from bot.domain.errors import CommandError
 
 MAX_TEXT_CHARS = 20_000  # the whole command; names and lists have their own, smaller limits
 MAX_TERM_CHARS = 200

@@ -7,12 +7,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.commands.types import Invocation
-from bot.errors import CommandError
-from bot.models import Company, Topic, Watchlist
-from bot.pipeline.fold import fold_term
+from bot.chat.types import Invocation
+from bot.domain.errors import CommandError
+from bot.domain.models import Company, Topic, Watchlist
 from bot.storage import Storage
-from bot.textutil import truncate
+from bot.text.fold import fold_term
+from bot.text.truncate import truncate
 
 UrlVetter = Callable[[str], Awaitable[str]]
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.commands.grammar import USAGE
-from bot.commands.types import Reply
+from bot.chat.grammar import USAGE
+from bot.chat.types import Reply
 
 GENERAL = """\
 /news commands:

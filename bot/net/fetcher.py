@@ -1,6 +1,6 @@
 """Fetch feed bytes: conditional GET over aiohttp, or an operator's local file. (I/O)
 
-Every failure leaves as a ``bot.errors`` exception, never a raw aiohttp one: FetchError (with
+Every failure leaves as a ``bot.domain.errors`` exception, never a raw aiohttp one: FetchError (with
 ``status`` and, for 429/503, ``retry_after`` read by ``bot.net.retry_after``), FeedTimeout,
 FeedTooLarge, UnsafeURL.
 
@@ -34,10 +34,10 @@ from urllib.parse import unquote, urljoin, urlsplit
 import aiohttp
 
 from bot import __version__
-from bot.errors import FeedTimeout, FeedTooLarge, FetchError, UnsafeURL
-from bot.models import FetchResult
+from bot.domain.errors import FeedTimeout, FeedTooLarge, FetchError, UnsafeURL
+from bot.domain.models import FetchResult
+from bot.net.netguard import NetGuard
 from bot.net.retry_after import retry_after
-from bot.pipeline.netguard import NetGuard
 
 USER_AGENT = f"newsbot/{__version__} (+https://github.com/newsbot)"
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024

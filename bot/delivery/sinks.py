@@ -1,6 +1,6 @@
 """The delivery seam: every destination platform implements ``Sink``.
 
-The outbox worker (``bot.pipeline.deliver``) claims a pending delivery, calls ``send`` on the sink
+The outbox worker (``bot.jobs.deliver``) claims a pending delivery, calls ``send`` on the sink
 for the destination's platform, and records the result. Sinks translate their platform's errors
 into the outcomes below (transport failures through ``bot.delivery.transport``, waits through
 ``bot.delivery.pacer``, addresses through ``bot.domain.Address``); the worker decides about
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.models import Delivery, SendResult
+from bot.domain.models import Delivery, SendResult
 
 
 class Sink(Protocol):

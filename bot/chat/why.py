@@ -6,12 +6,12 @@ the stored alert recorded); delivery facts come from the outbox row.
 
 from __future__ import annotations
 
-from bot.commands.base import Ctx, short, when
-from bot.commands.grammar import Why
-from bot.commands.preview import explain_match, explain_route, find_stored, judge_off_loop
-from bot.commands.subscriptions import channel
-from bot.commands.types import Reply
-from bot.models import Destination
+from bot.chat.base import Ctx, short, when
+from bot.chat.grammar import Why
+from bot.chat.preview import explain_match, explain_route, find_stored, judge_off_loop
+from bot.chat.subscriptions import channel
+from bot.chat.types import Reply
+from bot.domain.models import Destination
 from bot.storage.chat import DeliveryInfo, StoredArticle
 from bot.storage.outbox import DestinationStatus
 

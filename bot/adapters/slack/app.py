@@ -37,9 +37,9 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands.types import Commands, Invocation, Reply
+from bot.chat.types import Commands, Invocation, Reply
+from bot.domain.errors import ConfigError
 from bot.domain.secrets import quiet_chatty_loggers
-from bot.errors import ConfigError
 from bot.render.escape import fit, slack_escape
 from bot.render.slack_blocks import MAX_BLOCKS, PAYLOAD_BUDGET, payload_size, render_slack
 from bot.settings import Settings

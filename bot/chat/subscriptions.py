@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.commands.base import Ctx, bullet, did_you_mean, find_company, find_topic, folded, short
-from bot.commands.grammar import Subscribe
-from bot.commands.types import Reply
-from bot.errors import CommandError
-from bot.models import Destination, Subscription, Watchlist
+from bot.chat.base import Ctx, bullet, did_you_mean, find_company, find_topic, folded, short
+from bot.chat.grammar import Subscribe
+from bot.chat.types import Reply
+from bot.domain.errors import CommandError
+from bot.domain.models import Destination, Subscription, Watchlist
 from bot.storage.outbox import DestinationStatus
 
 ANY_COMPANY = ("*", "any", "any company", "all")

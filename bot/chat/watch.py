@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.commands.base import Ctx, find_company, find_topic
-from bot.commands.grammar import WatchAdd, WatchRemove
-from bot.commands.types import Reply
-from bot.errors import CommandError, WatchlistError
-from bot.models import Company, Topic, Watchlist
+from bot.chat.base import Ctx, find_company, find_topic
+from bot.chat.grammar import WatchAdd, WatchRemove
+from bot.chat.types import Reply
+from bot.domain.errors import CommandError, WatchlistError
+from bot.domain.models import Company, Topic, Watchlist
 from bot.watchlist import parse_watchlist, watchlist_to_dict
 
 _WHERE = re.compile(r"^(companies|topics)\[\d+\]( \(.*?\))?\s*:?\s*")

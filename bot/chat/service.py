@@ -15,9 +15,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Literal
 
-from bot.commands.base import Ctx, Limits, UrlVetter, folded
-from bot.commands.feeds import feeds_add, feeds_list, feeds_remove
-from bot.commands.grammar import (
+from bot.chat.base import Ctx, Limits, UrlVetter, folded
+from bot.chat.feeds import feeds_add, feeds_list, feeds_remove
+from bot.chat.grammar import (
     ADMIN_COMMANDS,
     Command,
     FeedAdd,
@@ -36,15 +36,15 @@ from bot.commands.grammar import (
     parse,
     tokenize,
 )
-from bot.commands.help import help_reply
-from bot.commands.preview import preview
-from bot.commands.subscriptions import list_subscriptions, resume, subscribe
-from bot.commands.types import Invocation, Reply
-from bot.commands.watch import watch_add, watch_list, watch_remove
-from bot.commands.why import why
-from bot.errors import CommandError, NewsbotError, NotAuthorized
-from bot.models import Watchlist
-from bot.pipeline.netguard import vet_url
+from bot.chat.help import help_reply
+from bot.chat.preview import preview
+from bot.chat.subscriptions import list_subscriptions, resume, subscribe
+from bot.chat.types import Invocation, Reply
+from bot.chat.watch import watch_add, watch_list, watch_remove
+from bot.chat.why import why
+from bot.domain.errors import CommandError, NewsbotError, NotAuthorized
+from bot.domain.models import Watchlist
+from bot.net.netguard import vet_url
 from bot.storage import Storage
 
 log = logging.getLogger(__name__)

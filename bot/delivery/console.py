@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.domain.address import Address
-from bot.errors import PermanentDeliveryError
-from bot.models import Alert, Delivery, SendResult
+from bot.domain.errors import PermanentDeliveryError
+from bot.domain.models import Alert, Delivery, SendResult
 
 try:
     import fcntl

@@ -23,7 +23,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 
-from bot.errors import (
+from bot.delivery.sinks import Sink
+from bot.domain.errors import (
     DeliveryError,
     NotSentError,
     PermanentDeliveryError,
@@ -31,9 +32,8 @@ from bot.errors import (
     TransientDeliveryError,
     UnknownOutcomeError,
 )
+from bot.domain.models import Delivery, display_address
 from bot.jobs.heartbeat import BEAT_SECONDS, LEASE, Heartbeat, worker_id
-from bot.models import Delivery, display_address
-from bot.sinks import Sink
 from bot.storage import Storage
 from bot.storage.outbox import UNCERTAIN, Backlog, DestinationBatch
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from bot.errors import FeedError, FetchError, StorageError
-from bot.models import Article, FetchResult
+from bot.domain.errors import FeedError, FetchError, StorageError
+from bot.domain.models import Article, FetchResult
 from bot.pipeline.alerts import (
     SUMMARY_CHARS,
     SUMMARY_SENTENCES,
@@ -26,7 +26,7 @@ from bot.pipeline.alerts import (
     cap_poll,
     plan_alerts,
 )
-from bot.pipeline.dedup import to_articles
+from bot.pipeline.keys import to_articles
 from bot.pipeline.match import compile_off_loop
 from bot.pipeline.parse import parse_feed_async
 from bot.storage import FeedRow, Follow, NewDelivery, PollRecord, Storage

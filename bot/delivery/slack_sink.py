@@ -2,7 +2,7 @@
 
 Every call goes to the configured Web API base (``NEWSBOT_SLACK_API_URL``; GovSlack:
 ``https://slack-gov.com/api/``). Errors are translated at this boundary into the sink outcomes of
-``bot.sinks``:
+``bot.delivery.sinks``:
 
 - HTTP 429 / ``ratelimited`` -> ``RateLimitedError(retry_after=Retry-After)``; the channel is then
   paused in the shared ``Pacer`` until that time: a send for it inside the pause waits (a short
@@ -47,8 +47,8 @@ from bot.delivery.pacer import Pacer
 from bot.delivery.recent import SCAN_TTL, RecentScans
 from bot.delivery.transport import transport_errors
 from bot.domain.address import Address
-from bot.errors import PermanentDeliveryError, TransientDeliveryError
-from bot.models import Delivery, SendResult
+from bot.domain.errors import PermanentDeliveryError, TransientDeliveryError
+from bot.domain.models import Delivery, SendResult
 from bot.net.retry_after import retry_after
 from bot.render.slack_blocks import render_slack
 from bot.settings import Settings

@@ -16,18 +16,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.commands.base import Ctx, find_company, short
-from bot.commands.grammar import Preview
-from bot.commands.subscriptions import channel
-from bot.commands.types import Reply
-from bot.errors import CommandError
-from bot.models import Alert, Article, Destination, MatchResult, Subscription, Watchlist
+from bot.chat.base import Ctx, find_company, short
+from bot.chat.grammar import Preview
+from bot.chat.subscriptions import channel
+from bot.chat.types import Reply
+from bot.domain.errors import CommandError
+from bot.domain.models import Alert, Article, Destination, MatchResult, Subscription, Watchlist
 from bot.pipeline.alerts import alert_for
-from bot.pipeline.dedup import canonical_url
+from bot.pipeline.keys import canonical_url
 from bot.pipeline.match import Matcher, compile_off_loop
 from bot.pipeline.route import route
 from bot.storage.chat import StoredArticle
-from bot.textutil import truncate
+from bot.text.truncate import truncate
 
 PREVIEW_FEED = "preview"
 TITLE_CHARS = 100
