@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.chat.service import CommandService
-from bot.config import OperatorConfig, load_config
+from bot.config.apply import sync_operator_config
+from bot.config.operator import OperatorConfig, load_config
+from bot.config.settings import Settings
 from bot.delivery.console import ConsoleSink, JsonlSink
 from bot.delivery.discord_sink import make_discord_sinks
 from bot.delivery.sinks import Sink
@@ -25,8 +27,6 @@ from bot.jobs.heartbeat import LEASE, Heartbeat, worker_id
 from bot.jobs.looplag import LoopLag
 from bot.jobs.poll_feed import FeedFetcher, Poller, PollOutcome
 from bot.net.fetcher import Fetcher
-from bot.operator_sync import sync_operator_config
-from bot.settings import Settings
 from bot.storage import Storage, open_storage
 
 log = logging.getLogger(__name__)

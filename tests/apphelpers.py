@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import App
-from bot.config import DestinationSpec, OperatorConfig
+from bot.config.operator import DestinationSpec, OperatorConfig
+from bot.config.settings import Settings
 from bot.delivery.sinks import Sink
 from bot.domain.models import FeedSource, Subscription, Watchlist
-from bot.settings import Settings
 from bot.storage import open_storage
 
 ANY_COMPANY = (Subscription(company="*"),)

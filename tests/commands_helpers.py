@@ -10,10 +10,10 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from bot.chat.base import Limits
 from bot.chat.service import CommandService
 from bot.chat.types import Invocation, Reply
+from bot.config.watchlist import watchlist_to_dict
 from bot.domain.models import Company, Topic, Watchlist
 from bot.net.netguard import vet_url
 from bot.storage import Storage
-from bot.watchlist import watchlist_to_dict
 
 DEFAULTS = Watchlist(
     companies=(Company("Nvidia", aliases=("NVDA",)), Company("Mistral AI", aliases=("Mistral",),

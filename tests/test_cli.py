@@ -1,4 +1,4 @@
-"""The command-line contracts, run in-process through `bot.cli.main`."""
+"""The command-line contracts, run in-process through `bot.cli.parser.main`."""
 
 from __future__ import annotations
 

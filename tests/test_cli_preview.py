@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli_preview import add_preview_parser, cmd_preview
-from bot.settings import Settings
+from bot.cli.preview import add_preview_parser, cmd_preview
+from bot.config.settings import Settings
 
 WATCHLIST = """\
 companies:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_config
+from bot.config.operator import load_config
 from bot.domain.errors import ConfigError
 from bot.domain.models import Subscription
 

@@ -22,7 +22,7 @@ from test_discord_e2e import FakeTime
 from bot.app import App, CycleReport, run_summary
 from bot.chat.types import Invocation
 from bot.cli import main
-from bot.config import DestinationSpec
+from bot.config.operator import DestinationSpec
 from bot.delivery.console import JsonlSink
 from bot.delivery.discord_sink import DiscordSink, Pacer
 from bot.delivery.sinks import Sink
@@ -40,7 +40,7 @@ from bot.domain.models import (
 )
 from bot.jobs.deliver import Deliverer, DeliveryReport
 from bot.storage import NewDelivery, PollRecord, Storage, open_storage
-from bot.storage.tables import destinations
+from bot.storage.sql.tables import destinations
 
 WATCHLIST = Watchlist(companies=(Company("Nvidia"),))
 ANY = (Subscription(company="*"),)

@@ -28,8 +28,8 @@ from bot.adapters.discord.client import (
     start_discord,
     watch_add_text,
 )
+from bot.config.settings import Settings
 from bot.domain.models import Subscription
-from bot.settings import Settings
 
 GUILD, CHANNEL = 8800, 9900
 TENANT = f"discord:{GUILD}"

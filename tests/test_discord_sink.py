@@ -11,6 +11,7 @@ from fakes.clock import FakeTime
 from fakes.fake_discord import TOKEN, FakeDiscord, start_fake_discord
 from fakes.net import closed_url
 
+from bot.config.settings import Settings
 from bot.delivery.discord_sink import (
     DiscordSink,
     DiscordWebhookSink,
@@ -29,7 +30,6 @@ from bot.domain.errors import (
     UnknownOutcomeError,
 )
 from bot.domain.models import Alert, Delivery, Match
-from bot.settings import Settings
 
 WEBHOOK_ID, WEBHOOK_TOKEN = "5550001", "s3cr3t-webhook-token"
 

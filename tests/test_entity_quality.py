@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.watchlist import load_watchlist
+from bot.config.watchlist import load_watchlist
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / ".." / "shared" / "corpora" / "entities" / "ambiguous_company_mentions.jsonl"

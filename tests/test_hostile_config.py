@@ -1,6 +1,6 @@
 """Hostile config and input, as an attacker or a careless operator would write them.
 
-Every case runs the real CLI in-process (``bot.cli.main``): exit code 1, one short message that
+Every case runs the real CLI in-process (``bot.cli.parser.main``): exit code 1, one short message that
 names the file, the entry and the problem, no traceback, and the webhook token (set in the
 environment, referenced as ``${HOOK}``) in no output and no log record.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.config import load_config
+from bot.config.operator import load_config
 
 TOKEN = "tOkEn-Zq9x8Yw7-SeCrEt"
 HOOK = f"https://discord.com/api/webhooks/987654321/{TOKEN}"

@@ -23,8 +23,8 @@ from bot.jobs.looplag import LoopLag
 from bot.jobs.poll_feed import Poller
 from bot.net.fetcher import Fetcher
 from bot.storage import PollRecord, Storage, open_storage
-from bot.storage.feeds import retry_transient
-from bot.storage.tables import watches
+from bot.storage.sql.feeds import retry_transient
+from bot.storage.sql.tables import watches
 
 STALL = 0.25  # seconds: the bound on any one stall of the event loop
 FILLER = ("The quarterly report covered supply chains, data centres and the outlook for chips "

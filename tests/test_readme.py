@@ -27,7 +27,7 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
 
 
 def test_every_cli_command_is_documented() -> None:
-    from bot.cli import build_parser
+    from bot.cli.parser import build_parser
 
     text = (REPO / "README.md").read_text(encoding="utf-8")
     sub = next(a for a in build_parser()._actions if a.dest == "command")

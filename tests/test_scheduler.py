@@ -9,11 +9,11 @@ from feedserver import rss, start_feed_server
 from test_pipeline_e2e import WATCHLIST, items
 
 from bot.app import App
-from bot.config import DestinationSpec, OperatorConfig
+from bot.config.operator import DestinationSpec, OperatorConfig
+from bot.config.settings import Settings
 from bot.delivery.console import JsonlSink
 from bot.domain.models import Delivery, FeedSource, SendResult, Subscription
 from bot.jobs.scheduler import run_forever
-from bot.settings import Settings
 
 
 class FlakySink(JsonlSink):

@@ -21,7 +21,7 @@ from bot.delivery.discord_sink import DiscordWebhookSink, Pacer
 from bot.domain.errors import FetchError, PermanentDeliveryError
 from bot.domain.models import Company, FeedSource, Watchlist, display_address
 from bot.domain.secrets import CHATTY_LOGGERS, mask_secrets, protect_logs
-from bot.storage.tables import audit_log, deliveries
+from bot.storage.sql.tables import audit_log, deliveries
 
 TOKEN = WEBHOOK_TOKEN
 HOOK = f"https://discord.com/api/webhooks/{WEBHOOK_ID}/{TOKEN}"

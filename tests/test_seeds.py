@@ -20,11 +20,11 @@ import feedparser
 import pytest
 import yaml
 
-from bot.config import load_config
+from bot.config.operator import load_config
+from bot.config.watchlist import load_watchlist
 from bot.domain.models import Company, ParsedFeed, Watchlist
 from bot.pipeline.match import compile_watchlist
 from bot.pipeline.parse import parse_feed
-from bot.watchlist import load_watchlist
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"

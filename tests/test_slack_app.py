@@ -37,8 +37,8 @@ from bot.adapters.slack.app import (
     verify_request,
 )
 from bot.chat.types import Invocation, Reply
+from bot.config.settings import Settings
 from bot.domain.models import Alert
-from bot.settings import Settings
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 

@@ -31,8 +31,8 @@ from test_slack_app import (  # noqa: F401 - fixtures
 
 from bot.adapters.slack.app import AdminCheck, build_slack_app, start_slack
 from bot.chat.types import Reply
+from bot.config.settings import Settings
 from bot.domain.secrets import CHATTY_LOGGERS
-from bot.settings import Settings
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"

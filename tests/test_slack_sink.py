@@ -12,6 +12,7 @@ from fakes.fake_slack import Failure, FakeSlack, fake_slack
 from fakes.net import closed_url
 from slack_sdk.models.blocks import Block
 
+from bot.config.settings import Settings
 from bot.delivery.slack_sink import SlackSink, make_slack_sink, slack_client
 from bot.domain.errors import (
     NotSentError,
@@ -21,7 +22,6 @@ from bot.domain.errors import (
     UnknownOutcomeError,
 )
 from bot.domain.models import Alert, Delivery, Match
-from bot.settings import Settings
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 

@@ -21,8 +21,8 @@ from runhelpers import Run, clean_env, eventually, start_run
 from bot.adapters.background import BackgroundAdapter
 from bot.adapters.slack.app import start_slack
 from bot.cli import main
+from bot.config.settings import Settings
 from bot.domain.errors import ConfigError
-from bot.settings import Settings
 
 STOP_BUDGET = 5.0  # what the README promises after SIGTERM/SIGINT
 MARGIN = 3.0  # a noisy shared machine: the promise plus a generous margin
@@ -129,7 +129,7 @@ async def test_a_signal_stops_run_while_a_feed_hangs_mid_fetch(sig, tmp_path) ->
 
 STUCK = """
 import asyncio, logging, sys, time
-from bot.cli import install_signal_handlers
+from bot.cli.parser import install_signal_handlers
 logging.basicConfig(stream=sys.stderr)
 
 async def main():

@@ -18,9 +18,9 @@ from conftest import postgres_url
 from runhelpers import clean_env, write_config
 
 from bot.cli import main
-from bot.config import DestinationSpec, OperatorConfig
+from bot.config.apply import sync_operator_config
+from bot.config.operator import DestinationSpec, OperatorConfig
 from bot.domain.models import Company, FeedSource, Subscription, Topic, Watchlist
-from bot.operator_sync import sync_operator_config
 from bot.storage import Storage, open_storage
 
 PG_TRIALS = int(os.environ.get("NEWSBOT_STARTUP_TRIALS", "20"))

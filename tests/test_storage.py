@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from bot.domain.models import Alert, Article, Company, FeedSource, Subscription, Topic, Watchlist
 from bot.storage import NewDelivery, PollRecord, Storage
-from bot.storage.db import current_revision, upgrade
+from bot.storage.sql.db import current_revision, upgrade
 
 WATCHLIST = Watchlist(companies=(Company("Nvidia", aliases=("NVDA",)),),
                       topics=(Topic("Funding", ("invest*",)),))
@@ -198,7 +198,7 @@ async def test_the_migrations_create_exactly_the_tables_the_code_uses(storage: S
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from bot.storage.tables import metadata
+    from bot.storage.sql.tables import metadata
 
     async with storage.engine.connect() as conn:
         diff = await conn.run_sync(
@@ -210,7 +210,7 @@ async def test_upgrading_keeps_deliveries_in_flight_in_doubt_and_revives_no_sink
         db_url, clock) -> None:
     from sqlalchemy import text
 
-    from bot.storage.db import make_engine
+    from bot.storage.sql.db import make_engine
 
     url, connect_args = db_url
     engine = make_engine(url, connect_args)

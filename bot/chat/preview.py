@@ -26,7 +26,7 @@ from bot.pipeline.alerts import alert_for
 from bot.pipeline.keys import canonical_url
 from bot.pipeline.match import Matcher, compile_off_loop
 from bot.pipeline.route import route
-from bot.storage.chat import StoredArticle
+from bot.storage.sql.chat import StoredArticle
 from bot.text.truncate import truncate
 
 PREVIEW_FEED = "preview"

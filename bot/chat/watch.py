@@ -8,9 +8,9 @@ from typing import Any
 from bot.chat.base import Ctx, find_company, find_topic
 from bot.chat.grammar import WatchAdd, WatchRemove
 from bot.chat.types import Reply
+from bot.config.watchlist import parse_watchlist, watchlist_to_dict
 from bot.domain.errors import CommandError, WatchlistError
 from bot.domain.models import Company, Topic, Watchlist
-from bot.watchlist import parse_watchlist, watchlist_to_dict
 
 _WHERE = re.compile(r"^(companies|topics)\[\d+\]( \(.*?\))?\s*:?\s*")
 

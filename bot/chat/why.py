@@ -12,8 +12,8 @@ from bot.chat.preview import explain_match, explain_route, find_stored, judge_of
 from bot.chat.subscriptions import channel
 from bot.chat.types import Reply
 from bot.domain.models import Destination
-from bot.storage.chat import DeliveryInfo, StoredArticle
-from bot.storage.outbox import DestinationStatus
+from bot.storage.sql.chat import DeliveryInfo, StoredArticle
+from bot.storage.sql.outbox import DestinationStatus
 
 
 def _seen(stored: list[StoredArticle], ctx: Ctx) -> str:

@@ -42,6 +42,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from bot.config.settings import Settings
 from bot.delivery.pacer import Pacer
 from bot.delivery.recent import RecentScans, as_utc
 from bot.delivery.sinks import Sink
@@ -51,7 +52,6 @@ from bot.domain.errors import DeliveryError, PermanentDeliveryError, TransientDe
 from bot.domain.models import Delivery, SendResult
 from bot.net.retry_after import header, retry_after
 from bot.render.discord_embed import render_discord
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 

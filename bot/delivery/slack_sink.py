@@ -43,6 +43,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.config.settings import Settings
 from bot.delivery.pacer import Pacer
 from bot.delivery.recent import SCAN_TTL, RecentScans
 from bot.delivery.transport import transport_errors
@@ -51,7 +52,6 @@ from bot.domain.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.domain.models import Delivery, SendResult
 from bot.net.retry_after import retry_after
 from bot.render.slack_blocks import render_slack
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from bot.domain.errors import (
 from bot.domain.models import Delivery, display_address
 from bot.jobs.heartbeat import BEAT_SECONDS, LEASE, Heartbeat, worker_id
 from bot.storage import Storage
-from bot.storage.outbox import UNCERTAIN, Backlog, DestinationBatch
+from bot.storage.sql.outbox import UNCERTAIN, Backlog, DestinationBatch
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from bot.pipeline.keys import to_articles
 from bot.pipeline.match import compile_off_loop
 from bot.pipeline.parse import parse_feed_async
 from bot.storage import FeedRow, Follow, NewDelivery, PollRecord, Storage
-from bot.storage.feeds import is_transient
+from bot.storage.sql.feeds import is_transient
 
 log = logging.getLogger(__name__)
 

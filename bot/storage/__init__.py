@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.storage.chat import ChatStore
-from bot.storage.db import make_engine, upgrade
-from bot.storage.feeds import FeedRow, FeedStore, Follow, NewDelivery, PollRecord
-from bot.storage.outbox import (
+from bot.storage.sql.chat import ChatStore
+from bot.storage.sql.db import make_engine, upgrade
+from bot.storage.sql.feeds import FeedRow, FeedStore, Follow, NewDelivery, PollRecord
+from bot.storage.sql.outbox import (
     Backlog,
     DeliveryState,
     DestinationBatch,
     DestinationStatus,
     OutboxStore,
 )
-from bot.storage.tenants import AuditEntry, TenantStore
+from bot.storage.sql.tenants import AuditEntry, TenantStore
 
 
 class Storage(TenantStore, FeedStore, OutboxStore, ChatStore):

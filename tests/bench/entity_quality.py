@@ -26,9 +26,9 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bot.config.watchlist import load_watchlist  # noqa: E402
 from bot.domain.models import Company, Watchlist  # noqa: E402
 from bot.pipeline.match import compile_watchlist  # noqa: E402
-from bot.watchlist import load_watchlist  # noqa: E402
 
 CORPUS = ROOT / ".." / "shared" / "corpora" / "entities" / "ambiguous_company_mentions.jsonl"
 WATCHLIST = ROOT / "config" / "examples" / "ambiguous-companies.yaml"

@@ -28,9 +28,9 @@ import discord
 from discord import app_commands
 
 from bot.chat.types import Commands, Invocation, Reply
+from bot.config.settings import Settings
 from bot.render.discord_embed import EMBED_TOTAL_MAX, embed_length, render_discord
 from bot.render.escape import discord_escape, fit
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -38,11 +38,11 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.types import Commands, Invocation, Reply
+from bot.config.settings import Settings
 from bot.domain.errors import ConfigError
 from bot.domain.secrets import quiet_chatty_loggers
 from bot.render.escape import fit, slack_escape
 from bot.render.slack_blocks import MAX_BLOCKS, PAYLOAD_BUDGET, payload_size, render_slack
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 

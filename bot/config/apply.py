@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.config import LOCAL_TENANT, OperatorConfig
+from bot.config.operator import LOCAL_TENANT, OperatorConfig
 from bot.storage import Storage
 
 

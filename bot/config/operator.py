@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.config_files import brief, did_you_mean, read_yaml
+from bot.config.watchlist import parse_watchlist
+from bot.config.yaml_files import brief, did_you_mean, read_yaml
 from bot.domain.errors import ConfigError
 from bot.domain.models import FeedSource, Subscription, Watchlist
-from bot.watchlist import parse_watchlist
 
 ADDRESS_KINDS = ("console", "jsonl", "slack", "discord", "discord-webhook")
 LOCAL_TENANT = "local"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from bot.storage.tables import metadata
+from bot.storage.sql.tables import metadata
 
 config = context.config
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bot.config_files import MAX_FILE_BYTES, brief, did_you_mean, read_yaml
+from bot.config.yaml_files import MAX_FILE_BYTES, brief, did_you_mean, read_yaml
 from bot.domain.errors import ConfigError, WatchlistError
 from bot.domain.models import Company, Topic, Watchlist
 from bot.text.fold import fold_term

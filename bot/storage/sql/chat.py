@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, update
 
 from bot.domain.models import Alert, Article
-from bot.storage.base import StoreBase
-from bot.storage.tables import (
+from bot.storage.sql.base import StoreBase
+from bot.storage.sql.tables import (
     articles,
     deliveries,
     destinations,
@@ -23,7 +23,7 @@ from bot.storage.tables import (
     subscriptions,
     watches,
 )
-from bot.storage.tenants import make_own_watchlist, watch_reader
+from bot.storage.sql.tenants import make_own_watchlist, watch_reader
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,8 @@ from sqlalchemy import and_, delete, exists, func, or_, select, update
 
 from bot.domain.errors import StorageError
 from bot.domain.models import Alert, Article, FeedSource
-from bot.storage.base import StoreBase
-from bot.storage.tables import articles, deliveries, feeds, follows
+from bot.storage.sql.base import StoreBase
+from bot.storage.sql.tables import articles, deliveries, feeds, follows
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -22,8 +22,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bot.config.settings import sqlite_path
 from bot.domain.errors import StorageError
-from bot.settings import sqlite_path
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK_KEY = 0x6E657773626F74  # "newsbot": one advisory lock key per database

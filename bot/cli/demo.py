@@ -6,9 +6,9 @@ import tempfile
 from pathlib import Path
 
 from bot.app import App, CycleReport
-from bot.config import DestinationSpec, OperatorConfig, load_config
+from bot.config.operator import DestinationSpec, OperatorConfig, load_config
+from bot.config.settings import REPO_ROOT, Settings
 from bot.domain.models import FeedSource, Subscription
-from bot.settings import REPO_ROOT, Settings
 
 SEED_SUFFIXES = (".rss", ".atom", ".xml", ".json")
 

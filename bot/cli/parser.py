@@ -17,8 +17,8 @@ from types import FrameType
 
 from pydantic import ValidationError
 
+from bot.config.settings import Settings, settings_errors
 from bot.domain.errors import NewsbotError
-from bot.settings import Settings, settings_errors
 
 log = logging.getLogger("newsbot")
 
@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     summ.add_argument("--json", action="store_true")
     summ.add_argument("articles", nargs="?", default="-")
 
-    from bot.cli_preview import add_preview_parser
+    from bot.cli.preview import add_preview_parser
 
     add_preview_parser(sub)
 
@@ -98,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.domain.secrets import protect_logs
 
     protect_logs()  # every log line masked; slack_sdk never logs response_url
-    from bot import cli_commands
+    from bot.cli import commands as cli_commands
 
     try:
         return asyncio.run(cli_commands.dispatch(args, settings))

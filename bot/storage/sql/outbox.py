@@ -19,8 +19,8 @@ from sqlalchemy import and_, exists, false, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.domain.models import Alert, Delivery, display_address
-from bot.storage.base import StoreBase
-from bot.storage.tables import deliveries, destinations, feeds
+from bot.storage.sql.base import StoreBase
+from bot.storage.sql.tables import deliveries, destinations, feeds
 
 UNCERTAIN = "outcome unknown: "  # last_error prefix: the attempt may have landed
 

@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.cli_io import InputArticle, read_articles
+from bot.cli.jsonl_input import InputArticle, read_articles
+from bot.config.settings import Settings
+from bot.config.watchlist import load_watchlist
 from bot.domain.models import Alert, Article, Destination, Subscription, Watchlist
 from bot.pipeline import alerts
 from bot.pipeline.keys import canonical_url
@@ -24,8 +26,6 @@ from bot.pipeline.match import Matcher, compile_watchlist
 from bot.pipeline.route import route
 from bot.render.discord_embed import render_discord
 from bot.render.slack_blocks import render_slack
-from bot.settings import Settings
-from bot.watchlist import load_watchlist
 
 RENDERERS: dict[str, Callable[[Alert], dict[str, Any]]] = {
     "slack": render_slack, "discord": render_discord}

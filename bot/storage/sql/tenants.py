@@ -22,11 +22,11 @@ from sqlalchemy import Text, delete, func, literal, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.config import LOCAL_TENANT
+from bot.config.operator import LOCAL_TENANT
+from bot.config.watchlist import parse_watchlist, watchlist_to_dict
 from bot.domain.models import Destination, Subscription, Watchlist
-from bot.storage.base import StoreBase
-from bot.storage.tables import audit_log, destinations, subscriptions, tenants, watches
-from bot.watchlist import parse_watchlist, watchlist_to_dict
+from bot.storage.sql.base import StoreBase
+from bot.storage.sql.tables import audit_log, destinations, subscriptions, tenants, watches
 
 DEFAULTS_TENANT = LOCAL_TENANT  # whose watchlist new tenants read until they edit their own
 WATCHLIST_CACHE = 256  # parsed watchlists kept per process

@@ -1,4 +1,4 @@
-"""What each CLI command does (bot/cli.py only parses arguments)."""
+"""What each CLI command does (bot/cli/parser.py only parses arguments)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ from bot.adapters.discord.client import start_discord
 from bot.adapters.slack.app import start_slack
 from bot.app import App, run_summary
 from bot.chat.types import Commands
-from bot.cli import install_signal_handlers, print_json
-from bot.cli_io import read_articles
-from bot.cli_preview import cmd_preview
-from bot.demo import run_demo
+from bot.cli.demo import run_demo
+from bot.cli.jsonl_input import read_articles
+from bot.cli.parser import install_signal_handlers, print_json
+from bot.cli.preview import cmd_preview
+from bot.config.settings import Settings
+from bot.config.watchlist import load_watchlist
 from bot.domain.errors import ConfigError, NewsbotError
 from bot.jobs.scheduler import run_forever
 from bot.net.fetcher import Fetcher
@@ -25,10 +27,8 @@ from bot.pipeline.keys import to_articles
 from bot.pipeline.match import compile_watchlist
 from bot.pipeline.parse import close_parse_workers, parse_feed_async
 from bot.pipeline.summarise import summarise
-from bot.settings import Settings
 from bot.storage import open_storage
-from bot.storage.db import make_engine, upgrade
-from bot.watchlist import load_watchlist
+from bot.storage.sql.db import make_engine, upgrade
 
 
 def chat_adapters(settings: Settings, commands: Commands) -> list[BackgroundAdapter]:
