@@ -23,9 +23,10 @@ from test_pipeline_e2e import alerts, items, make_app  # noqa: F401 - make_app: 
 from bot.cli import main
 from bot.domain.errors import ParseError
 from bot.domain.models import FeedSource
+from bot.jobs.parse_workers import parse_feed_async
 from bot.jobs.process_pool import ProcessPool
 from bot.pipeline.feed_limits import MAX_ATTRIBUTES, MAX_TAGS
-from bot.pipeline.parse import parse_feed, parse_feed_async
+from bot.pipeline.parse import parse_feed
 from bot.text.truncate import strip_controls
 
 HEAD = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Hostile</title>'

@@ -10,7 +10,8 @@ import pytest
 
 from bot.domain.errors import ParseError
 from bot.domain.models import Entry
-from bot.pipeline.parse import MAX_TEXT, MAX_TITLE, parse_feed, parse_feed_async, safe_link
+from bot.jobs.parse_workers import parse_feed_async
+from bot.pipeline.parse import MAX_TEXT, MAX_TITLE, parse_feed, safe_link
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "feeds"
 RSS_URL = "https://news.northwind.example/feed.rss"

@@ -21,11 +21,11 @@ from bot.cli.preview import cmd_preview
 from bot.config.settings import Settings
 from bot.config.watchlist import load_watchlist
 from bot.domain.errors import ConfigError, NewsbotError
+from bot.jobs.parse_workers import close_parse_workers, parse_feed_async
 from bot.jobs.scheduler import run_forever
 from bot.net.fetcher import Fetcher
 from bot.pipeline.keys import to_articles
 from bot.pipeline.match import compile_watchlist
-from bot.pipeline.parse import close_parse_workers, parse_feed_async
 from bot.pipeline.summarise import summarise
 from bot.storage import open_storage
 from bot.storage.sql.db import make_engine, upgrade

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from bot.domain.errors import FeedError, FetchError, StorageError
 from bot.domain.models import Article, FetchResult
+from bot.jobs.parse_workers import parse_feed_async
 from bot.pipeline.alerts import (
     SUMMARY_CHARS,
     SUMMARY_SENTENCES,
@@ -28,7 +29,6 @@ from bot.pipeline.alerts import (
 )
 from bot.pipeline.keys import to_articles
 from bot.pipeline.match import compile_off_loop
-from bot.pipeline.parse import parse_feed_async
 from bot.storage import FeedRow, Follow, NewDelivery, PollRecord, Storage
 from bot.storage.sql.feeds import is_transient
 

@@ -13,8 +13,9 @@ both checked by one C-speed regex pass over the bytes (~90 ms for 10 MB of real 
   dense 10 MB ones, stay under ~600,000.
 
 What slips past these (other slow shapes) is stopped by the parse time limit instead
-(``bot.pipeline.parse.parse_feed_async``). The scan reads the bytes as feedparser will: documents in
-UTF-16, UTF-32 or EBCDIC (by byte-order mark, first bytes or declared charset) are scanned decoded.
+(``bot.jobs.parse_workers.parse_feed_async``). The scan reads the bytes as feedparser will:
+documents in UTF-16, UTF-32 or EBCDIC (by byte-order mark, first bytes or declared charset) are
+scanned decoded.
 """
 
 from __future__ import annotations

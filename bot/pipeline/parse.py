@@ -12,8 +12,8 @@ Control characters other than tab and newline (NUL first: PostgreSQL refuses it 
 surrogates never reach an ``Entry`` (``bot.text.truncate.strip_controls``), on the XML and
 JSON paths.
 XML documents whose shape would make feedparser take minutes are refused before parsing
-(``bot.pipeline.feed_limits``); ``parse_feed_async`` runs the whole parse in a worker process with
-a hard time and memory limit, so no document can pin the event loop or a CPU.
+(``bot.pipeline.feed_limits``); ``bot.jobs.parse_workers.parse_feed_async`` runs the whole parse
+in a worker process with a hard time and memory limit, so no document can pin the event loop.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from __future__ import annotations
 import html
 import io
 import json
-import os
 import re
 import time
 from collections.abc import Mapping
@@ -34,7 +33,6 @@ import feedparser
 
 from bot.domain.errors import ParseError
 from bot.domain.models import Entry, ParsedFeed
-from bot.jobs.process_pool import ProcessPool
 from bot.pipeline.feed_limits import shape_problem
 from bot.text.clean import html_to_text
 from bot.text.truncate import strip_controls, truncate
@@ -45,8 +43,6 @@ MAX_RAW = 1_000_000  # markup characters looked at per field before conversion
 MAX_SHORT = 200  # author
 MAX_LANG = 35  # longest sensible BCP 47 tag
 MAX_URL = 4_096
-PARSE_TIME_LIMIT = 20.0  # seconds per document in the worker; 10 MB of real feed takes ~3 s here
-PARSE_MEMORY_LIMIT = 1 << 30  # bytes of address space per worker; a 10 MB feed peaks at ~250 MB
 
 _JSON_TYPES = ("application/feed+json", "application/json")
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
@@ -338,38 +334,3 @@ def parse_feed(body: bytes, *, url: str = "", content_type: str | None = None) -
         return _parse_json_feed(data, url)
     return _parse_xml_feed(data, url, content_type)
 
-
-_WORKERS = ProcessPool(size=max(1, min(2, os.cpu_count() or 1)), time_limit=PARSE_TIME_LIMIT,
-                       memory_limit=PARSE_MEMORY_LIMIT, preload=(__name__,))
-
-
-async def parse_feed_async(body: bytes, *, url: str = "", content_type: str | None = None,
-                           workers: ProcessPool | None = None) -> ParsedFeed:
-    """``parse_feed`` in a worker process (``workers``, else the shared parse workers), so no
-    document can stall the event loop: one that runs past the pool's time limit or memory limit
-    has its worker killed and raises ParseError naming the limit; the next parse gets a fresh
-    worker. The caller's failure path (backoff) then applies to that feed alone."""
-    pool = workers or _WORKERS
-    try:
-        return await pool.run(_parse_in_worker, bytes(body), url, content_type)
-    except TimeoutError:
-        raise ParseError(f"refused: parsing took longer than the time limit of "
-                         f"{pool.time_limit:g} s and was stopped", url=url) from None
-    except MemoryError:
-        limit = f"{pool.memory_limit >> 20} MB" if pool.memory_limit else "the memory available"
-        raise ParseError(f"refused: parsing needed more memory than the limit of {limit}",
-                         url=url) from None
-    except ChildProcessError as exc:
-        raise ParseError(f"unreadable feed: the parser process died ({exc})", url=url) from None
-    except ParseError as exc:  # the url does not survive the trip between processes
-        raise ParseError(str(exc), url=url) from None
-
-
-def _parse_in_worker(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
-    return parse_feed(body, url=url, content_type=content_type)
-
-
-def close_parse_workers() -> None:
-    """Stop the idle parse workers (at shutdown; a busy one is killed when its call is
-    cancelled)."""
-    _WORKERS.close()

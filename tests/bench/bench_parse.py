@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bot.domain.errors import ParseError  # noqa: E402
-from bot.pipeline.parse import close_parse_workers, parse_feed, parse_feed_async  # noqa: E402
+from bot.jobs.parse_workers import close_parse_workers, parse_feed_async  # noqa: E402
+from bot.pipeline.parse import parse_feed  # noqa: E402
 
 CORPUS = ROOT / ".." / "shared" / "corpora" / "realfeeds"
 SKIP = {"LICENSE", "README.md", "BASELINE.jsonl"}
