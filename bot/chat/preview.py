@@ -22,9 +22,10 @@ from bot.chat.subscriptions import channel
 from bot.chat.types import Reply
 from bot.domain.errors import CommandError
 from bot.domain.models import Alert, Article, Destination, MatchResult, Subscription, Watchlist
+from bot.jobs.compile import compile_off_loop
 from bot.pipeline.alerts import alert_for
 from bot.pipeline.keys import canonical_url
-from bot.pipeline.match import Matcher, compile_off_loop
+from bot.pipeline.match import Matcher
 from bot.pipeline.route import route
 from bot.storage.sql.chat import StoredArticle
 from bot.text.truncate import truncate

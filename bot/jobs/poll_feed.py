@@ -18,6 +18,7 @@ from typing import Protocol
 
 from bot.domain.errors import FeedError, FetchError, StorageError
 from bot.domain.models import Article, FetchResult
+from bot.jobs.compile import compile_off_loop
 from bot.jobs.parse_workers import parse_feed_async
 from bot.pipeline.alerts import (
     SUMMARY_CHARS,
@@ -28,7 +29,6 @@ from bot.pipeline.alerts import (
     plan_alerts,
 )
 from bot.pipeline.keys import to_articles
-from bot.pipeline.match import compile_off_loop
 from bot.storage import FeedRow, Follow, NewDelivery, PollRecord, Storage
 from bot.storage.sql.feeds import is_transient
 

@@ -23,7 +23,6 @@ same sentence), and a ``Match`` is built only for hits that pass every check.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import threading
 from collections import OrderedDict
@@ -247,11 +246,11 @@ def _result(found: list[_Found], docs: tuple[FoldedText, FoldedText]) -> MatchRe
 _BY_IDENTITY: OrderedDict[int, tuple[Watchlist, Matcher]] = OrderedDict()
 _BY_VALUE: OrderedDict[Watchlist, Matcher] = OrderedDict()
 _CACHE_SIZE = 256  # as many as storage keeps parsed watchlists (one per tenant revision)
-_CACHE_LOCK = threading.Lock()  # compiles run in worker threads (``compile_off_loop``)
+_CACHE_LOCK = threading.Lock()  # compiles run in worker threads (bot/jobs/compile.py)
 _COMPILING: dict[int, threading.Lock] = {}  # id(watchlist) -> held while it compiles
 
 
-def _cached(watchlist: Watchlist) -> Matcher | None:
+def cached_matcher(watchlist: Watchlist) -> Matcher | None:
     """The compiled matcher of this very object, if compiled before (no hashing)."""
     with _CACHE_LOCK:
         hit = _BY_IDENTITY.get(id(watchlist))
@@ -268,14 +267,14 @@ def compile_watchlist(watchlist: Watchlist) -> Matcher:
     The same object is found by identity without hashing it (hashing 100,000 companies costs
     tens of milliseconds); an equal but different object is found by value.
     """
-    hit = _cached(watchlist)
+    hit = cached_matcher(watchlist)
     if hit is not None:
         return hit
     with _CACHE_LOCK:
         compiling = _COMPILING.setdefault(id(watchlist), threading.Lock())
     try:
         with compiling:
-            return _cached(watchlist) or _compile(watchlist)
+            return cached_matcher(watchlist) or _compile(watchlist)
     finally:
         with _CACHE_LOCK:
             _COMPILING.pop(id(watchlist), None)
@@ -295,11 +294,3 @@ def _compile(watchlist: Watchlist) -> Matcher:
             _BY_IDENTITY.popitem(last=False)
     return matcher
 
-
-async def compile_off_loop(watchlist: Watchlist) -> Matcher:
-    """``compile_watchlist`` for async code: a cached matcher at once, else compiled (and the
-    watchlist hashed) in a worker thread, so a 100,000-company watchlist never stalls the loop."""
-    hit = _cached(watchlist)
-    if hit is not None:
-        return hit
-    return await asyncio.to_thread(compile_watchlist, watchlist)
