@@ -129,7 +129,7 @@ async def test_a_signal_stops_run_while_a_feed_hangs_mid_fetch(sig, tmp_path) ->
 
 STUCK = """
 import asyncio, logging, sys, time
-from bot.cli.parser import install_signal_handlers
+from bot.cli.run import install_signal_handlers
 logging.basicConfig(stream=sys.stderr)
 
 async def main():

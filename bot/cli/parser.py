@@ -1,30 +1,26 @@
-"""Command line: run, demo, feeds check, match, summarize, db upgrade, audit."""
+"""The `newsbot` argument parser and `main`: settings, logging, then one command
+(bot/cli/commands.py)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import json
 import logging
 import os
-import signal
 import sys
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 
 from pydantic import ValidationError
 
 from bot.config.settings import Settings, settings_errors
 from bot.domain.errors import NewsbotError
 
-log = logging.getLogger("newsbot")
+DESCRIPTION = "Command line: run, demo, feeds check, match, summarize, db upgrade, audit."
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="newsbot", description=__doc__)
+    parser = argparse.ArgumentParser(prog="newsbot", description=DESCRIPTION)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -98,10 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.domain.secrets import protect_logs
 
     protect_logs()  # every log line masked; slack_sdk never logs response_url
-    from bot.cli import commands as cli_commands
+    from bot.cli.commands import dispatch
 
     try:
-        return asyncio.run(cli_commands.dispatch(args, settings))
+        return asyncio.run(dispatch(args, settings))
     except NewsbotError as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
         return 1
@@ -110,54 +106,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `newsbot ... | head`: the reader has gone, that is fine
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-
-
-SHUTDOWN_DEADLINE = 4.5  # seconds from SIGTERM/SIGINT to the end of the process, whatever runs
-EXIT_DEADLINE = 1  # exit status when the deadline, not the orderly stop, ended the process
-
-
-def _hard_exit(why: str) -> None:
-    log.error("%s; exiting now (unfinished work is safe: its leases expire)", why)
-    logging.shutdown()
-    os._exit(EXIT_DEADLINE)
-
-
-def install_signal_handlers(stop: asyncio.Event, deadline: float = SHUTDOWN_DEADLINE
-                            ) -> Callable[[], None]:
-    """SIGTERM/SIGINT set ``stop``; the process then ends within ``deadline`` seconds.
-
-    A plain ``signal.signal`` handler runs in the main thread even while the event loop is busy;
-    it wakes the loop thread-safely and arms a watchdog thread that ends the process when the
-    orderly stop overruns (a stuck parse thread, a hung adapter). A second signal ends it at once.
-    Returns a function that puts the previous handlers back.
-    """
-    loop = asyncio.get_running_loop()
-    watchdog: list[threading.Timer] = []
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        if watchdog:
-            _hard_exit(f"second {signal.Signals(signum).name}")
-        log.info("%s: stopping (at most %gs)", signal.Signals(signum).name, deadline)
-        timer = threading.Timer(deadline, _hard_exit, args=("shutdown deadline passed",))
-        timer.daemon = True
-        timer.start()
-        watchdog.append(timer)
-        loop.call_soon_threadsafe(stop.set)
-
-    previous: dict[int, object] = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(ValueError):  # not the main thread (tests)
-            previous[sig] = signal.signal(sig, on_signal)
-
-    def restore() -> None:
-        for sig, handler in previous.items():
-            if handler is not None:
-                signal.signal(sig, handler)  # type: ignore[arg-type]
-    return restore
-
-
-def print_json(obj: object) -> None:
-    print(json.dumps(obj, ensure_ascii=False))
 
 
 if __name__ == "__main__":
