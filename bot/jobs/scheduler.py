@@ -10,11 +10,14 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.app import App
+if TYPE_CHECKING:  # the composition root calls this module, never the other way round
+    from bot.app import App
+
+from bot.jobs.housekeeping import housekeeping
 
 log = logging.getLogger(__name__)
 
@@ -32,25 +35,10 @@ async def safe_cycle(app: App) -> None:
                  report.delivery.retried)
 
 
-ARTICLE_TEXT_DAYS = 30  # `preview company` looks back 7 days; `why` a little further
-
-
-async def housekeeping(app: App) -> None:
-    """Keep the database small: old article bodies go (their keys stay for dedup)."""
-    try:
-        pruned = await app.storage.prune_article_text(
-            app.clock() - timedelta(days=ARTICLE_TEXT_DAYS))
-    except Exception:  # noqa: BLE001 - housekeeping must not stop the scheduler
-        log.exception("housekeeping failed; it runs again in an hour")
-        return
-    if pruned:
-        log.info("housekeeping: dropped the text of %d old article(s)", pruned)
-
-
 FINISH_GRACE = 1.5  # seconds a cycle in progress gets to finish on its own after a stop
 UNWIND_GRACE = 1.0  # then it is cancelled, and gets this long to unwind
 
-Job = Callable[[App], Awaitable[None]]
+Job = Callable[["App"], Awaitable[None]]
 
 
 def tracked(job: Job, running: set[asyncio.Task[object]]) -> Job:

@@ -1,0 +1,122 @@
+"""The layout's rules, checked on the source: pure packages import no I/O library, each package
+imports only the layers below it, and no module imports itself back through others (no cycles).
+
+Imports under ``if TYPE_CHECKING:`` are annotations only and do not count.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent / "bot"
+IO_LIBRARIES = {"aiohttp", "sqlalchemy", "alembic", "asyncpg", "aiosqlite", "slack_sdk",
+                "slack_bolt", "discord", "asyncio", "apscheduler", "yarl"}
+PURE = ("domain", "text", "pipeline")
+# package -> the bot packages it may import (besides itself); "bot" is the root (__version__)
+MAY_IMPORT = {
+    "domain": set(),
+    "text": set(),
+    "pipeline": {"domain", "text"},
+    "render": {"domain", "text"},
+    "net": {"domain", "bot"},
+    "config": {"domain", "text", "storage"},
+    "storage": {"domain", "config"},
+    "delivery": {"domain", "text", "render", "net", "config"},
+    "jobs": {"domain", "text", "pipeline", "net", "storage", "delivery", "config"},
+    "chat": {"domain", "text", "pipeline", "render", "net", "storage", "jobs", "config"},
+    "adapters": {"domain", "text", "render", "chat", "config"},
+}
+
+
+def modules() -> Iterator[tuple[str, Path]]:
+    for path in sorted(ROOT.rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        parts = ("bot", *path.relative_to(ROOT).with_suffix("").parts)
+        yield ".".join(parts[:-1] if parts[-1] == "__init__" else parts), path
+
+
+def imports(path: Path) -> set[str]:
+    """Every module name an import statement in ``path`` names, at any depth, except under
+    ``if TYPE_CHECKING:``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skipped.update(id(sub) for stmt in node.body for sub in ast.walk(stmt))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+MODULES = dict(modules())
+GRAPH = {name: {m for m in imports(path) if m in MODULES and m != name
+                and not name.startswith(m + ".")}  # a package's own __init__ is not a cycle
+         for name, path in MODULES.items()}
+
+
+def resolve(name: str) -> str | None:
+    """The module an imported name lives in (``bot.app.App`` -> ``bot.app``), if ours."""
+    while name and name not in MODULES:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def package(module: str) -> str:
+    """``bot.pipeline.parse`` -> ``pipeline``, ``bot.app`` -> ``app``, ``bot`` -> ``bot``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "bot"
+
+
+@pytest.mark.parametrize("name", [n for n in MODULES if package(n) in PURE])
+def test_pure_packages_import_no_io_library(name: str) -> None:
+    used = {m.split(".")[0] for m in imports(MODULES[name])}
+    assert not used & IO_LIBRARIES, f"{name} imports {sorted(used & IO_LIBRARIES)}"
+
+
+@pytest.mark.parametrize("name", [n for n in MODULES if package(n) in MAY_IMPORT])
+def test_each_package_imports_only_the_layers_below_it(name: str) -> None:
+    own = package(name)
+    reached = {package(m) for m in filter(None, map(resolve, imports(MODULES[name])))}
+    assert reached - {own} <= MAY_IMPORT[own], f"{name} reaches {sorted(reached - {own})}"
+
+
+def test_only_the_command_line_imports_the_composition_root() -> None:
+    offenders = [n for n, deps in GRAPH.items() if {"bot.app", "bot.cli"} & deps
+                 and package(n) != "cli" and n not in ("bot.__main__", "bot.cli")]
+    assert offenders == []
+
+
+def test_no_import_cycles() -> None:
+    cycles = []
+    state: dict[str, int] = {}  # 1 on the path, 2 done
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(GRAPH[node]):
+            if state.get(nxt) == 1:
+                cycles.append(path[path.index(nxt):] + [nxt])
+            elif nxt not in state:
+                visit(nxt, [*path, nxt])
+        state[node] = 2
+
+    for start in sorted(GRAPH):
+        if start not in state:
+            visit(start, [start])
+    assert cycles == []
+
+
+def test_the_checks_see_the_whole_tree() -> None:  # a rule over no modules proves nothing
+    assert {"bot.pipeline.parse", "bot.app", "bot.storage.sql.outbox"} <= MODULES.keys()
+    assert "bot.domain.models" in GRAPH["bot.pipeline.keys"]
