@@ -24,7 +24,7 @@ from bot.jobs.poll_feed import Poller
 from bot.net.fetcher import Fetcher
 from bot.storage import PollRecord, Storage, open_storage
 from bot.storage.sql.feeds import retry_transient
-from bot.storage.sql.tables import watches
+from bot.storage.sql.tables import articles, watches
 
 STALL = 0.25  # seconds: the issue's bound on any one stall of the event loop
 FILLER = ("The quarterly report covered supply chains, data centres and the outlook for chips "
@@ -53,6 +53,15 @@ async def follow(storage: Storage, clock, url: str, tenant: str = T_A) -> int:
     dest = await storage.ensure_destination(tenant, f"slack:{feed_id}", clock())
     await storage.add_subscription(dest, Subscription(company="Nvidia"), clock())
     return feed_id
+
+
+async def count_articles(storage: Storage, feed_id: int | None = None) -> int:
+    """Article rows kept (of one feed, or all)."""
+    query = select(func.count()).select_from(articles)
+    if feed_id is not None:
+        query = query.where(articles.c.feed_id == feed_id)
+    async with storage.engine.connect() as conn:
+        return int((await conn.execute(query)).scalar_one())
 
 
 async def poll_all(storage: Storage, poller: Poller, clock) -> dict[str, object]:
@@ -131,14 +140,14 @@ async def test_a_poll_stores_at_most_the_entry_cap_and_leaves_the_rest(storage, 
     feed_server.set("/many.xml", rss(nvidia_items(25)))
     first = (await poll_all(storage, poller, clock))[url]
     assert (first.ok, first.new_articles, first.deferred) == (True, 10, 15)
-    assert await storage.count_articles(feed_id) == 10
+    assert await count_articles(storage, feed_id) == 10
     (health,) = await storage.feed_follows(T_A, url)
     assert health.error_count == 0 and health.last_error is not None
     assert "15 left for the next poll" in health.last_error
     second = (await poll_all(storage, poller, clock))[url]  # same document: no 304 shortcut
     third = (await poll_all(storage, poller, clock))[url]
     assert [(o.new_articles, o.deferred) for o in (second, third)] == [(10, 5), (5, 0)]
-    assert await storage.count_articles(feed_id) == 25
+    assert await count_articles(storage, feed_id) == 25
     (health,) = await storage.feed_follows(T_A, url)
     assert health.last_error is None
     assert len(await storage.delivery_states(status="pending")) == 25
@@ -151,7 +160,7 @@ async def test_a_capped_first_poll_does_not_alert_the_old_entries_later(
     poller = Poller(storage, fetcher, max_entries=10)
     outcomes = [(await poll_all(storage, poller, clock))[url] for _ in range(3)]
     assert [(o.new_articles, o.deferred) for o in outcomes] == [(10, 15), (10, 5), (5, 0)]
-    assert await storage.count_articles(feed_id) == 25
+    assert await count_articles(storage, feed_id) == 25
     assert await storage.delivery_states() == []
     feed_server.set("/old.xml", rss(nvidia_items(1, start=100) + nvidia_items(25)))
     fresh = (await poll_all(storage, poller, clock))[url]
@@ -187,8 +196,8 @@ async def test_a_big_poll_does_not_lock_out_another_feed(storage, clock, fetcher
     assert outcomes[small].ok and outcomes[small].alerts == 1, outcomes[small].error
     assert outcomes[big].ok and outcomes[big].new_articles == 1000
     assert outcomes[big].alerts == 50 and outcomes[big].deferred == 2000
-    assert await storage.count_articles(small_id) == 1
-    assert await storage.count_articles(big_id) == outcomes[big].new_articles
+    assert await count_articles(storage, small_id) == 1
+    assert await count_articles(storage, big_id) == outcomes[big].new_articles
     (health,) = await storage.feed_follows("discord:1", small)
     assert health.error_count == 0 and health.last_error is None
 
@@ -279,4 +288,4 @@ async def test_pruning_many_articles_goes_in_batches_and_prunes_them_all(storage
     clock.advance(days=40)
     assert await storage.prune_article_text(clock() - timedelta(days=30)) == 450
     assert await storage.prune_article_text(clock() - timedelta(days=30)) == 0
-    assert await storage.count_articles() == 450  # keys stay: nothing is alerted twice
+    assert await count_articles(storage) == 450  # keys stay: nothing is alerted twice

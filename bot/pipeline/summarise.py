@@ -29,8 +29,7 @@ from bot.text.clean import clean_text
 from bot.text.sentences import split_sentences
 from bot.text.truncate import truncate
 
-__all__ = ["summarise", "split_sentences", "Weights", "DEFAULT_WEIGHTS",
-           "score_sentences"]
+__all__ = ["summarise", "split_sentences", "Weights", "DEFAULT_WEIGHTS"]
 
 
 def _words(text: str) -> list[str]:
@@ -108,18 +107,6 @@ def summarise(
         order.remove(best_hit)
         order.insert(0, best_hit)
     return Summary(_pick(sentences, words, order, max_sentences, max_chars, weights.duplicate))
-
-
-def score_sentences(
-    title: str,
-    sentences: Sequence[str],
-    *,
-    matches: Sequence[Match] = (),
-    weights: Weights = DEFAULT_WEIGHTS,
-) -> list[float]:
-    """One score per sentence; higher is better. Pure and deterministic."""
-    tokens = [_WORD.findall(s) for s in sentences]
-    return _scores(title, sentences, tokens, [_content_of(t) for t in tokens], matches, weights)
 
 
 def _scores(

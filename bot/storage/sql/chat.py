@@ -20,7 +20,6 @@ from bot.storage.sql.tables import (
     destinations,
     feeds,
     follows,
-    subscriptions,
     watches,
 )
 from bot.storage.sql.tenants import make_own_watchlist, watch_reader
@@ -180,8 +179,3 @@ class ChatStore(StoreBase):
         return [DeliveryInfo(r["address"], r["status"], r["attempts"], r["message_id"],
                              r["last_error"], r["next_attempt_at"], r["created_at"],
                              r["sent_at"], Alert.from_json(r["alert"])) for r in rows]
-
-    async def count_subscriptions(self, destination_id: int) -> int:
-        async with self.tx() as conn:
-            return int((await conn.execute(select(func.count()).select_from(subscriptions).where(
-                subscriptions.c.destination_id == destination_id))).scalar_one())

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import and_, delete, exists, or_, select, update
 
 from bot.domain.errors import StorageError
 from bot.domain.models import Alert, Article, FeedSource
@@ -136,10 +136,6 @@ class FeedStore(StoreBase):
         async with self.tx() as conn:
             await conn.execute(delete(follows).where(
                 follows.c.tenant_id == tenant, follows.c.feed_id.not_in(keep_feed_ids)))
-
-    async def feed_id(self, url: str) -> int | None:
-        async with self.tx() as conn:
-            return (await conn.execute(select(feeds.c.id).where(feeds.c.url == url))).scalar()
 
     def _feed_row(self, r: dict[str, object], trusted: bool) -> FeedRow:
         return FeedRow(
@@ -303,10 +299,3 @@ class FeedStore(StoreBase):
         """Every feed due now (for `run --once` and tests)."""
         async with self.tx() as conn:
             await conn.execute(update(feeds).values(next_poll_at=now))
-
-    async def count_articles(self, feed_id: int | None = None) -> int:
-        query = select(func.count()).select_from(articles)
-        if feed_id is not None:
-            query = query.where(articles.c.feed_id == feed_id)
-        async with self.tx() as conn:
-            return int((await conn.execute(query)).scalar_one())
