@@ -27,6 +27,7 @@ from bot.jobs.heartbeat import LEASE, Heartbeat, worker_id
 from bot.jobs.looplag import LoopLag
 from bot.jobs.poll_feed import FeedFetcher, Poller, PollOutcome
 from bot.net.fetcher import Fetcher
+from bot.net.netguard import NetGuard
 from bot.storage import Storage, open_storage
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,9 @@ class App:
         self.deliverer = Deliverer(storage, self.sinks, clock, self.destination_stopped,
                                    owner=self.owner,
                                    max_age=timedelta(days=settings.delivery_max_age_days))
-        self.commands = CommandService(storage, defaults=config.watchlist, clock=clock)
+        guard = NetGuard(allow_networks=settings.allow_networks)
+        self.commands = CommandService(storage, defaults=config.watchlist, clock=clock,
+                                       url_vetter=guard.vet)
         self._owned = owned
         self.loop_lag = LoopLag()  # event-loop stalls, for the logs and (later) /metrics
 
@@ -107,7 +110,8 @@ class App:
         owned: list[Any] = []
         if fetcher is None:
             real = await Fetcher.create(max_bytes=settings.max_feed_bytes,
-                                        total_timeout=settings.fetch_timeout)
+                                        total_timeout=settings.fetch_timeout,
+                                        guard=NetGuard(allow_networks=settings.allow_networks))
             owned.append(real)
             fetcher = real
         app = cls(settings, storage, config, fetcher, sinks or default_sinks(settings), clock,

@@ -268,6 +268,21 @@ async def test_a_chat_added_loopback_feed_is_refused_at_fetch_time(server, make_
         await app.close()
 
 
+async def test_a_chat_added_feed_on_an_allowed_network_is_fetched(server, db_url, tmp_path,
+                                                                 clock) -> None:
+    url = server.set("/feed.xml", rss(items(1)))
+    app = await open_app(db_url, tmp_path, clock, feeds=[], watchlist=WATCHLIST,
+                         sinks={"jsonl": JsonlSink(tmp_path)}, address="jsonl:alerts.jsonl",
+                         fetch_allow_networks="127.0.0.0/8")  # NEWSBOT_FETCH_ALLOW_NETWORKS
+    try:
+        feed_id = await app.storage.ensure_feed(FeedSource(url), clock())
+        await app.storage.follow("local", feed_id, title="", backfill=1, source="chat", now=clock())
+        report = await app.cycle(all_feeds=True)
+        assert (report.polled, report.failed) == (1, 0) and server.hits
+    finally:
+        await app.close()
+
+
 async def test_webhook_tokens_never_reach_the_log_or_the_audit_log(server, db_url, tmp_path,
                                                                    clock, caplog) -> None:
     url = server.set("/feed.xml", rss(items(1)))

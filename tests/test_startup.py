@@ -42,6 +42,10 @@ BAD_SETTINGS = [
     ("NEWSBOT_SLACK_MODE", "websocket", "NEWSBOT_SLACK_MODE must be one of 'socket' or 'http'"),
     ("NEWSBOT_SLACK_API_URL", "slack.com/api", "NEWSBOT_SLACK_API_URL must be an http(s) URL"),
     ("NEWSBOT_DISCORD_API_URL", "file:///etc/passwd", "must be an http(s) URL"),
+    ("NEWSBOT_FETCH_ALLOW_NETWORKS", "10.0.0.0/8, intranet",
+     "NEWSBOT_FETCH_ALLOW_NETWORKS must be comma-separated networks such as 10.0.0.0/8; "
+     "'intranet' is not one"),
+    ("NEWSBOT_FETCH_ALLOW_NETWORKS", "10.1.2.3/8", "'10.1.2.3/8' is not one"),
 ]
 
 
@@ -60,11 +64,13 @@ def test_settings_at_the_edges_of_their_ranges_are_accepted(monkeypatch) -> None
     for variable, value in [("NEWSBOT_TICK_SECONDS", "1"), ("NEWSBOT_CONCURRENCY", "256"),
                             ("NEWSBOT_MAX_FEED_BYTES", "1024"), ("NEWSBOT_LOG_LEVEL", "debug"),
                             ("NEWSBOT_SLACK_MODE", " HTTP "), ("NEWSBOT_SLACK_PORT", "0"),
-                            ("NEWSBOT_SLACK_API_URL", "https://slack-gov.com/api/")]:
+                            ("NEWSBOT_SLACK_API_URL", "https://slack-gov.com/api/"),
+                            ("NEWSBOT_FETCH_ALLOW_NETWORKS", " 10.0.0.0/8,,fd00::/8 ")]:
         monkeypatch.setenv(variable, value)
     settings = Settings()
     assert (settings.tick_seconds, settings.concurrency, settings.log_level,
             settings.slack_mode) == (1, 256, "DEBUG", "http")
+    assert [str(n) for n in settings.allow_networks] == ["10.0.0.0/8", "fd00::/8"]
 
 
 def test_newsbot_run_with_a_negative_tick_exits_2_at_once(tmp_path) -> None:

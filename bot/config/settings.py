@@ -6,6 +6,7 @@ a message naming the variable and the range (``settings_errors``), before anythi
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from pathlib import Path
 from typing import Any, Literal
@@ -37,6 +38,8 @@ class Settings(BaseSettings):
     concurrency: int = Field(8, ge=1, le=256)  # feeds polled at once
     max_feed_bytes: int = Field(10 * 1024 * 1024, ge=KIB, le=GIB)
     fetch_timeout: float = Field(30.0, ge=1, le=600)
+    # networks (comma-separated CIDRs) a feed added from chat may be on, e.g. an intranet server
+    fetch_allow_networks: str = ""
     log_level: str = "INFO"
     # Slack user ids (comma-separated) allowed to run admin commands besides workspace admins
     slack_admin_users: str = ""
@@ -80,9 +83,32 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL, e.g. https://slack.com/api/")
         return value.strip()
 
+    @field_validator("fetch_allow_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value)
+        return ",".join(str(n) for n in parse_networks(value))
+
+    @property
+    def allow_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """``fetch_allow_networks`` parsed (validated when the settings were read)."""
+        return parse_networks(self.fetch_allow_networks)
+
     @property
     def log_level_number(self) -> int:
         return int(getattr(logging, self.log_level, logging.INFO))
+
+
+def parse_networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``"10.0.0.0/8, fd00::/8"`` -> networks; ValueError naming the entry that is not one."""
+    networks = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            networks.append(ipaddress.ip_network(part, strict=True))
+        except ValueError:
+            raise ValueError(f"must be comma-separated networks such as 10.0.0.0/8; "
+                             f"{part!r} is not one") from None
+    return tuple(networks)
 
 
 def env_name(field: str) -> str:
