@@ -18,6 +18,7 @@ from typing import Any
 
 from bot.config.watchlist import parse_watchlist
 from bot.config.yaml_files import brief, did_you_mean, read_yaml
+from bot.domain.address import Address
 from bot.domain.errors import ConfigError
 from bot.domain.models import FeedSource, Subscription, Watchlist
 
@@ -155,18 +156,18 @@ def parse_address(address: str, where: str, written: str | None = None) -> str:
     """``kind:target`` with the kind checked and lower-cased. ``written`` (the text before
     ``${NAME}`` expansion) is what error messages show, so an expanded secret is never printed."""
     shown = brief(written if written is not None else address, 120)
-    kind, _, target = address.partition(":")
-    kind = kind.strip().lower()
+    parsed = Address.parse(address)
+    kind, target = parsed.platform.lower(), parsed.target
     if kind not in ADDRESS_KINDS:
         hint = did_you_mean(kind.replace("_", "-"), ADDRESS_KINDS)
         raise ConfigError(f"{where}: unknown destination kind in {shown} ({hint}); use console, "
                           "jsonl:PATH, slack:CHANNEL_ID, discord:CHANNEL_ID or "
                           "discord-webhook:URL")
-    if kind == "console" and target.strip():
+    if kind == "console" and target:
         raise ConfigError(f"{where}: console takes no target (got {shown})")
-    if kind != "console" and not target.strip():
+    if kind != "console" and not target:
         raise ConfigError(f"{where}: {kind} needs a target, like {kind}:... (got {shown})")
-    return f"{kind}:{target.strip()}" if kind != "console" else kind
+    return str(Address(kind, target)) if kind != "console" else kind
 
 
 def _names(value: Any, where: str, key: str) -> list[str]:

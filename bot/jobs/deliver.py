@@ -24,6 +24,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 
 from bot.delivery.sinks import Sink
+from bot.domain.address import Address
 from bot.domain.errors import (
     DeliveryError,
     NotSentError,
@@ -155,7 +156,7 @@ class Deliverer:
         return report
 
     async def deliver(self, delivery: Delivery) -> Outcome:
-        sink = self.sinks.get(delivery.address.split(":", 1)[0])
+        sink = self.sinks.get(Address.parse(delivery.address).platform)
         if sink is None:  # not claimed in the first place; leave it for a worker with a sink
             return Outcome.PAUSED
         try:

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import and_, exists, false, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from bot.domain.address import Address
 from bot.domain.models import Alert, Delivery, display_address
 from bot.storage.sql.base import StoreBase
 from bot.storage.sql.tables import deliveries, destinations, feeds
@@ -71,7 +72,7 @@ class DestinationStatus:
 
 
 def platform_of(address: str) -> str:
-    return address.split(":", 1)[0]
+    return Address.parse(address).platform
 
 
 def on_platforms(platforms: Iterable[str]) -> ColumnElement[bool]:
