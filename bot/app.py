@@ -16,6 +16,7 @@ from typing import Any
 from .commands.service import CommandService
 from .config import OperatorConfig, load_config
 from .jobs.heartbeat import LEASE, Heartbeat, worker_id
+from .jobs.liveness import Liveness
 from .jobs.looplag import LoopLag
 from .models import Delivery, display_address
 from .operator_sync import sync_operator_config
@@ -89,8 +90,9 @@ class App:
         self.clock = clock
         self.poller = Poller(storage, fetcher)
         self.owner = worker_id()
+        self.liveness = Liveness(storage, self.owner)  # started by open(); see jobs/liveness.py
         self.deliverer = Deliverer(storage, self.sinks, clock, self.destination_stopped,
-                                   owner=self.owner,
+                                   owner=self.owner, reap=self.liveness.reap,
                                    max_age=timedelta(days=settings.delivery_max_age_days))
         self.commands = CommandService(storage, defaults=config.watchlist, clock=clock)
         self._owned = owned
@@ -112,12 +114,14 @@ class App:
             fetcher = real
         app = cls(settings, storage, config, fetcher, sinks or default_sinks(settings), clock,
                   tuple(owned))
-        if sync:
-            try:
+        try:
+            await app.liveness.start()
+            await app.liveness.reap(clock())  # a crashed worker's leases are free at once
+            if sync:
                 await sync_operator_config(storage, config, clock())
-            except BaseException:  # a failed start closes every session it opened
-                await app.close()
-                raise
+        except BaseException:  # a failed start closes every session it opened
+            await app.close()
+            raise
         await app.check_sinks()
         return app
 
@@ -156,6 +160,7 @@ class App:
                 return await self.poller.poll(feed, now)
 
         async with Heartbeat(self.deliverer.renew):
+            await self.liveness.reap(now)
             while feeds := await self.storage.claim_due_feeds(now, 50, FEED_LEASE, self.owner):
                 outcomes += await asyncio.gather(*(one(f) for f in feeds))
         return outcomes
@@ -184,4 +189,5 @@ class App:
             await sink.close()
         for resource in self._owned:
             await resource.close()
+        await self.liveness.close()
         await self.storage.dispose()
