@@ -24,6 +24,7 @@ from bot.delivery.slack_sink import make_slack_sink
 from bot.domain.models import Delivery, display_address
 from bot.jobs.deliver import Deliverer, DeliveryReport
 from bot.jobs.heartbeat import LEASE, Heartbeat, worker_id
+from bot.jobs.liveness import Liveness
 from bot.jobs.looplag import LoopLag
 from bot.jobs.poll_feed import FeedFetcher, Poller, PollOutcome
 from bot.net.fetcher import Fetcher
@@ -90,8 +91,9 @@ class App:
         self.clock = clock
         self.poller = Poller(storage, fetcher)
         self.owner = worker_id()
+        self.liveness = Liveness(storage, self.owner)  # started by open(); see jobs/liveness.py
         self.deliverer = Deliverer(storage, self.sinks, clock, self.destination_stopped,
-                                   owner=self.owner,
+                                   owner=self.owner, reap=self.liveness.reap,
                                    max_age=timedelta(days=settings.delivery_max_age_days))
         guard = NetGuard(allow_networks=settings.allow_networks)
         self.commands = CommandService(storage, defaults=config.watchlist, clock=clock,
@@ -116,12 +118,14 @@ class App:
             fetcher = real
         app = cls(settings, storage, config, fetcher, sinks or default_sinks(settings), clock,
                   tuple(owned))
-        if sync:
-            try:
+        try:
+            await app.liveness.start()
+            await app.liveness.reap(clock())  # a crashed worker's leases are free at once
+            if sync:
                 await sync_operator_config(storage, config, clock())
-            except BaseException:  # a failed start closes every session it opened
-                await app.close()
-                raise
+        except BaseException:  # a failed start closes every session it opened
+            await app.close()
+            raise
         await app.check_sinks()
         return app
 
@@ -160,6 +164,7 @@ class App:
                 return await self.poller.poll(feed, now)
 
         async with Heartbeat(self.deliverer.renew):
+            await self.liveness.reap(now)
             while feeds := await self.storage.claim_due_feeds(now, 50, FEED_LEASE, self.owner):
                 outcomes += await asyncio.gather(*(one(f) for f in feeds))
         return outcomes
@@ -188,4 +193,5 @@ class App:
             await sink.close()
         for resource in self._owned:
             await resource.close()
+        await self.liveness.close()
         await self.storage.dispose()

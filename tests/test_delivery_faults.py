@@ -39,6 +39,7 @@ from bot.domain.models import (
     Watchlist,
 )
 from bot.jobs.deliver import Deliverer, DeliveryReport
+from bot.jobs.liveness import Liveness
 from bot.storage import NewDelivery, PollRecord, Storage, open_storage
 from bot.storage.sql.tables import destinations
 
@@ -324,16 +325,21 @@ async def test_after_a_crash_only_the_delivery_in_flight_is_checked_and_nothing_
         db_url, tmp_path, clock) -> None:
     sink = TinySink()
     app = await make(db_url, tmp_path, clock, {"rec": sink}, "rec:a", "rec:b")
+    # a worker whose end this one cannot see (it hangs holding its liveness lock, or runs on
+    # another host with SQLite): only its lease running out frees its work. A killed worker's
+    # is freed at once: tests/test_liveness.py
+    hung = Liveness(app.storage, "hung-worker")
     try:
+        await hung.start()
         a = await queue(app.storage, clock, "rec:a", 3)
         b = await queue(app.storage, clock, "rec:b", 2)
-        # a worker claims both destinations, starts one send each ... and dies
-        await app.storage.claim_destinations(clock(), owner="dead", lease=timedelta(seconds=45),
-                                             platforms=["rec"])
+        # a worker claims both destinations, starts one send each ... and stops renewing
+        await app.storage.claim_destinations(clock(), owner=hung.owner,
+                                             lease=timedelta(seconds=45), platforms=["rec"])
         await app.storage.begin_attempt(a[0], clock())  # it landed before the crash
         await app.storage.begin_attempt(b[0], clock())  # it did not
         sink.landed[a[0]] = "m-before-crash"
-        assert (await app.deliver_due()).sent == 0  # the dead worker's lease still runs
+        assert (await app.deliver_due()).sent == 0  # the hung worker's lease still runs
         clock.advance(seconds=46)  # well within 90 s of the next start
         assert (await app.deliver_due()).sent == 5
         assert sorted(sink.checked) == [a[0], b[0]]  # one check per in-flight delivery only
@@ -343,6 +349,7 @@ async def test_after_a_crash_only_the_delivery_in_flight_is_checked_and_nothing_
         assert {s.status for s in states.values()} == {"sent"}
         assert all(s.attempt_started_at is None for s in states.values())
     finally:
+        await hung.close()
         await app.close()
 
 

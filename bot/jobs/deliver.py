@@ -44,6 +44,7 @@ MAX_ATTEMPTS = 12  # real attempts (requests that reached the platform and faile
 RATE_LIMIT_PAUSE = 5.0  # seconds, when a rate limit names no time
 NOT_SENT_PAUSE = 30.0  # seconds, when the platform could not be reached
 AdminNotice = Callable[[Delivery, str], Awaitable[None]]
+Reaper = Callable[[datetime], Awaitable[int]]  # frees the leases of ended workers (liveness)
 
 
 class Outcome(enum.Enum):
@@ -107,7 +108,7 @@ class Deliverer:
                  clock: Callable[[], datetime], notify_admins: AdminNotice = log_admin_notice,
                  *, owner: str | None = None, max_age: timedelta = timedelta(days=7),
                  rng: random.Random | None = None, lease: timedelta = LEASE,
-                 beat_seconds: float = BEAT_SECONDS) -> None:
+                 beat_seconds: float = BEAT_SECONDS, reap: Reaper | None = None) -> None:
         self.storage = storage
         self.sinks = sinks
         self.clock = clock
@@ -117,6 +118,7 @@ class Deliverer:
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
         self.lease = lease
         self.beat_seconds = beat_seconds
+        self.reap = reap
 
     async def renew(self) -> None:
         await self.storage.renew_leases(self.owner, self.clock() + self.lease)
@@ -128,6 +130,8 @@ class Deliverer:
         days = self.max_age / timedelta(days=1)
         expired = await self.storage.expire_deliveries(now - self.max_age, now, f"{days:g} days")
         report = DeliveryReport(expired=expired)
+        if self.reap is not None:  # an ended worker's destinations are free at once
+            await self.reap(now)
         batches = await self.storage.claim_destinations(
             now, owner=self.owner, lease=self.lease, platforms=list(self.sinks), limit=limit)
         if not batches:

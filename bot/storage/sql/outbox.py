@@ -146,6 +146,25 @@ class OutboxStore(StoreBase):
                     table.c.lease_owner == owner, table.c.lease_until.is_not(None)
                 ).values(lease_until=until))
 
+    async def lease_owners(self, now: datetime) -> set[str]:
+        """Owners of destination and feed leases that have not run out yet."""
+        async with self.tx() as conn:
+            return {o for table in (destinations, feeds) for o in (await conn.execute(
+                select(table.c.lease_owner).distinct().where(
+                    table.c.lease_owner.is_not(None), table.c.lease_until > now))).scalars()}
+
+    async def release_leases_of(self, owners: Iterable[str]) -> int:
+        """Free every destination and feed leased by ``owners`` (workers known to have ended);
+        their deliveries keep their attempt markers. How many leases were freed."""
+        owners = list(owners)
+        freed = 0
+        async with self.tx() as conn:
+            for table in (destinations, feeds):
+                freed += (await conn.execute(update(table).where(
+                    table.c.lease_owner.in_(owners)).values(lease_until=None, lease_owner=None)
+                )).rowcount
+        return freed
+
     # --- one delivery's attempt and outcome -------------------------------------------------------
     async def begin_attempt(self, delivery_id: int, now: datetime) -> None:
         """Committed before the sink is called: counts the attempt, marks it in flight."""
