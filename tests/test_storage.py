@@ -41,7 +41,7 @@ async def feed_with_follow(storage: Storage, clock, tenant: str = "local") -> in
 
 async def test_migrations_are_idempotent_and_at_head(storage: Storage) -> None:
     await upgrade(storage.engine)
-    assert await current_revision(storage.engine) == "0003"
+    assert await current_revision(storage.engine) == "0004"
 
 
 async def test_new_tenant_starts_from_defaults_and_tenants_are_isolated(storage, clock) -> None:
@@ -240,3 +240,40 @@ async def test_upgrading_keeps_deliveries_in_flight_in_doubt_and_revives_no_sink
     await engine.dispose()
     assert [tuple(r) for r in found] == [(1, "pending", True), (2, "pending", False),
                                          (3, "pending", False)]
+
+
+# --- one rule for "the same watched name" (name_key) -----------------------------------------------
+async def test_a_watch_is_found_by_its_name_without_accents_or_case(storage, clock) -> None:
+    await storage.ensure_tenant("slack:T1", clock(), defaults=Watchlist())
+    await storage.put_watch("slack:T1", "company", {"name": "Nestlé"}, clock())
+    assert await storage.put_watch("slack:T1", "company", {"name": "NESTLE", "aliases": ["N"]},
+                                   clock()) == {"name": "Nestlé"}  # replaced, not added
+    assert [c.name for c in (await storage.watchlist("slack:T1")).companies] == ["NESTLE"]
+    assert await storage.remove_watch("slack:T1", "company", "nestle") is not None
+    assert (await storage.watchlist("slack:T1")).companies == ()
+
+
+async def test_the_migration_rekeys_old_rows_and_keeps_colliding_ones(db_url, clock) -> None:
+    from sqlalchemy import select
+
+    from bot.storage.sql.db import make_engine
+    from bot.storage.sql.tables import watches
+
+    url, connect_args = db_url
+    engine = make_engine(url, connect_args)
+    try:
+        await upgrade(engine, "0003")
+        store = Storage(engine)
+        await store.ensure_tenant("t", clock(), defaults=Watchlist())
+        async with engine.begin() as conn:  # as 0003 wrote them: casefold only
+            for i, name in enumerate(("Nestlé", "Société Générale", "Societe Generale")):
+                await conn.execute(watches.insert().values(
+                    tenant_id="t", kind="company", name=name, folded=name.casefold(),
+                    spec={"name": name}, position=i, updated_at=clock()))
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            keys = dict((await conn.execute(select(watches.c.name, watches.c.folded))).all())
+        assert keys == {"Nestlé": "nestle", "Société Générale": "société générale",
+                        "Societe Generale": "societe generale"}  # the twins: both kept
+    finally:
+        await engine.dispose()

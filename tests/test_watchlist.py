@@ -92,6 +92,7 @@ def test_unreadable_or_broken_yaml_file(tmp_path: Path) -> None:
     ({"companies": [{"name": "Acme", "aliases": [f"A{i}" for i in range(5000)]}]},
      r"5000 items is more than the limit"),
     ({"companies": [{"name": "Acme"}, {"name": "ACME"}]}, r"'ACME' is listed twice"),
+    ({"companies": [{"name": "Nestlé"}, {"name": "NESTLE"}]}, r"'NESTLE' is listed twice"),
     ({"topics": [{"name": "Funding", "keywords": ["x"]}, {"name": "funding", "keywords": ["y"]}]},
      r"'funding' is listed twice"),
     ({"companies": [{"name": "C++", "aliases": ["++"]}]}, r"'\+\+' has no letters or digits"),
@@ -115,3 +116,10 @@ def test_every_problem_is_reported_at_once_with_the_source() -> None:
     for part in ("companies[1]: missing 'name'", "companies[2] ('Bad') aliases[0]: is empty",
                  "topics[0] ('T') keywords[0]"):
         assert part in message
+
+
+def test_a_watched_name_is_looked_up_as_the_matcher_folds_it() -> None:
+    watchlist = Watchlist(companies=(Company("Nestlé"),), topics=(Topic("Fusion-Acquisition"),))
+    assert watchlist.company("NESTLE") is watchlist.companies[0]
+    assert watchlist.topic("fusion acquisition") is watchlist.topics[0]
+    assert watchlist.company("Nestl") is None

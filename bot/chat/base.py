@@ -9,9 +9,8 @@ from datetime import datetime, timedelta
 
 from bot.chat.types import Invocation
 from bot.domain.errors import CommandError
-from bot.domain.models import Company, Topic, Watchlist
+from bot.domain.models import Company, Topic, Watchlist, name_key
 from bot.storage import Storage
-from bot.text.fold import fold_term
 from bot.text.truncate import truncate
 
 UrlVetter = Callable[[str], Awaitable[str]]
@@ -47,16 +46,12 @@ class Ctx:
                                                      self.now)
 
 
-def folded(name: str) -> str:
-    return fold_term(name) or name.casefold()
-
-
 def did_you_mean(name: str, candidates: Sequence[str], what: str) -> CommandError:
     """'No company "Nvdia" is watched here. Did you mean Nvidia?' from the watchlist's names."""
-    by_fold = {folded(c): c for c in candidates}
-    close = difflib.get_close_matches(folded(name), list(by_fold), n=3, cutoff=0.6)
+    by_fold = {name_key(c): c for c in candidates}
+    close = difflib.get_close_matches(name_key(name), list(by_fold), n=3, cutoff=0.6)
     if not close:
-        close = [f for f in by_fold if folded(name) in f][:3]
+        close = [f for f in by_fold if name_key(name) in f][:3]
     lead = f"No {what} {short(name)} is watched here."
     if close:
         return CommandError(f"{lead} Did you mean {' or '.join(by_fold[c] for c in close)}?")
@@ -65,17 +60,17 @@ def did_you_mean(name: str, candidates: Sequence[str], what: str) -> CommandErro
 
 
 def find_company(watchlist: Watchlist, name: str) -> Company:
-    key = folded(name)
+    key = name_key(name)
     for c in watchlist.companies:
-        if folded(c.name) == key:
+        if name_key(c.name) == key:
             return c
     raise did_you_mean(name, [c.name for c in watchlist.companies], "company")
 
 
 def find_topic(watchlist: Watchlist, name: str) -> Topic:
-    key = folded(name)
+    key = name_key(name)
     for t in watchlist.topics:
-        if folded(t.name) == key:
+        if name_key(t.name) == key:
             return t
     raise did_you_mean(name, [t.name for t in watchlist.topics], "topic")
 

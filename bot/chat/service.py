@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Literal
 
-from bot.chat.base import Ctx, Limits, UrlVetter, folded
+from bot.chat.base import Ctx, Limits, UrlVetter
 from bot.chat.feeds import feeds_add, feeds_list, feeds_remove
 from bot.chat.grammar import (
     ADMIN_COMMANDS,
@@ -43,7 +43,7 @@ from bot.chat.types import Invocation, Reply
 from bot.chat.watch import watch_add, watch_list, watch_remove
 from bot.chat.why import why
 from bot.domain.errors import CommandError, NewsbotError, NotAuthorized
-from bot.domain.models import Watchlist
+from bot.domain.models import Watchlist, name_key
 from bot.net.netguard import vet_url
 from bot.storage import Storage
 
@@ -144,11 +144,11 @@ class CommandService:
 
 def complete_names(names: list[str], prefix: str, limit: int) -> list[str]:
     """Names starting with ``prefix`` (folded) first, then those containing it."""
-    key = folded(prefix.strip()) if prefix.strip() else ""
+    key = name_key(prefix.strip()) if prefix.strip() else ""
     starts: list[str] = []
     contains: list[str] = []
     for name in names:
-        f = folded(name)
+        f = name_key(name)
         if f.startswith(key):
             starts.append(name)
         elif key in f:

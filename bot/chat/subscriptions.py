@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.chat.base import Ctx, bullet, did_you_mean, find_company, find_topic, folded, short
+from bot.chat.base import Ctx, bullet, did_you_mean, find_company, find_topic, short
 from bot.chat.grammar import Subscribe
 from bot.chat.types import Reply
 from bot.domain.errors import CommandError
-from bot.domain.models import Destination, Subscription, Watchlist
+from bot.domain.models import Destination, Subscription, Watchlist, name_key
 from bot.storage.sql.outbox import DestinationStatus
 
 ANY_COMPANY = ("*", "any", "any company", "all")
@@ -56,12 +56,12 @@ def delivery_state(status: DestinationStatus) -> list[str]:
 def resolve(cmd: Subscribe, watchlist: Watchlist) -> Subscription:
     """The subscription the user means, with canonical names; did-you-mean for unknown names."""
     if cmd.name is not None:
-        key = folded(cmd.name)
+        key = name_key(cmd.name)
         for c in watchlist.companies:
-            if folded(c.name) == key:
+            if name_key(c.name) == key:
                 return Subscription(company=c.name)
         for t in watchlist.topics:
-            if folded(t.name) == key:
+            if name_key(t.name) == key:
                 return Subscription(topic=t.name)
         names = [c.name for c in watchlist.companies] + [t.name for t in watchlist.topics]
         raise did_you_mean(cmd.name, names, "company or topic")
@@ -76,8 +76,8 @@ def resolve(cmd: Subscribe, watchlist: Watchlist) -> Subscription:
 
 
 def _same(a: Subscription, b: Subscription) -> bool:
-    return ((a.company or "").casefold() == (b.company or "").casefold()
-            and (a.topic or "").casefold() == (b.topic or "").casefold())
+    return (name_key(a.company or "") == name_key(b.company or "")
+            and name_key(a.topic or "") == name_key(b.topic or ""))
 
 
 def _actor(ctx: Ctx) -> str:
@@ -106,13 +106,13 @@ def _existing(cmd: Subscribe, subs: tuple[Subscription, ...]) -> Subscription | 
     """The channel's subscription the user names (even if no longer in the watchlist)."""
     for s in subs:
         if cmd.name is not None:
-            if folded(cmd.name) in {folded(s.company or ""), folded(s.topic or "")} and (
+            if name_key(cmd.name) in {name_key(s.company or ""), name_key(s.topic or "")} and (
                     s.company is None or s.topic is None):
                 return s
             continue
         company = "*" if (cmd.company or "").casefold() in ANY_COMPANY else cmd.company
-        if (folded(company or "") == folded(s.company or "")
-                and folded(cmd.topic or "") == folded(s.topic or "")):
+        if (name_key(company or "") == name_key(s.company or "")
+                and name_key(cmd.topic or "") == name_key(s.topic or "")):
             return s
     return None
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from bot.config.yaml_files import MAX_FILE_BYTES, brief, did_you_mean, read_yaml
 from bot.domain.errors import ConfigError, WatchlistError
-from bot.domain.models import Company, Topic, Watchlist
+from bot.domain.models import Company, Topic, Watchlist, name_key
 from bot.text.fold import fold_term
 
 MAX_TERM_CHARS = 200  # a name, alias, keyword, context word or exclusion phrase
@@ -220,7 +220,7 @@ def _unknown_keys(entry: dict[Any, Any], allowed: tuple[str, ...], where: str,
 def _duplicates(names: list[str], section: str, problems: _Problems) -> None:
     seen: dict[str, str] = {}
     for name in names:
-        folded = name.casefold()
+        folded = name_key(name)
         if folded in seen:
             problems.add(section, f"{name!r} is listed twice (also as {seen[folded]!r})")
         seen.setdefault(folded, name)

@@ -11,12 +11,20 @@ from datetime import datetime
 from typing import Any, Literal
 
 from bot.domain.address import Address
+from bot.text.fold import fold_term
 
 MatchKind = Literal["company", "topic"]
 Field = Literal["title", "text"]
 
 
 # --- the watchlist --------------------------------------------------------------------------------
+def name_key(name: str) -> str:
+    """The one rule for "the same watched name": case, accents and separators folded as the
+    matcher folds them (``Nestlé`` == ``nestle``), so a name that matches the same text is the same
+    entry everywhere: config, storage, chat lookups and routing."""
+    return fold_term(name) or name.casefold()
+
+
 @dataclass(frozen=True, slots=True)
 class Company:
     name: str
@@ -38,12 +46,12 @@ class Watchlist:
     topics: tuple[Topic, ...] = ()
 
     def company(self, name: str) -> Company | None:
-        folded = name.casefold()
-        return next((c for c in self.companies if c.name.casefold() == folded), None)
+        key = name_key(name)
+        return next((c for c in self.companies if name_key(c.name) == key), None)
 
     def topic(self, name: str) -> Topic | None:
-        folded = name.casefold()
-        return next((t for t in self.topics if t.name.casefold() == folded), None)
+        key = name_key(name)
+        return next((t for t in self.topics if name_key(t.name) == key), None)
 
 
 # --- matching -------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from bot.domain.models import (
     Subscription,
     Summary,
     display_address,
+    name_key,
 )
 
 MAX_EVIDENCE = 6
@@ -20,12 +21,11 @@ MAX_EVIDENCE = 6
 
 def fires(sub: Subscription, result: MatchResult) -> bool:
     """Does this subscription want an article with these matches?"""
-    folded_companies = {c.casefold() for c in result.companies}
-    folded_topics = {t.casefold() for t in result.topics}
+    companies = {name_key(c) for c in result.companies}
+    topics = {name_key(t) for t in result.topics}
     company_ok = sub.company is None or (
-        bool(result.companies) if sub.company == "*"
-        else sub.company.casefold() in folded_companies)
-    topic_ok = sub.topic is None or sub.topic.casefold() in folded_topics
+        bool(result.companies) if sub.company == "*" else name_key(sub.company) in companies)
+    topic_ok = sub.topic is None or name_key(sub.topic) in topics
     return company_ok and topic_ok
 
 

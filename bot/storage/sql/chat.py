@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
 
-from bot.domain.models import Alert, Article
+from bot.domain.models import Alert, Article, name_key
 from bot.storage.sql.base import StoreBase
 from bot.storage.sql.tables import (
     articles,
@@ -73,7 +73,7 @@ class ChatStore(StoreBase):
     async def put_watch(self, tenant: str, kind: str, spec: dict[str, Any], now: datetime
                         ) -> dict[str, Any] | None:
         """Add or replace the ``kind`` entry named ``spec["name"]``; returns the previous spec."""
-        folded = spec["name"].casefold()
+        folded = name_key(spec["name"])
         where = (watches.c.tenant_id == tenant, watches.c.kind == kind, watches.c.folded == folded)
         async with self.tx() as conn:
             await make_own_watchlist(conn, tenant)
@@ -92,7 +92,7 @@ class ChatStore(StoreBase):
     async def remove_watch(self, tenant: str, kind: str, name: str) -> dict[str, Any] | None:
         """Delete the entry; returns its spec, or None when there was none."""
         where = (watches.c.tenant_id == tenant, watches.c.kind == kind,
-                 watches.c.folded == name.casefold())
+                 watches.c.folded == name_key(name))
         async with self.tx() as conn:
             await make_own_watchlist(conn, tenant)
             old = (await conn.execute(select(watches.c.spec).where(*where))).scalar()

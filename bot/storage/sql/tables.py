@@ -70,7 +70,7 @@ watches = Table(
     Column("tenant_id", String(100), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
     Column("kind", String(10), nullable=False),  # company | topic
     Column("name", String(200), nullable=False),
-    Column("folded", String(200), nullable=False),  # casefolded name, for uniqueness
+    Column("folded", String(200), nullable=False),  # name_key(name): one entry per name
     Column("spec", JSON, nullable=False),  # the watchlist entry as in YAML
     Column("position", Integer, nullable=False, default=0),
     Column("updated_at", UTCDateTime, nullable=False),

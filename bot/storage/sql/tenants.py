@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config.operator import LOCAL_TENANT
 from bot.config.watchlist import parse_watchlist, watchlist_to_dict
-from bot.domain.models import Destination, Subscription, Watchlist
+from bot.domain.models import Destination, Subscription, Watchlist, name_key
 from bot.storage.sql.base import StoreBase
 from bot.storage.sql.tables import audit_log, destinations, subscriptions, tenants, watches
 
@@ -280,12 +280,12 @@ class TenantStore(StoreBase):
 
 
 def _watch_rows(tenant: str, watchlist: Watchlist, now: datetime) -> list[dict[str, Any]]:
-    """One row per watch, in watchlist order; a name repeated (case-insensitively) kept once."""
+    """One row per watch, in watchlist order; a name repeated (``name_key``) kept once."""
     data = watchlist_to_dict(watchlist)
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for kind, key in (("company", "companies"), ("topic", "topics")):
         for i, spec in enumerate(data[key]):
-            folded = spec["name"].casefold()
+            folded = name_key(spec["name"])
             rows.setdefault((kind, folded), {
                 "tenant_id": tenant, "kind": kind, "name": spec["name"], "folded": folded,
                 "spec": spec, "position": i, "updated_at": now})
