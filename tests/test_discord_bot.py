@@ -20,14 +20,14 @@ from fakes.fake_discord import APPLICATION_ID, TOKEN, FakeDiscord, body_problems
 
 from bot.adapters.background import BackgroundAdapter
 from bot.adapters.discord.client import (
-    ADMIN_REFUSAL,
-    DM_REFUSAL,
     NewsBot,
     parse_guild_ids,
     quote,
     start_discord,
     watch_add_text,
 )
+from bot.chat.messages import DISCORD_ADMIN_REFUSAL as ADMIN_REFUSAL
+from bot.chat.messages import DISCORD_DM_REFUSAL as DM_REFUSAL
 from bot.config.settings import Settings
 from bot.domain.models import Subscription
 

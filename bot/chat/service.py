@@ -37,6 +37,7 @@ from bot.chat.grammar import (
     tokenize,
 )
 from bot.chat.help import help_reply
+from bot.chat.messages import FAILURE, NOT_ADMIN
 from bot.chat.preview import preview
 from bot.chat.subscriptions import list_subscriptions, resume, subscribe
 from bot.chat.types import Invocation, Reply
@@ -51,8 +52,6 @@ log = logging.getLogger(__name__)
 
 ADMIN_WORDS = ("watch", "feeds", "feed", "resume")
 INLINE_NAMES = 2000  # watchlists up to this size are searched on the loop (a few ms at most)
-NOT_ADMIN = ("Only admins can change the watchlist or the feeds or resume a channel (Slack: "
-             "workspace admins or configured users; Discord: Manage Server).")
 
 
 async def _default_vetter(url: str) -> str:
@@ -88,7 +87,7 @@ class CommandService:
             log.error("command %r in %s/%s by %s failed: %s: %s", invocation.text[:200],
                       invocation.tenant, invocation.channel, invocation.user,
                       exc.__class__.__name__, exc)
-            return Reply("Sorry, that failed on our side; please try again later.", ok=False)
+            return Reply(FAILURE, ok=False)
 
     @staticmethod
     def _authorise_early(invocation: Invocation) -> None:

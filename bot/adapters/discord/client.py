@@ -27,6 +27,8 @@ from typing import Any, Literal
 import discord
 from discord import app_commands
 
+from bot.chat.answer import answer
+from bot.chat.messages import DISCORD_ADMIN_REFUSAL, DISCORD_DM_REFUSAL
 from bot.chat.types import Commands, Invocation, Reply
 from bot.config.settings import Settings
 from bot.render.discord_embed import EMBED_TOTAL_MAX, embed_length, render_discord
@@ -39,10 +41,6 @@ EMBEDS_MAX = 10
 CHOICES_MAX = 25
 CHOICE_MAX = 100  # characters in an autocomplete choice's name and value
 NAME = app_commands.Range[str, 1, 200]
-DM_REFUSAL = "newsbot works in servers: run /news in a channel of your server."
-ADMIN_REFUSAL = ("Only members with the Manage Server permission can change the watchlist and "
-                 "the feeds.")
-FAILURE = "Something went wrong on our side; nothing was changed. Please try again later."
 
 Kind = Literal["company", "topic"]
 
@@ -137,19 +135,14 @@ async def run_command(service: Commands, interaction: discord.Interaction[Any], 
     """Translate, authorise, defer if slow, call the command layer, reply."""
     inv = invocation(interaction, text)
     if inv is None:
-        await _send(interaction, DM_REFUSAL, ephemeral=True)
+        await _send(interaction, DISCORD_DM_REFUSAL, ephemeral=True)
         return
     if admin and not inv.is_admin:  # server-side, whatever the server's command settings say
-        await _send(interaction, ADMIN_REFUSAL, ephemeral=True)
+        await _send(interaction, DISCORD_ADMIN_REFUSAL, ephemeral=True)
         return
     if slow:  # answer within Discord's 3 s: a "thinking…" placeholder, filled in below
         await interaction.response.defer(ephemeral=True, thinking=True)
-    try:
-        reply = await service.handle(inv)
-    except Exception:  # one command's failure is logged with context and answered politely
-        log.exception("discord command %r failed in %s (channel %s)", text[:80], inv.tenant,
-                      inv.channel)
-        reply = Reply(FAILURE, ok=False)
+    reply = await answer(service, inv)
     await _send(interaction, reply_content(reply), ephemeral=reply.ephemeral or slow,
                 embeds=preview_embeds(reply))
 

@@ -37,6 +37,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.chat.answer import answer
 from bot.chat.types import Commands, Invocation, Reply
 from bot.config.settings import Settings
 from bot.domain.errors import ConfigError
@@ -317,17 +318,16 @@ async def _run_command(commands: Commands, checker: AdminCheck, client: AsyncWeb
                        body: dict[str, Any]) -> Reply:
     team = str(body.get("team_id") or "")
     user = str(body.get("user_id") or "")
-    try:
-        invocation = Invocation(
+
+    async def build() -> Invocation:
+        return Invocation(
             tenant=f"slack:{team}", platform="slack", channel=str(body.get("channel_id") or ""),
             user=user, text=str(body.get("text") or ""),
             is_admin=await checker.is_admin(client, team, user,
                                             str(body.get("enterprise_id") or "")),
             user_name=str(body.get("user_name") or ""))
-        return await commands.handle(invocation)
-    except Exception:  # one command's bug must not kill the app; the user gets a short answer
-        log.exception("/news %r from %s in %s failed", body.get("text"), user, team)
-        return Reply("Sorry, that command failed on our side. Please try again later.", ok=False)
+
+    return await answer(commands, build)
 
 
 def _secret(value: Any) -> str:
