@@ -162,7 +162,7 @@ async def test_feeds_add_list_remove_are_audited(service, storage, clock) -> Non
     assert again.ok and "Already following" in again.text
     (follow,) = await storage.feed_follows(T_A)
     assert follow.source == "chat" and follow.interval_minutes == 30
-    await storage.record_failure(follow.feed_id, clock.now, "FetchError: HTTP 503",
+    await storage.record_failure(follow.id, clock.now, "FetchError: HTTP 503",
                                  clock.now.replace(hour=13))
     clock.advance(minutes=10)
     listed = await user("feeds list")

@@ -90,7 +90,7 @@ async def test_a_hostile_feed_fails_alone_with_its_reason_and_is_backed_off(
             report = await app.cycle(all_feeds=True)
         assert report.polled == 2 and report.failed == 1
         assert [a["title"] for a in alerts(tmp_path)] == ["Nvidia news number 0"]
-        rows = {f.url: f for f in await app.storage.tenant_feeds("local")}
+        rows = {f.url: f for f in await app.storage.feed_follows("local")}
         assert "attributes" in (rows[evil].last_error or "")
         assert rows[evil].next_poll_at > clock() + timedelta(minutes=15)
         assert rows[good].last_error is None

@@ -195,7 +195,7 @@ async def test_a_broken_feed_backs_off_and_never_stops_the_others(
         report = await app.cycle(all_feeds=True)
         assert report.polled == 5 and report.failed == 4
         assert [a["title"] for a in alerts(tmp_path)] == ["Nvidia news number 0"]
-        rows = {f.url: f for f in await app.storage.tenant_feeds("local")}
+        rows = {f.url: f for f in await app.storage.feed_follows("local")}
         for url in broken.values():
             assert rows[url].last_error and rows[url].next_poll_at > clock() + timedelta(minutes=15)
         assert rows[good].last_error is None
@@ -262,7 +262,7 @@ async def test_a_chat_added_loopback_feed_is_refused_at_fetch_time(server, make_
         await app.storage.follow("local", feed_id, title="", backfill=1, source="chat", now=clock())
         report = await app.cycle(all_feeds=True)
         assert report.failed == 1 and server.hits == {}
-        (row,) = await app.storage.tenant_feeds("local")
+        (row,) = await app.storage.feed_follows("local")
         assert "loopback" in (row.last_error or "")
     finally:
         await app.close()

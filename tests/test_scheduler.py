@@ -59,7 +59,7 @@ async def test_the_scheduler_polls_delivers_and_survives_bad_feeds_and_sink_bugs
         assert await wait_for(lambda: out.exists() and len(out.read_text().splitlines()) >= 1)
         assert sink.crashed
         assert server.hits["/bad.xml"] >= 1
-        (bad_row,) = [f for f in await app.storage.tenant_feeds("local") if f.url == bad]
+        (bad_row,) = [f for f in await app.storage.feed_follows("local") if f.url == bad]
         assert "ParseError" in (bad_row.last_error or "")
         (retrying,) = await app.storage.delivery_states(status="pending")
         assert "sink bug" in (retrying.last_error or "")

@@ -45,7 +45,7 @@ def config_for(round_: int, base: Path) -> OperatorConfig:
 async def stored(storage: Storage) -> tuple[object, ...]:
     dests = await storage.destinations("local")
     return (await storage.watchlist("local"),
-            sorted(f.url for f in await storage.tenant_feeds("local")),
+            sorted(f.url for f in await storage.feed_follows("local")),
             sorted((d.address, sorted(map(repr, d.subscriptions))) for d in dests))
 
 

@@ -89,7 +89,7 @@ async def test_record_poll_stores_articles_and_one_delivery_per_destination_and_
     assert await storage.record_poll(rec) == 1  # same story twice -> one delivery
     assert await storage.record_poll(rec) == 0  # replayed poll -> nothing new
     assert await storage.known_keys(feed_id, ["a", "b", "c"]) == {"a", "b"}
-    (feed,) = await storage.tenant_feeds("local")
+    (feed,) = await storage.feed_follows("local")
     assert feed.etag == '"v1"' and feed.last_success_at == clock()
 
 

@@ -13,7 +13,7 @@ from bot.chat.types import Reply
 from bot.domain.errors import CommandError, UnsafeURL
 from bot.domain.models import FeedSource
 from bot.net.netguard import check_url_syntax
-from bot.storage.sql.chat import FeedFollow
+from bot.storage.sql.feeds import FeedRow
 
 MAX_URL_CHARS = 2000
 
@@ -51,7 +51,7 @@ async def feeds_add(ctx: Ctx, cmd: FeedAdd) -> Reply:
                  "from its next poll on are matched against the watchlist.")
 
 
-async def _find(ctx: Ctx, url: str) -> FeedFollow:
+async def _find(ctx: Ctx, url: str) -> FeedRow:
     text = url.strip()
     for candidate in dict.fromkeys((text, text.rstrip("/"), text + "/")):
         found = await ctx.storage.feed_follows(ctx.tenant, candidate)
@@ -66,13 +66,13 @@ async def feeds_remove(ctx: Ctx, cmd: FeedRemove) -> Reply:
     if follow.source == "config":
         raise CommandError(f"{follow.url} comes from the operator's config/ folder and can only "
                            "be removed there.")
-    await ctx.storage.unfollow(ctx.tenant, follow.feed_id)
+    await ctx.storage.unfollow(ctx.tenant, follow.id)
     await ctx.storage.audit(ctx.tenant, ctx.inv.user, "feed.remove", follow.url,
                             before=follow.to_dict(), after=None, now=ctx.now)
     return Reply(f"Stopped following {follow.url}.")
 
 
-def health(f: FeedFollow, ctx: Ctx) -> str:
+def health(f: FeedRow, ctx: Ctx) -> str:
     name = f"{f.title} — {f.url}" if f.title and f.title != f.url else f.url
     parts = [f"every {f.interval_minutes} min", f"last success {when(f.last_success_at, ctx.now)}"]
     if f.last_error:

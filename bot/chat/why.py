@@ -12,8 +12,8 @@ from bot.chat.preview import explain_match, explain_route, find_stored, judge_of
 from bot.chat.subscriptions import channel
 from bot.chat.types import Reply
 from bot.domain.models import Destination
-from bot.storage.sql.chat import DeliveryInfo, StoredArticle
-from bot.storage.sql.outbox import DestinationStatus
+from bot.storage.sql.chat import StoredArticle
+from bot.storage.sql.outbox import DeliveryState, DestinationStatus
 
 
 def _seen(stored: list[StoredArticle], ctx: Ctx) -> str:
@@ -24,7 +24,7 @@ def _seen(stored: list[StoredArticle], ctx: Ctx) -> str:
     return f"Seen {when(first.seen_at, ctx.now)} in {feeds[0]}{also}: {title}."
 
 
-def _delivery(info: DeliveryInfo, ctx: Ctx, status: DestinationStatus) -> str:
+def _delivery(info: DeliveryState, ctx: Ctx, status: DestinationStatus) -> str:
     under = f" under {', '.join(info.alert.reasons)}" if info.alert.reasons else ""
     if info.status == "sent":
         mid = f", message id {info.message_id}" if info.message_id else ""
@@ -78,7 +78,7 @@ async def why(ctx: Ctx, cmd: Why) -> Reply:
 
 
 async def _delivery_line(ctx: Ctx, story: str, dest: Destination, routed: bool) -> str:
-    rows = await ctx.storage.story_deliveries(ctx.tenant, story)
+    rows = await ctx.storage.delivery_states(tenant=ctx.tenant, story=story)
     here = [r for r in rows if r.address == dest.address]
     if here:
         return _delivery(here[0], ctx, await ctx.storage.destination_status(dest.id))

@@ -12,38 +12,15 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
 
-from bot.domain.models import Alert, Article, name_key
+from bot.domain.models import Article, name_key
 from bot.storage.sql.base import StoreBase
 from bot.storage.sql.tables import (
     articles,
-    deliveries,
-    destinations,
     feeds,
     follows,
     watches,
 )
 from bot.storage.sql.tenants import make_own_watchlist, watch_reader
-
-
-@dataclass(frozen=True, slots=True)
-class FeedFollow:
-    """A tenant's follow of a feed, with the feed's health."""
-
-    feed_id: int
-    url: str
-    title: str
-    interval_minutes: int
-    source: str  # config | chat
-    next_poll_at: datetime | None
-    last_success_at: datetime | None
-    last_error: str | None
-    last_error_at: datetime | None
-    error_count: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """What the audit log keeps of a follow."""
-        return {"url": self.url, "title": self.title, "interval_minutes": self.interval_minutes,
-                "source": self.source}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,19 +30,6 @@ class StoredArticle:
     feed_title: str
     seen_at: datetime
     row_id: int = 0  # the article's row: with ``seen_at``, the cursor of ``recent_articles``
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryInfo:
-    address: str
-    status: str  # pending | sent | rejected
-    attempts: int
-    message_id: str | None
-    last_error: str | None
-    next_attempt_at: datetime
-    created_at: datetime
-    sent_at: datetime | None
-    alert: Alert
 
 
 class ChatStore(StoreBase):
@@ -106,22 +70,6 @@ class ChatStore(StoreBase):
                 watches.c.tenant_id == watch_reader(tenant)))).scalar_one())
 
     # --- feed follows -----------------------------------------------------------------------------
-    async def feed_follows(self, tenant: str, url: str | None = None) -> list[FeedFollow]:
-        """The tenant's follows (of one feed URL if given), with each feed's health."""
-        query = (select(feeds, follows.c.title.label("follow_title"), follows.c.source)
-                 .join(follows, follows.c.feed_id == feeds.c.id)
-                 .where(follows.c.tenant_id == tenant).order_by(feeds.c.id))
-        if url is not None:
-            query = query.where(feeds.c.url == url)
-        async with self.tx() as conn:
-            rows = (await conn.execute(query)).mappings().all()
-        return [FeedFollow(
-            feed_id=r["id"], url=r["url"], title=r["follow_title"] or r["title"] or "",
-            interval_minutes=r["interval_minutes"], source=r["source"],
-            next_poll_at=r["next_poll_at"], last_success_at=r["last_success_at"],
-            last_error=r["last_error"], last_error_at=r["last_error_at"],
-            error_count=r["error_count"]) for r in rows]
-
     async def count_follows(self, tenant: str) -> int:
         async with self.tx() as conn:
             return int((await conn.execute(select(func.count()).select_from(follows).where(
@@ -168,14 +116,3 @@ class ChatStore(StoreBase):
             for r in rows]
 
     # --- deliveries and subscriptions -------------------------------------------------------------
-    async def story_deliveries(self, tenant: str, story: str) -> list[DeliveryInfo]:
-        """The outbox rows of ``story`` for the tenant's destinations."""
-        query = (select(deliveries, destinations.c.address)
-                 .join(destinations, destinations.c.id == deliveries.c.destination_id)
-                 .where(destinations.c.tenant_id == tenant, deliveries.c.story == story)
-                 .order_by(deliveries.c.id))
-        async with self.tx() as conn:
-            rows = (await conn.execute(query)).mappings().all()
-        return [DeliveryInfo(r["address"], r["status"], r["attempts"], r["message_id"],
-                             r["last_error"], r["next_attempt_at"], r["created_at"],
-                             r["sent_at"], Alert.from_json(r["alert"])) for r in rows]

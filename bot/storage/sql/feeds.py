@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -51,6 +51,9 @@ async def retry_transient(op: Callable[[], Awaitable[T]], *, attempts: int = RET
 
 @dataclass(frozen=True, slots=True)
 class FeedRow:
+    """A feed with its cache validators and health; read for a poll, or as a tenant's follow
+    (``title`` then is the follow's title, ``source`` the follow's: config | chat)."""
+
     id: int
     url: str
     title: str
@@ -62,6 +65,13 @@ class FeedRow:
     next_poll_at: datetime | None = None
     last_success_at: datetime | None = None
     last_error: str | None = None
+    last_error_at: datetime | None = None
+    source: str = "config"
+
+    def to_dict(self) -> dict[str, Any]:
+        """What the audit log keeps of a follow."""
+        return {"url": self.url, "title": self.title, "interval_minutes": self.interval_minutes,
+                "source": self.source}
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,24 +147,25 @@ class FeedStore(StoreBase):
             await conn.execute(delete(follows).where(
                 follows.c.tenant_id == tenant, follows.c.feed_id.not_in(keep_feed_ids)))
 
-    def _feed_row(self, r: dict[str, object], trusted: bool) -> FeedRow:
+    def _feed_row(self, r: Mapping[str, Any], trusted: bool, source: str = "config") -> FeedRow:
         return FeedRow(
-            id=int(r["id"]),  # type: ignore[call-overload]
-            url=str(r["url"]), title=str(r["title"] or ""),
-            interval_minutes=int(r["interval_minutes"]),  # type: ignore[call-overload]
-            etag=r["etag"], last_modified=r["last_modified"],  # type: ignore[arg-type]
-            error_count=int(r["error_count"]), trusted=trusted,  # type: ignore[call-overload]
-            next_poll_at=r["next_poll_at"], last_success_at=r["last_success_at"],  # type: ignore[arg-type]
-            last_error=r["last_error"])  # type: ignore[arg-type]
+            id=int(r["id"]), url=str(r["url"]), title=str(r["title"] or ""),
+            interval_minutes=int(r["interval_minutes"]), etag=r["etag"],
+            last_modified=r["last_modified"], error_count=int(r["error_count"]), trusted=trusted,
+            next_poll_at=r["next_poll_at"], last_success_at=r["last_success_at"],
+            last_error=r["last_error"], last_error_at=r["last_error_at"], source=source)
 
-    async def tenant_feeds(self, tenant: str) -> list[FeedRow]:
+    async def feed_follows(self, tenant: str, url: str | None = None) -> list[FeedRow]:
+        """The tenant's follows (of one feed URL if given), with each feed's health."""
         query = (select(feeds, follows.c.title.label("follow_title"), follows.c.source)
                  .join(follows, follows.c.feed_id == feeds.c.id)
                  .where(follows.c.tenant_id == tenant).order_by(feeds.c.id))
+        if url is not None:
+            query = query.where(feeds.c.url == url)
         async with self.tx() as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [self._feed_row({**r, "title": r["follow_title"] or r["title"]},
-                               r["source"] == "config") for r in rows]
+                               r["source"] == "config", r["source"]) for r in rows]
 
     async def claim_due_feeds(self, now: datetime, limit: int, lease: timedelta,
                               owner: str | None = None) -> list[FeedRow]:

@@ -40,6 +40,7 @@ class DeliveryState:
     sent_at: datetime | None
     alert: Alert
     attempt_started_at: datetime | None = None
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,8 +296,9 @@ class OutboxStore(StoreBase):
 
     # --- inspection ---------------------------------------------------------------------------
     async def delivery_states(self, *, destination_id: int | None = None,
-                              story: str | None = None, status: str | None = None
-                              ) -> list[DeliveryState]:
+                              story: str | None = None, status: str | None = None,
+                              tenant: str | None = None) -> list[DeliveryState]:
+        """Outbox rows, oldest first; ``tenant`` keeps those of its destinations only."""
         query = (select(deliveries, destinations.c.address)
                  .join(destinations, destinations.c.id == deliveries.c.destination_id)
                  .order_by(deliveries.c.id))
@@ -306,10 +308,12 @@ class OutboxStore(StoreBase):
             query = query.where(deliveries.c.story == story)
         if status is not None:
             query = query.where(deliveries.c.status == status)
+        if tenant is not None:
+            query = query.where(destinations.c.tenant_id == tenant)
         async with self.tx() as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [DeliveryState(r["id"], r["destination_id"], r["address"], r["story"], r["status"],
                               r["attempts"], r["message_id"], r["last_error"],
                               r["next_attempt_at"], r["sent_at"], Alert.from_json(r["alert"]),
-                              r["attempt_started_at"])
+                              r["attempt_started_at"], r["created_at"])
                 for r in rows]
