@@ -92,6 +92,12 @@ def test_each_package_imports_only_the_layers_below_it(name: str) -> None:
     assert reached - {own} <= MAY_IMPORT[own], f"{name} reaches {sorted(reached - {own})}"
 
 
+def test_storage_is_reached_through_its_package_not_its_sql() -> None:
+    offenders = sorted(n for n, deps in GRAPH.items() if package(n) not in ("storage", "cli")
+                       and any(d.startswith("bot.storage.sql") for d in deps))
+    assert offenders == []
+
+
 def test_only_the_command_line_imports_the_composition_root() -> None:
     offenders = [n for n, deps in GRAPH.items() if {"bot.app", "bot.cli"} & deps
                  and package(n) != "cli" and n not in ("bot.__main__", "bot.cli")]

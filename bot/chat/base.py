@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from bot.chat.types import Invocation
 from bot.domain.errors import CommandError
 from bot.domain.models import Company, Topic, Watchlist, name_key
-from bot.storage import Storage
+from bot.storage import ChatStorage
 from bot.text.truncate import truncate
 
 UrlVetter = Callable[[str], Awaitable[str]]
@@ -31,7 +31,7 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class Ctx:
-    storage: Storage
+    storage: ChatStorage
     inv: Invocation
     now: datetime
     limits: Limits

@@ -13,7 +13,7 @@ from bot.chat.types import Reply
 from bot.domain.errors import CommandError, UnsafeURL
 from bot.domain.models import FeedSource
 from bot.net.netguard import check_url_syntax
-from bot.storage.sql.feeds import FeedRow
+from bot.storage.records import FeedRow
 
 MAX_URL_CHARS = 2000
 

@@ -27,7 +27,7 @@ from bot.pipeline.alerts import alert_for
 from bot.pipeline.keys import canonical_url
 from bot.pipeline.match import Matcher
 from bot.pipeline.route import route
-from bot.storage.sql.chat import StoredArticle
+from bot.storage.records import StoredArticle
 from bot.text.truncate import truncate
 
 PREVIEW_FEED = "preview"

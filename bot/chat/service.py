@@ -46,7 +46,7 @@ from bot.chat.why import why
 from bot.domain.errors import CommandError, NewsbotError, NotAuthorized
 from bot.domain.models import Watchlist, name_key
 from bot.net.netguard import vet_url
-from bot.storage import Storage
+from bot.storage import ChatStorage
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class CommandService:
     """Implements ``Commands`` on real storage. ``url_vetter`` checks chat-added feed URLs
     (default: ``vet_url`` with the system resolver; tests inject one with a fake resolver)."""
 
-    def __init__(self, storage: Storage, *, defaults: Watchlist, clock: Callable[[], datetime],
+    def __init__(self, storage: ChatStorage, *, defaults: Watchlist, clock: Callable[[], datetime],
                  url_vetter: UrlVetter | None = None, limits: Limits | None = None) -> None:
         self.storage = storage
         self.defaults = defaults

@@ -7,7 +7,7 @@ from bot.chat.grammar import Subscribe
 from bot.chat.types import Reply
 from bot.domain.errors import CommandError
 from bot.domain.models import Destination, Subscription, Watchlist, name_key
-from bot.storage.sql.outbox import DestinationStatus
+from bot.storage.records import DestinationStatus
 
 ANY_COMPANY = ("*", "any", "any company", "all")
 

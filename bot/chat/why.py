@@ -12,8 +12,7 @@ from bot.chat.preview import explain_match, explain_route, find_stored, judge_of
 from bot.chat.subscriptions import channel
 from bot.chat.types import Reply
 from bot.domain.models import Destination
-from bot.storage.sql.chat import StoredArticle
-from bot.storage.sql.outbox import DeliveryState, DestinationStatus
+from bot.storage.records import DeliveryState, DestinationStatus, StoredArticle
 
 
 def _seen(stored: list[StoredArticle], ctx: Ctx) -> str:

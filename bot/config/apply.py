@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.config.operator import LOCAL_TENANT, OperatorConfig
-from bot.storage import Storage
+from bot.storage import ConfigSyncStorage
 
 
-async def sync_operator_config(storage: Storage, config: OperatorConfig, now: datetime,
+async def sync_operator_config(storage: ConfigSyncStorage, config: OperatorConfig, now: datetime,
                                *, tenant: str = LOCAL_TENANT) -> None:
     await storage.ensure_tenant(tenant, now, name="operator")
     await storage.replace_watchlist(tenant, config.watchlist, now)

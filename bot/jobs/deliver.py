@@ -35,8 +35,8 @@ from bot.domain.errors import (
 )
 from bot.domain.models import Delivery, display_address
 from bot.jobs.heartbeat import BEAT_SECONDS, LEASE, Heartbeat, worker_id
-from bot.storage import Storage
-from bot.storage.sql.outbox import UNCERTAIN, Backlog, DestinationBatch
+from bot.storage import UNCERTAIN, DelivererStorage
+from bot.storage.records import Backlog, DestinationBatch
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class Deliverer:
     """Delivers due alerts through ``sinks`` (platform -> sink); destinations of platforms with
     no sink are not claimed: their alerts wait (for a token) untouched."""
 
-    def __init__(self, storage: Storage, sinks: Mapping[str, Sink],
+    def __init__(self, storage: DelivererStorage, sinks: Mapping[str, Sink],
                  clock: Callable[[], datetime], notify_admins: AdminNotice = log_admin_notice,
                  *, owner: str | None = None, max_age: timedelta = timedelta(days=7),
                  rng: random.Random | None = None, lease: timedelta = LEASE,

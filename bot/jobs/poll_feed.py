@@ -29,8 +29,14 @@ from bot.pipeline.alerts import (
     plan_alerts,
 )
 from bot.pipeline.keys import to_articles
-from bot.storage import FeedRow, Follow, NewDelivery, PollRecord, Storage
-from bot.storage.sql.feeds import is_transient
+from bot.storage import (
+    FeedRow,
+    Follow,
+    NewDelivery,
+    PollerStorage,
+    PollRecord,
+    is_transient,
+)
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +84,7 @@ def newest(articles: Sequence[Article], n: int) -> list[Article]:
 
 
 class Poller:
-    def __init__(self, storage: Storage, fetcher: FeedFetcher, *,
+    def __init__(self, storage: PollerStorage, fetcher: FeedFetcher, *,
                  max_entries: int = MAX_ENTRIES_PER_POLL,
                  max_alerts: int = MAX_ALERTS_PER_POLL) -> None:
         self.storage = storage

@@ -1,20 +1,28 @@
-"""Storage: SQLAlchemy 2 async on SQLite (default) or PostgreSQL, Alembic migrations."""
+"""Storage: one Protocol per consumer (ports.py), the values it hands out (records.py), and the
+SQLAlchemy 2 async implementation on SQLite or PostgreSQL with Alembic migrations (sql/)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.storage.sql.chat import ChatStore
-from bot.storage.sql.db import make_engine, upgrade
-from bot.storage.sql.feeds import FeedRow, FeedStore, Follow, NewDelivery, PollRecord
-from bot.storage.sql.outbox import (
+from bot.storage.ports import ChatStorage, ConfigSyncStorage, DelivererStorage, PollerStorage
+from bot.storage.records import (
+    AuditEntry,
     Backlog,
     DeliveryState,
     DestinationBatch,
     DestinationStatus,
-    OutboxStore,
+    FeedRow,
+    Follow,
+    NewDelivery,
+    PollRecord,
+    StoredArticle,
 )
-from bot.storage.sql.tenants import AuditEntry, TenantStore
+from bot.storage.sql.chat import ChatStore
+from bot.storage.sql.db import make_engine, upgrade
+from bot.storage.sql.feeds import FeedStore, is_transient
+from bot.storage.sql.outbox import UNCERTAIN, OutboxStore
+from bot.storage.sql.tenants import TenantStore
 
 
 class Storage(TenantStore, FeedStore, OutboxStore, ChatStore):
@@ -33,6 +41,7 @@ async def open_storage(url: str, *, migrate: bool = True,
     return Storage(engine)
 
 
-__all__ = ["AuditEntry", "Backlog", "DeliveryState", "DestinationBatch", "DestinationStatus",
-           "FeedRow", "Follow", "NewDelivery", "PollRecord",
-           "Storage", "open_storage"]
+__all__ = ["AuditEntry", "Backlog", "ChatStorage", "ConfigSyncStorage", "DelivererStorage",
+           "DeliveryState", "DestinationBatch", "DestinationStatus", "FeedRow", "Follow",
+           "NewDelivery", "PollRecord", "PollerStorage", "Storage", "StoredArticle", "UNCERTAIN",
+           "is_transient", "open_storage"]

@@ -6,13 +6,13 @@ Every query is scoped to one tenant: nothing here lets one workspace read anothe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
 
 from bot.domain.models import Article, name_key
+from bot.storage.records import StoredArticle
 from bot.storage.sql.base import StoreBase
 from bot.storage.sql.tables import (
     articles,
@@ -21,15 +21,6 @@ from bot.storage.sql.tables import (
     watches,
 )
 from bot.storage.sql.tenants import make_own_watchlist, watch_reader
-
-
-@dataclass(frozen=True, slots=True)
-class StoredArticle:
-    article: Article
-    feed_id: int
-    feed_title: str
-    seen_at: datetime
-    row_id: int = 0  # the article's row: with ``seen_at``, the cursor of ``recent_articles``
 
 
 class ChatStore(StoreBase):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -13,7 +12,8 @@ from typing import Any, TypeVar
 from sqlalchemy import and_, delete, exists, or_, select, update
 
 from bot.domain.errors import StorageError
-from bot.domain.models import Alert, Article, FeedSource
+from bot.domain.models import Article, FeedSource
+from bot.storage.records import FeedRow, Follow, NewDelivery, PollRecord
 from bot.storage.sql.base import StoreBase
 from bot.storage.sql.tables import articles, deliveries, feeds, follows
 
@@ -47,63 +47,6 @@ async def retry_transient(op: Callable[[], Awaitable[T]], *, attempts: int = RET
             log.info("database busy (%s); retry %d of %d", exc, attempt + 1, attempts - 1)
             await asyncio.sleep(delay * 2 ** attempt)
     return await op()
-
-
-@dataclass(frozen=True, slots=True)
-class FeedRow:
-    """A feed with its cache validators and health; read for a poll, or as a tenant's follow
-    (``title`` then is the follow's title, ``source`` the follow's: config | chat)."""
-
-    id: int
-    url: str
-    title: str
-    interval_minutes: int
-    etag: str | None
-    last_modified: str | None
-    error_count: int
-    trusted: bool  # every follower is the operator's config: local paths allowed
-    next_poll_at: datetime | None = None
-    last_success_at: datetime | None = None
-    last_error: str | None = None
-    last_error_at: datetime | None = None
-    source: str = "config"
-
-    def to_dict(self) -> dict[str, Any]:
-        """What the audit log keeps of a follow."""
-        return {"url": self.url, "title": self.title, "interval_minutes": self.interval_minutes,
-                "source": self.source}
-
-
-@dataclass(frozen=True, slots=True)
-class Follow:
-    id: int
-    tenant: str
-    title: str
-    backfill: int
-    primed: bool
-
-
-@dataclass(frozen=True, slots=True)
-class NewDelivery:
-    destination_id: int
-    article_key: str
-    alert: Alert
-
-
-@dataclass(frozen=True, slots=True)
-class PollRecord:
-    """Everything one successful poll stores, in one transaction."""
-
-    feed_id: int
-    now: datetime
-    next_poll_at: datetime
-    etag: str | None
-    last_modified: str | None
-    articles: tuple[Article, ...]  # newly seen
-    deliveries: tuple[NewDelivery, ...]
-    primed_follows: tuple[int, ...]
-    feed_title: str | None = None  # the feed's own title, stored when the config gave none
-    note: str | None = None  # e.g. "poll capped: ...", shown as the feed's health (not an error)
 
 
 class FeedStore(StoreBase):

@@ -11,7 +11,6 @@ never attempted and is simply sent.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,56 +19,11 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot.domain.address import Address
 from bot.domain.models import Alert, Delivery, display_address
+from bot.storage.records import Backlog, DeliveryState, DestinationBatch, DestinationStatus
 from bot.storage.sql.base import StoreBase
 from bot.storage.sql.tables import deliveries, destinations, feeds
 
 UNCERTAIN = "outcome unknown: "  # last_error prefix: the attempt may have landed
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryState:
-    id: int
-    destination_id: int
-    address: str
-    story: str
-    status: str
-    attempts: int
-    message_id: str | None
-    last_error: str | None
-    next_attempt_at: datetime
-    sent_at: datetime | None
-    alert: Alert
-    attempt_started_at: datetime | None = None
-    created_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DestinationBatch:
-    """A claimed destination and its due deliveries, oldest first."""
-
-    destination_id: int
-    address: str
-    deliveries: tuple[Delivery, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Backlog:
-    """Pending alerts not delivered yet, by why: retrying later, waiting for a token (no sink
-    for the platform), held by a stopped destination, or being delivered right now by another
-    worker (its destination is leased by someone else: not a failure of this one)."""
-
-    retrying: int = 0
-    waiting: int = 0
-    stopped: int = 0
-    elsewhere: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class DestinationStatus:
-    active: bool
-    stopped_reason: str | None
-    waiting_reason: str | None
-    counts: dict[str, int]  # delivery status -> how many (pending, sent, rejected, expired)
 
 
 def platform_of(address: str) -> str:

@@ -14,7 +14,6 @@ import asyncio
 import json
 import operator
 from collections import OrderedDict
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,23 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config.operator import LOCAL_TENANT
 from bot.config.watchlist import parse_watchlist, watchlist_to_dict
 from bot.domain.models import Destination, Subscription, Watchlist, name_key
+from bot.storage.records import AuditEntry
 from bot.storage.sql.base import StoreBase
 from bot.storage.sql.tables import audit_log, destinations, subscriptions, tenants, watches
 
 DEFAULTS_TENANT = LOCAL_TENANT  # whose watchlist new tenants read until they edit their own
 WATCHLIST_CACHE = 256  # parsed watchlists kept per process
 WRITE_CHUNK = 1000  # watch rows per INSERT (their parameters are processed on the event loop)
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    tenant: str
-    actor: str
-    action: str
-    target: str
-    before: Any
-    after: Any
-    at: datetime
 
 
 async def make_own_watchlist(conn: Any, tenant: str) -> None:

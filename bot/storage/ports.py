@@ -1,0 +1,206 @@
+"""What each consumer needs from storage, one small Protocol per consumer; ``bot.storage.Storage``
+(SQLAlchemy, bot/storage/sql/) implements them all, and the consumers type against these.
+
+A consumer that needs more adds the method here first, so what touches the database stays visible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from bot.domain.models import Destination, FeedSource, Subscription, Watchlist
+from bot.storage.records import (
+    DeliveryState,
+    DestinationBatch,
+    DestinationStatus,
+    FeedRow,
+    Follow,
+    PollRecord,
+    StoredArticle,
+)
+
+
+class PollerStorage(Protocol):
+    """What ``bot.jobs.poll_feed.Poller`` needs: the tenants' watchlists and destinations, the
+    follows and known keys of a feed, and recording a poll (articles + outbox rows) or a failure."""
+
+    async def destinations(self, tenant: str, *, active_only: bool = True
+                           ) -> tuple[Destination, ...]:
+        ...
+
+    async def follows_of(self, feed_id: int) -> list[Follow]:
+        ...
+
+    async def known_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:
+        ...
+
+    async def postpone_poll(self, feed_id: int, next_poll_at: datetime) -> None:
+        ...
+
+    async def record_failure(self, feed_id: int, now: datetime, error: str,
+                             next_poll_at: datetime) -> None:
+        ...
+
+    async def record_poll(self, rec: PollRecord) -> int:
+        ...
+
+    async def watchlist(self, tenant: str) -> Watchlist:
+        ...
+
+
+class DelivererStorage(Protocol):
+    """What ``bot.jobs.deliver.Deliverer`` needs: leasing destinations with their due rows and
+    recording each attempt's outcome (the outbox's state machine)."""
+
+    async def begin_attempt(self, delivery_id: int, now: datetime) -> None:
+        ...
+
+    async def claim_destinations(self, now: datetime, *, owner: str, lease: timedelta,
+                                 platforms: Iterable[str], limit: int = 50,
+                                 per_destination: int = 100) -> list[DestinationBatch]:
+        ...
+
+    async def expire_deliveries(self, cutoff: datetime, now: datetime, max_age: str) -> int:
+        ...
+
+    async def give_back(self, delivery_id: int, marker: datetime | None, *,
+                        error: str | None = None) -> None:
+        ...
+
+    async def hold(self, delivery_id: int, error: str, now: datetime, *,
+                   in_doubt: bool = False) -> None:
+        ...
+
+    async def mark_rejected(self, delivery_id: int, error: str) -> None:
+        ...
+
+    async def mark_retry(self, delivery_id: int, error: str, next_attempt_at: datetime, *,
+                         in_doubt: bool = False) -> None:
+        ...
+
+    async def mark_sent(self, delivery_id: int, message_id: str | None, now: datetime) -> None:
+        ...
+
+    async def pause_destination(self, destination_id: int, until: datetime) -> None:
+        ...
+
+    async def release_destination(self, destination_id: int, owner: str) -> None:
+        ...
+
+    async def renew_leases(self, owner: str, until: datetime) -> None:
+        ...
+
+    async def stop_destination(self, destination_id: int, reason: str) -> None:
+        ...
+
+
+class ChatStorage(Protocol):
+    """What the chat commands (``bot.chat``) need: a tenant's watchlist, follows, destinations,
+    subscriptions, stored articles and delivery states, and the audit log."""
+
+    async def watchlist(self, tenant: str) -> Watchlist:
+        ...
+
+    async def audit(self, tenant: str, actor: str, action: str, target: str, *, before: Any,
+                    after: Any, now: datetime) -> None:
+        ...
+
+    async def feed_follows(self, tenant: str, url: str | None = None) -> list[FeedRow]:
+        ...
+
+    async def destination_status(self, destination_id: int) -> DestinationStatus:
+        ...
+
+    async def resume_destination(self, destination_id: int) -> bool:
+        ...
+
+    async def ensure_tenant(self, tenant: str, now: datetime, *, name: str = "",
+                            defaults: Watchlist | None = None) -> bool:
+        ...
+
+    async def count_follows(self, tenant: str) -> int:
+        ...
+
+    async def unfollow(self, tenant: str, feed_id: int) -> bool:
+        ...
+
+    async def remove_watch(self, tenant: str, kind: str, name: str) -> dict[str, Any] | None:
+        ...
+
+    async def remove_subscription(self, destination_id: int, sub: Subscription) -> bool:
+        ...
+
+    async def recent_articles(self, tenant: str, since: datetime, limit: int, *,
+                              older_than: tuple[datetime, int] | None = None
+                              ) -> list[StoredArticle]:
+        ...
+
+    async def put_watch(self, tenant: str, kind: str, spec: dict[str, Any], now: datetime
+                        ) -> dict[str, Any] | None:
+        ...
+
+    async def follow(self, tenant: str, feed_id: int, *, title: str, backfill: int, source: str,
+                     now: datetime) -> bool:
+        ...
+
+    async def find_articles(self, tenant: str, urls: list[str], stories: list[str],
+                            limit: int = 10) -> list[StoredArticle]:
+        ...
+
+    async def ensure_feed(self, source: FeedSource, now: datetime) -> int:
+        ...
+
+    async def ensure_destination(self, tenant: str, address: str, now: datetime) -> int:
+        ...
+
+    async def destinations(self, tenant: str, *, active_only: bool = True
+                           ) -> tuple[Destination, ...]:
+        ...
+
+    async def delivery_states(self, *, destination_id: int | None = None,
+                              story: str | None = None, status: str | None = None,
+                              tenant: str | None = None) -> list[DeliveryState]:
+        ...
+
+    async def count_watches(self, tenant: str) -> int:
+        ...
+
+    async def add_subscription(self, destination_id: int, sub: Subscription, now: datetime) -> bool:
+        ...
+
+
+class ConfigSyncStorage(Protocol):
+    """What ``bot.config.apply.sync_operator_config`` needs: the local tenant's feeds,
+    watchlist, destinations and subscriptions replaced by the operator's files."""
+
+    async def ensure_destination(self, tenant: str, address: str, now: datetime) -> int:
+        ...
+
+    async def ensure_feed(self, source: FeedSource, now: datetime) -> int:
+        ...
+
+    async def ensure_tenant(self, tenant: str, now: datetime, *, name: str = "",
+                            defaults: Watchlist | None = None) -> bool:
+        ...
+
+    async def follow(self, tenant: str, feed_id: int, *, title: str, backfill: int, source: str,
+                     now: datetime) -> bool:
+        ...
+
+    async def remove_destinations_except(self, tenant: str, keep: set[str]) -> None:
+        ...
+
+    async def replace_watchlist(self, tenant: str, watchlist: Watchlist, now: datetime) -> None:
+        ...
+
+    async def resume_destination(self, destination_id: int) -> bool:
+        ...
+
+    async def set_subscriptions(self, destination_id: int, subs: tuple[Subscription, ...],
+                                now: datetime) -> None:
+        ...
+
+    async def unfollow_all_except(self, tenant: str, keep_feed_ids: set[int]) -> None:
+        ...
