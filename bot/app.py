@@ -21,7 +21,8 @@ from bot.delivery.console import ConsoleSink, JsonlSink
 from bot.delivery.discord_sink import make_discord_sinks
 from bot.delivery.sinks import Sink
 from bot.delivery.slack_sink import make_slack_sink
-from bot.domain.models import Delivery, display_address
+from bot.domain.alert import display_address
+from bot.domain.delivery import Delivery
 from bot.jobs.deliver import Deliverer, DeliveryReport
 from bot.jobs.heartbeat import LEASE, Heartbeat, worker_id
 from bot.jobs.liveness import Liveness

@@ -10,7 +10,9 @@ from bot.app import App
 from bot.config.operator import DestinationSpec, OperatorConfig
 from bot.config.settings import Settings
 from bot.delivery.sinks import Sink
-from bot.domain.models import FeedSource, Subscription, Watchlist
+from bot.domain.alert import Subscription
+from bot.domain.article import FeedSource
+from bot.domain.watchlist import Watchlist
 from bot.storage import open_storage
 
 ANY_COMPANY = (Subscription(company="*"),)

@@ -11,7 +11,7 @@ from bot.chat.base import Limits
 from bot.chat.service import CommandService
 from bot.chat.types import Invocation, Reply
 from bot.config.watchlist import watchlist_to_dict
-from bot.domain.models import Company, Topic, Watchlist
+from bot.domain.watchlist import Company, Topic, Watchlist
 from bot.net.netguard import vet_url
 from bot.storage import Storage
 

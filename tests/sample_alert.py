@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.domain.models import Alert, Match
+from bot.domain.alert import Alert, Match
 
 
 def make_alert(destination: str, **changes: Any) -> Alert:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.domain import Address
-from bot.domain.models import Destination, display_address
+from bot.domain.alert import Destination, display_address
 
 HOOK = "https://discord.com/api/webhooks/123/s3cret"
 

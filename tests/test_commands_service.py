@@ -6,7 +6,7 @@ import pytest
 from commands_helpers import DEFAULTS, T_A, T_B, User, make_service, state
 
 from bot.chat.base import Limits
-from bot.domain.models import Subscription
+from bot.domain.alert import Subscription
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from commands_helpers import T_B, User, make_service
 from feedserver import Item, rss
 
-from bot.domain.models import FetchResult
+from bot.domain.article import FetchResult
 from bot.jobs.poll_feed import Poller
 from bot.render.discord_embed import render_discord
 from bot.render.slack_blocks import render_slack

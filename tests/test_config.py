@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.config.operator import load_config
+from bot.domain.alert import Subscription
 from bot.domain.errors import ConfigError
-from bot.domain.models import Subscription
 
 REPO = Path(__file__).resolve().parents[1]
 WATCHLIST = "companies:\n  - name: Nvidia\ntopics:\n  - name: Funding\n    keywords: [raises]\n"
@@ -84,7 +84,7 @@ def test_secrets_in_destinations_come_from_the_environment(tmp_path) -> None:
 
 
 def test_webhook_tokens_are_masked_wherever_addresses_are_shown() -> None:
-    from bot.domain.models import display_address
+    from bot.domain.alert import display_address
 
     shown = display_address("discord-webhook:https://discord.com/api/webhooks/123/s3cret")
     assert "s3cret" not in shown and "123" in shown

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.models import Entry
+from bot.domain.article import Entry
 from bot.pipeline.keys import (
     article_key,
     canonical_url,

@@ -27,17 +27,11 @@ from bot.delivery.console import JsonlSink
 from bot.delivery.discord_sink import DiscordSink, Pacer
 from bot.delivery.sinks import Sink
 from bot.delivery.slack_sink import SlackSink, slack_client
+from bot.domain.alert import Alert, Subscription
+from bot.domain.article import Article, FeedSource
+from bot.domain.delivery import Delivery, SendResult
 from bot.domain.errors import NotSentError, PermanentDeliveryError, RateLimitedError
-from bot.domain.models import (
-    Alert,
-    Article,
-    Company,
-    Delivery,
-    FeedSource,
-    SendResult,
-    Subscription,
-    Watchlist,
-)
+from bot.domain.watchlist import Company, Watchlist
 from bot.jobs.deliver import Deliverer, DeliveryReport
 from bot.jobs.liveness import Liveness
 from bot.storage import NewDelivery, PollRecord, Storage, open_storage

@@ -29,7 +29,7 @@ from bot.adapters.discord.client import (
 from bot.chat.messages import DISCORD_ADMIN_REFUSAL as ADMIN_REFUSAL
 from bot.chat.messages import DISCORD_DM_REFUSAL as DM_REFUSAL
 from bot.config.settings import Settings
-from bot.domain.models import Subscription
+from bot.domain.alert import Subscription
 
 GUILD, CHANNEL = 8800, 9900
 TENANT = f"discord:{GUILD}"

@@ -17,7 +17,8 @@ from feedserver import FeedServer, Item, rss
 from bot.app import App
 from bot.delivery.discord_sink import DiscordSink
 from bot.delivery.pacer import Pacer
-from bot.domain.models import Company, FeedSource, Topic, Watchlist
+from bot.domain.article import FeedSource
+from bot.domain.watchlist import Company, Topic, Watchlist
 
 WATCHLIST = Watchlist(companies=(Company("Nvidia"),),
                       topics=(Topic("Funding", ("invest*",)),))

@@ -21,6 +21,8 @@ from bot.delivery.discord_sink import (
     parse_webhook_url,
 )
 from bot.delivery.pacer import Pacer
+from bot.domain.alert import Alert, Match
+from bot.domain.delivery import Delivery
 from bot.domain.errors import (
     DeliveryError,
     NotSentError,
@@ -29,7 +31,6 @@ from bot.domain.errors import (
     TransientDeliveryError,
     UnknownOutcomeError,
 )
-from bot.domain.models import Alert, Delivery, Match
 
 WEBHOOK_ID, WEBHOOK_TOKEN = "5550001", "s3cr3t-webhook-token"
 

@@ -23,8 +23,8 @@ from typing import Any
 import feedparser
 import pytest
 
+from bot.domain.article import ParsedFeed
 from bot.domain.errors import ParseError
-from bot.domain.models import ParsedFeed
 from bot.pipeline.keys import to_articles
 from bot.pipeline.parse import MAX_TEXT, MAX_TITLE, parse_feed
 

@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.adapters.slack.app import render_reply
 from bot.chat.types import Reply
-from bot.domain.models import Match
+from bot.domain.alert import Match
 from bot.pipeline.parse import parse_feed
 from bot.render.discord_embed import render_discord
 from bot.render.slack_blocks import render_slack

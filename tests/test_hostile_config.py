@@ -1,6 +1,6 @@
 """Hostile config and input, as an attacker or a careless operator would write them.
 
-Every case runs the real CLI in-process (``bot.cli.parser.main``): exit code 1, one short message that
+Every case runs the real CLI in-process (``bot.cli.main``): exit code 1, one short message that
 names the file, the entry and the problem, no traceback, and the webhook token (set in the
 environment, referenced as ``${HOOK}``) in no output and no log record.
 """

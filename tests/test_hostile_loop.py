@@ -17,8 +17,10 @@ from feedserver import FeedServer, Item, rss
 from sqlalchemy import func, select
 
 from bot.chat.base import Limits
+from bot.domain.alert import Subscription
+from bot.domain.article import Article, FeedSource
 from bot.domain.errors import StorageError
-from bot.domain.models import Article, Company, FeedSource, Subscription, Watchlist
+from bot.domain.watchlist import Company, Watchlist
 from bot.jobs.looplag import LoopLag
 from bot.jobs.poll_feed import Poller
 from bot.net.fetcher import Fetcher

@@ -21,8 +21,8 @@ from feedserver import rss
 from test_pipeline_e2e import alerts, items, make_app  # noqa: F401 - make_app: a fixture
 
 from bot.cli import main
+from bot.domain.article import FeedSource
 from bot.domain.errors import ParseError
-from bot.domain.models import FeedSource
 from bot.jobs.parse_workers import parse_feed_async
 from bot.jobs.process_pool import ProcessPool
 from bot.pipeline.feed_limits import MAX_ATTRIBUTES, MAX_TAGS

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from test_delivery_faults import TinySink, make, queue
 
 from bot.app import App
-from bot.domain.models import FeedSource
+from bot.domain.article import FeedSource
 from bot.jobs.liveness import Liveness, lock_key
 from bot.storage import Storage, open_storage
 

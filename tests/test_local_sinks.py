@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from bot.delivery.console import JSONL_KEYS, ConsoleSink, JsonlSink
+from bot.domain.alert import Alert, Match
+from bot.domain.delivery import Delivery
 from bot.domain.errors import PermanentDeliveryError
-from bot.domain.models import Alert, Delivery, Match
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 

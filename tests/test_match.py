@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain.models import Company, Topic, Watchlist
+from bot.domain.watchlist import Company, Topic, Watchlist
 from bot.pipeline.match import compile_watchlist
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.article import Entry
 from bot.domain.errors import ParseError
-from bot.domain.models import Entry
 from bot.jobs.parse_workers import parse_feed_async
 from bot.pipeline.parse import MAX_TEXT, MAX_TITLE, parse_feed, safe_link
 

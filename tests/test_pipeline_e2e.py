@@ -13,16 +13,11 @@ from feedserver import FeedServer, Item, rss
 from bot.app import App
 from bot.delivery.console import JsonlSink
 from bot.delivery.sinks import Sink
+from bot.domain.alert import Subscription
+from bot.domain.article import FeedSource
+from bot.domain.delivery import Delivery, SendResult
 from bot.domain.errors import PermanentDeliveryError, TransientDeliveryError
-from bot.domain.models import (
-    Company,
-    Delivery,
-    FeedSource,
-    SendResult,
-    Subscription,
-    Topic,
-    Watchlist,
-)
+from bot.domain.watchlist import Company, Topic, Watchlist
 
 WATCHLIST = Watchlist(
     companies=(Company("Nvidia", aliases=("NVDA",)), Company("Airbus")),

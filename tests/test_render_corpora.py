@@ -17,8 +17,9 @@ from typing import Any
 import feedparser
 import pytest
 
+from bot.domain.alert import Alert, Match
+from bot.domain.article import Entry
 from bot.domain.errors import ParseError
-from bot.domain.models import Alert, Entry, Match
 from bot.pipeline.parse import parse_feed
 from bot.render.discord_embed import render_discord
 from bot.render.slack_blocks import render_slack

@@ -11,7 +11,7 @@ import discord
 import pytest
 from sample_alert import make_alert as sample_alert
 
-from bot.domain.models import Alert, Match
+from bot.domain.alert import Alert, Match
 from bot.render.discord_embed import embed_length, render_discord, topic_colour
 from bot.render.escape import discord_escape, safe_link
 

@@ -11,7 +11,7 @@ import pytest
 from sample_alert import make_alert as sample_alert
 from slack_sdk.models.blocks import Block
 
-from bot.domain.models import Alert, Match
+from bot.domain.alert import Alert, Match
 from bot.render.escape import safe_link, slack_escape
 from bot.render.slack_blocks import payload_size, render_slack
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.domain.models import Article, Destination, Match, MatchResult, Subscription, Summary
+from bot.domain.alert import Destination, Match, MatchResult, Subscription, Summary
+from bot.domain.article import Article
 from bot.pipeline.route import build_alert, fires, pick_evidence, route
 
 NVIDIA_FUNDING = MatchResult(

@@ -12,7 +12,9 @@ from bot.app import App
 from bot.config.operator import DestinationSpec, OperatorConfig
 from bot.config.settings import Settings
 from bot.delivery.console import JsonlSink
-from bot.domain.models import Delivery, FeedSource, SendResult, Subscription
+from bot.domain.alert import Subscription
+from bot.domain.article import FeedSource
+from bot.domain.delivery import Delivery, SendResult
 from bot.jobs.scheduler import run_forever
 
 

@@ -18,9 +18,11 @@ from test_discord_sink import WEBHOOK_ID, WEBHOOK_TOKEN, FakeTime, fake  # noqa:
 
 from bot.adapters.slack.app import ReplayCache
 from bot.delivery.discord_sink import DiscordWebhookSink, Pacer
+from bot.domain.alert import display_address
+from bot.domain.article import FeedSource
 from bot.domain.errors import FetchError, PermanentDeliveryError
-from bot.domain.models import Company, FeedSource, Watchlist, display_address
 from bot.domain.secrets import CHATTY_LOGGERS, mask_secrets, protect_logs
+from bot.domain.watchlist import Company, Watchlist
 from bot.storage.sql.tables import audit_log, deliveries
 
 TOKEN = WEBHOOK_TOKEN
@@ -151,7 +153,7 @@ async def test_the_webhook_sink_still_gets_the_real_address(
         fake: FakeDiscord) -> None:
     from sample_alert import make_alert
 
-    from bot.domain.models import Delivery
+    from bot.domain.delivery import Delivery
 
     sink = DiscordWebhookSink(api_base=fake.base)
     alert = make_alert(display_address(f"discord-webhook:{HOOK}"))

@@ -22,7 +22,8 @@ import yaml
 
 from bot.config.operator import load_config
 from bot.config.watchlist import load_watchlist
-from bot.domain.models import Company, ParsedFeed, Watchlist
+from bot.domain.article import ParsedFeed
+from bot.domain.watchlist import Company, Watchlist
 from bot.pipeline.match import compile_watchlist
 from bot.pipeline.parse import parse_feed
 

@@ -38,7 +38,7 @@ from bot.adapters.slack.app import (
 )
 from bot.chat.types import Invocation, Reply
 from bot.config.settings import Settings
-from bot.domain.models import Alert
+from bot.domain.alert import Alert
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 

@@ -19,7 +19,7 @@ from test_slack_app import SECRET, command_body, dispatch, sign
 from bot.adapters.slack.app import build_slack_app
 from bot.chat.service import CommandService
 from bot.config.settings import Settings
-from bot.domain.models import Company, Topic, Watchlist
+from bot.domain.watchlist import Company, Topic, Watchlist
 
 DEFAULTS = Watchlist(companies=(Company("Nvidia", aliases=("NVDA",)), Company("Mistral AI")),
                      topics=(Topic("Funding", ("invest*", "funding round")),))

@@ -16,7 +16,8 @@ from slack_sdk.models.blocks import Block
 
 from bot.app import App
 from bot.delivery.slack_sink import SlackSink, slack_client
-from bot.domain.models import Company, FeedSource, Topic, Watchlist
+from bot.domain.article import FeedSource
+from bot.domain.watchlist import Company, Topic, Watchlist
 
 WATCHLIST = Watchlist(companies=(Company("Nvidia", aliases=("NVDA",)),),
                       topics=(Topic("Funding", ("invest*",)),))

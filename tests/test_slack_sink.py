@@ -14,6 +14,8 @@ from slack_sdk.models.blocks import Block
 
 from bot.config.settings import Settings
 from bot.delivery.slack_sink import SlackSink, make_slack_sink, slack_client
+from bot.domain.alert import Alert, Match
+from bot.domain.delivery import Delivery
 from bot.domain.errors import (
     NotSentError,
     PermanentDeliveryError,
@@ -21,7 +23,6 @@ from bot.domain.errors import (
     TransientDeliveryError,
     UnknownOutcomeError,
 )
-from bot.domain.models import Alert, Delivery, Match
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 

@@ -20,7 +20,9 @@ from runhelpers import clean_env, write_config
 from bot.cli import main
 from bot.config.apply import sync_operator_config
 from bot.config.operator import DestinationSpec, OperatorConfig
-from bot.domain.models import Company, FeedSource, Subscription, Topic, Watchlist
+from bot.domain.alert import Subscription
+from bot.domain.article import FeedSource
+from bot.domain.watchlist import Company, Topic, Watchlist
 from bot.storage import Storage, open_storage
 
 PG_TRIALS = int(os.environ.get("NEWSBOT_STARTUP_TRIALS", "20"))

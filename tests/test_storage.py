@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from bot.domain.models import Alert, Article, Company, FeedSource, Subscription, Topic, Watchlist
+from bot.domain.alert import Alert, Subscription
+from bot.domain.article import Article, FeedSource
+from bot.domain.watchlist import Company, Topic, Watchlist
 from bot.storage import NewDelivery, PollRecord, Storage
 from bot.storage.sql.db import current_revision, upgrade
 
@@ -242,7 +244,7 @@ async def test_upgrading_keeps_deliveries_in_flight_in_doubt_and_revives_no_sink
                                          (3, "pending", False)]
 
 
-# --- one rule for "the same watched name" (name_key) -----------------------------------------------
+# --- one rule for "the same watched name" (name_key) ----------------------------------------------
 async def test_a_watch_is_found_by_its_name_without_accents_or_case(storage, clock) -> None:
     await storage.ensure_tenant("slack:T1", clock(), defaults=Watchlist())
     await storage.put_watch("slack:T1", "company", {"name": "Nestlé"}, clock())

@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from bot.domain.models import Match, Summary
+from bot.domain.alert import Match, Summary
 from bot.pipeline import summarise as summarise_module
 from bot.pipeline.summarise import split_sentences, summarise
 

@@ -9,7 +9,7 @@ import yaml
 
 from bot.config.watchlist import load_watchlist, parse_watchlist, watchlist_to_dict
 from bot.domain.errors import WatchlistError
-from bot.domain.models import Company, Topic, Watchlist
+from bot.domain.watchlist import Company, Topic, Watchlist
 
 GOOD = """
 companies:

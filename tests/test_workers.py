@@ -8,7 +8,7 @@ from apphelpers import open_app
 from feedserver import rss
 from test_pipeline_e2e import WATCHLIST, RecordingSink, items
 
-from bot.domain.models import FeedSource
+from bot.domain.article import FeedSource
 
 
 async def test_two_workers_poll_each_feed_once_and_post_each_alert_once(

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from bot.chat.types import Invocation
 from bot.domain.errors import CommandError
-from bot.domain.models import Company, Topic, Watchlist, name_key
+from bot.domain.watchlist import Company, Topic, Watchlist, name_key
 from bot.storage import ChatStorage
 from bot.text.truncate import truncate
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from bot.chat.base import Ctx, short, when
 from bot.chat.grammar import FeedAdd, FeedRemove
 from bot.chat.types import Reply
+from bot.domain.article import FeedSource
 from bot.domain.errors import CommandError, UnsafeURL
-from bot.domain.models import FeedSource
 from bot.net.netguard import check_url_syntax
 from bot.storage.records import FeedRow
 

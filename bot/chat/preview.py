@@ -20,8 +20,10 @@ from bot.chat.base import Ctx, find_company, short
 from bot.chat.grammar import Preview
 from bot.chat.subscriptions import channel
 from bot.chat.types import Reply
+from bot.domain.alert import Alert, Destination, MatchResult, Subscription
+from bot.domain.article import Article
 from bot.domain.errors import CommandError
-from bot.domain.models import Alert, Article, Destination, MatchResult, Subscription, Watchlist
+from bot.domain.watchlist import Watchlist
 from bot.jobs.compile import compile_off_loop
 from bot.pipeline.alerts import alert_for
 from bot.pipeline.keys import canonical_url

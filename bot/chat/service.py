@@ -44,7 +44,7 @@ from bot.chat.types import Invocation, Reply
 from bot.chat.watch import watch_add, watch_list, watch_remove
 from bot.chat.why import why
 from bot.domain.errors import CommandError, NewsbotError, NotAuthorized
-from bot.domain.models import Watchlist, name_key
+from bot.domain.watchlist import Watchlist, name_key
 from bot.net.netguard import vet_url
 from bot.storage import ChatStorage
 

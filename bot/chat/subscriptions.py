@@ -5,8 +5,9 @@ from __future__ import annotations
 from bot.chat.base import Ctx, bullet, did_you_mean, find_company, find_topic, short
 from bot.chat.grammar import Subscribe
 from bot.chat.types import Reply
+from bot.domain.alert import Destination, Subscription
 from bot.domain.errors import CommandError
-from bot.domain.models import Destination, Subscription, Watchlist, name_key
+from bot.domain.watchlist import Watchlist, name_key
 from bot.storage.records import DestinationStatus
 
 ANY_COMPANY = ("*", "any", "any company", "all")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from bot.domain.models import Alert
+from bot.domain.alert import Alert
 
 
 @dataclass(frozen=True, slots=True)

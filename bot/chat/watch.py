@@ -10,7 +10,7 @@ from bot.chat.grammar import WatchAdd, WatchRemove
 from bot.chat.types import Reply
 from bot.config.watchlist import parse_watchlist, watchlist_to_dict
 from bot.domain.errors import CommandError, WatchlistError
-from bot.domain.models import Company, Topic, Watchlist
+from bot.domain.watchlist import Company, Topic, Watchlist
 
 _WHERE = re.compile(r"^(companies|topics)\[\d+\]( \(.*?\))?\s*:?\s*")
 

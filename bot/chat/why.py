@@ -11,7 +11,7 @@ from bot.chat.grammar import Why
 from bot.chat.preview import explain_match, explain_route, find_stored, judge_off_loop
 from bot.chat.subscriptions import channel
 from bot.chat.types import Reply
-from bot.domain.models import Destination
+from bot.domain.alert import Destination
 from bot.storage.records import DeliveryState, DestinationStatus, StoredArticle
 
 

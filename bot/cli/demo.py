@@ -8,7 +8,8 @@ from pathlib import Path
 from bot.app import App, CycleReport
 from bot.config.operator import DestinationSpec, OperatorConfig, load_config
 from bot.config.settings import REPO_ROOT, Settings
-from bot.domain.models import FeedSource, Subscription
+from bot.domain.alert import Subscription
+from bot.domain.article import FeedSource
 
 SEED_SUFFIXES = (".rss", ".atom", ".xml", ".json")
 

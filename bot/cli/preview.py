@@ -19,7 +19,9 @@ from typing import Any
 from bot.cli.jsonl_input import InputArticle, read_articles
 from bot.config.settings import Settings
 from bot.config.watchlist import load_watchlist
-from bot.domain.models import Alert, Article, Destination, Subscription, Watchlist
+from bot.domain.alert import Alert, Destination, Subscription
+from bot.domain.article import Article
+from bot.domain.watchlist import Watchlist
 from bot.pipeline import alerts
 from bot.pipeline.keys import canonical_url
 from bot.pipeline.match import Matcher, compile_watchlist

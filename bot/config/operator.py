@@ -19,8 +19,10 @@ from typing import Any
 from bot.config.watchlist import parse_watchlist
 from bot.config.yaml_files import brief, did_you_mean, read_yaml
 from bot.domain.address import Address
+from bot.domain.alert import Subscription
+from bot.domain.article import FeedSource
 from bot.domain.errors import ConfigError
-from bot.domain.models import FeedSource, Subscription, Watchlist
+from bot.domain.watchlist import Watchlist
 
 ADDRESS_KINDS = ("console", "jsonl", "slack", "discord", "discord-webhook")
 LOCAL_TENANT = "local"

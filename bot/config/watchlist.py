@@ -23,7 +23,7 @@ from typing import Any
 
 from bot.config.yaml_files import MAX_FILE_BYTES, brief, did_you_mean, read_yaml
 from bot.domain.errors import ConfigError, WatchlistError
-from bot.domain.models import Company, Topic, Watchlist, name_key
+from bot.domain.watchlist import Company, Topic, Watchlist, name_key
 from bot.text.fold import fold_term
 
 MAX_TERM_CHARS = 200  # a name, alias, keyword, context word or exclusion phrase

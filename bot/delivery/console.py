@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.domain.address import Address
+from bot.domain.alert import Alert
+from bot.domain.delivery import Delivery, SendResult
 from bot.domain.errors import PermanentDeliveryError
-from bot.domain.models import Alert, Delivery, SendResult
 
 try:
     import fcntl

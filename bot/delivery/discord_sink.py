@@ -48,8 +48,8 @@ from bot.delivery.recent import RecentScans, as_utc
 from bot.delivery.sinks import Sink
 from bot.delivery.transport import transport_errors
 from bot.domain.address import Address
+from bot.domain.delivery import Delivery, SendResult
 from bot.domain.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
-from bot.domain.models import Delivery, SendResult
 from bot.net.retry_after import header, retry_after
 from bot.render.discord_embed import render_discord
 

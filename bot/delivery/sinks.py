@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.domain.models import Delivery, SendResult
+from bot.domain.delivery import Delivery, SendResult
 
 
 class Sink(Protocol):

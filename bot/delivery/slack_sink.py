@@ -48,8 +48,8 @@ from bot.delivery.pacer import Pacer
 from bot.delivery.recent import SCAN_TTL, RecentScans
 from bot.delivery.transport import transport_errors
 from bot.domain.address import Address
+from bot.domain.delivery import Delivery, SendResult
 from bot.domain.errors import PermanentDeliveryError, TransientDeliveryError
-from bot.domain.models import Delivery, SendResult
 from bot.net.retry_after import retry_after
 from bot.render.slack_blocks import render_slack
 

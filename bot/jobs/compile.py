@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.domain.models import Watchlist
+from bot.domain.watchlist import Watchlist
 from bot.pipeline.match import Matcher, cached_matcher, compile_watchlist
 
 

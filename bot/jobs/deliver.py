@@ -25,6 +25,8 @@ from datetime import datetime, timedelta
 
 from bot.delivery.sinks import Sink
 from bot.domain.address import Address
+from bot.domain.alert import display_address
+from bot.domain.delivery import Delivery
 from bot.domain.errors import (
     DeliveryError,
     NotSentError,
@@ -33,7 +35,6 @@ from bot.domain.errors import (
     TransientDeliveryError,
     UnknownOutcomeError,
 )
-from bot.domain.models import Delivery, display_address
 from bot.jobs.heartbeat import BEAT_SECONDS, LEASE, Heartbeat, worker_id
 from bot.storage import UNCERTAIN, DelivererStorage
 from bot.storage.records import Backlog, DestinationBatch

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 
+from bot.domain.article import ParsedFeed
 from bot.domain.errors import ParseError
-from bot.domain.models import ParsedFeed
 from bot.jobs.process_pool import ProcessPool
 from bot.pipeline import parse
 from bot.pipeline.parse import parse_feed

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from bot.domain.article import Article, FetchResult
 from bot.domain.errors import FeedError, FetchError, StorageError
-from bot.domain.models import Article, FetchResult
 from bot.jobs.compile import compile_off_loop
 from bot.jobs.parse_workers import parse_feed_async
 from bot.pipeline.alerts import (

@@ -34,8 +34,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 import aiohttp
 
 from bot import __version__
+from bot.domain.article import FetchResult
 from bot.domain.errors import FeedTimeout, FeedTooLarge, FetchError, UnsafeURL
-from bot.domain.models import FetchResult
 from bot.net.netguard import NetGuard
 from bot.net.retry_after import retry_after
 

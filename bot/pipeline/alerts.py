@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.domain.models import Alert, Article, Destination, MatchResult, Summary
+from bot.domain.alert import Alert, Destination, MatchResult, Summary
+from bot.domain.article import Article
 from bot.pipeline.match import Matcher
 from bot.pipeline.route import build_alert, route
 from bot.pipeline.summarise import summarise

@@ -30,7 +30,7 @@ import unicodedata
 from collections.abc import Sequence
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from bot.domain.models import Article, Entry
+from bot.domain.article import Article, Entry
 
 TRACKING_PREFIXES: tuple[str, ...] = ("utm_", "pk_", "mtm_", "hsa_", "__hs", "_hs", "oly_")
 TRACKING_PARAMS: frozenset[str] = frozenset({

@@ -29,7 +29,8 @@ from collections import OrderedDict
 
 import ahocorasick
 
-from bot.domain.models import Field, Match, MatchKind, MatchResult, Watchlist
+from bot.domain.alert import Field, Match, MatchKind, MatchResult
+from bot.domain.watchlist import Watchlist
 from bot.text.fold import FoldedText, fold_keep_case, fold_term
 
 _NOTHING: frozenset[int] = frozenset()

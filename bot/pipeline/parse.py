@@ -31,8 +31,8 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
+from bot.domain.article import Entry, ParsedFeed
 from bot.domain.errors import ParseError
-from bot.domain.models import Entry, ParsedFeed
 from bot.pipeline.feed_limits import shape_problem
 from bot.text.clean import html_to_text
 from bot.text.truncate import strip_controls, truncate

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.domain.models import (
+from bot.domain.alert import (
     Alert,
-    Article,
     Destination,
     Match,
     MatchResult,
     Subscription,
     Summary,
     display_address,
-    name_key,
 )
+from bot.domain.article import Article
+from bot.domain.watchlist import name_key
 
 MAX_EVIDENCE = 6
 

@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bot.domain.models import Match, Summary
+from bot.domain.alert import Match, Summary
 from bot.text.clean import clean_text
 from bot.text.sentences import split_sentences
 from bot.text.truncate import truncate

@@ -12,7 +12,7 @@ import zlib
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.domain.models import Alert
+from bot.domain.alert import Alert
 from bot.render.escape import (
     clean_text,
     discord_escape,

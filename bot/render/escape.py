@@ -17,7 +17,7 @@ from urllib.parse import quote, urlsplit
 
 import regex
 
-from bot.domain.models import Alert, Match
+from bot.domain.alert import Alert, Match
 from bot.text.truncate import ELLIPSIS, truncate, utf16_len
 
 # --- cleaning -------------------------------------------------------------------------------------

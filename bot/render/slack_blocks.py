@@ -23,8 +23,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.domain.alert import Alert
 from bot.domain.errors import DeliveryError
-from bot.domain.models import Alert
 from bot.render.escape import (
     clean_text,
     fit,

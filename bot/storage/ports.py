@@ -10,7 +10,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from bot.domain.models import Destination, FeedSource, Subscription, Watchlist
+from bot.domain.alert import Destination, Subscription
+from bot.domain.article import FeedSource
+from bot.domain.watchlist import Watchlist
 from bot.storage.records import (
     DeliveryState,
     DestinationBatch,

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.domain.models import Alert, Article, Delivery
+from bot.domain.alert import Alert
+from bot.domain.article import Article
+from bot.domain.delivery import Delivery
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.domain.models import Company, Topic, Watchlist  # noqa: E402
+from bot.domain.watchlist import Company, Topic, Watchlist  # noqa: E402
 from bot.pipeline.match import compile_watchlist  # noqa: E402
 
 SYLLABLES = ["zor", "vex", "qua", "lin", "tor", "mab", "kel", "dri", "fen", "gox", "pry", "sul",

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bot.domain.models import Match  # noqa: E402
+from bot.domain.alert import Match  # noqa: E402
 from bot.pipeline.summarise import summarise  # noqa: E402
 from bot.text.clean import html_to_text  # noqa: E402
 from bot.text.sentences import split_sentences  # noqa: E402

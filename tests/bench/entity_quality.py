@@ -27,7 +27,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bot.config.watchlist import load_watchlist  # noqa: E402
-from bot.domain.models import Company, Watchlist  # noqa: E402
+from bot.domain.watchlist import Company, Watchlist  # noqa: E402
 from bot.pipeline.match import compile_watchlist  # noqa: E402
 
 CORPUS = ROOT / ".." / "shared" / "corpora" / "entities" / "ambiguous_company_mentions.jsonl"

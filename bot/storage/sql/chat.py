@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
 
-from bot.domain.models import Article, name_key
+from bot.domain.article import Article
+from bot.domain.watchlist import name_key
 from bot.storage.records import StoredArticle
 from bot.storage.sql.base import StoreBase
 from bot.storage.sql.tables import (

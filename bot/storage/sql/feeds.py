@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import and_, delete, exists, or_, select, update
 
+from bot.domain.article import Article, FeedSource
 from bot.domain.errors import StorageError
-from bot.domain.models import Article, FeedSource
 from bot.storage.records import FeedRow, Follow, NewDelivery, PollRecord
 from bot.storage.sql.base import StoreBase
 from bot.storage.sql.tables import articles, deliveries, feeds, follows

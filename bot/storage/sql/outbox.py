@@ -18,7 +18,8 @@ from sqlalchemy import and_, exists, false, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.domain.address import Address
-from bot.domain.models import Alert, Delivery, display_address
+from bot.domain.alert import Alert, display_address
+from bot.domain.delivery import Delivery
 from bot.storage.records import Backlog, DeliveryState, DestinationBatch, DestinationStatus
 from bot.storage.sql.base import StoreBase
 from bot.storage.sql.tables import deliveries, destinations, feeds

@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config.operator import LOCAL_TENANT
 from bot.config.watchlist import parse_watchlist, watchlist_to_dict
-from bot.domain.models import Destination, Subscription, Watchlist, name_key
+from bot.domain.alert import Destination, Subscription
+from bot.domain.watchlist import Watchlist, name_key
 from bot.storage.records import AuditEntry
 from bot.storage.sql.base import StoreBase
 from bot.storage.sql.tables import audit_log, destinations, subscriptions, tenants, watches

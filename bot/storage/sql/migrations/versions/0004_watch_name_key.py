@@ -1,7 +1,7 @@
 """watch names: one rule for "the same name"
 
 ``watches.folded`` held ``name.casefold()`` while chat lookups and the matcher folded accents too;
-it now holds ``name_key(name)`` (bot/domain/models.py). Rows are recomputed; where two entries of
+it now holds ``name_key(name)`` (bot/domain/watchlist.py). Rows are recomputed; where two entries of
 one tenant would collide (``Nestle`` and ``Nestlé`` both watched), both keep their old key and stay
 listed, so nothing is lost; removing one of them by name then fixes the rest.
 
@@ -17,7 +17,7 @@ from collections import Counter
 import sqlalchemy as sa
 from alembic import op
 
-from bot.domain.models import name_key
+from bot.domain.watchlist import name_key
 
 revision = "0004"
 down_revision = "0003"

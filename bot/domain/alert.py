@@ -1,60 +1,18 @@
-"""Frozen dataclasses passed between the pipeline steps.
-
-Raw feedparser dicts, HTTP responses, database rows and chat payloads stop at the edges; everything
-in between speaks these types. All datetimes are timezone-aware UTC.
-"""
+"""From a match to an alert: matches with their evidence, the summary, subscriptions and
+destinations, and the ``Alert`` a sink posts (stored with its outbox row as JSON). Pure."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from bot.domain.address import Address
-from bot.text.fold import fold_term
 
 MatchKind = Literal["company", "topic"]
 Field = Literal["title", "text"]
 
 
-# --- the watchlist --------------------------------------------------------------------------------
-def name_key(name: str) -> str:
-    """The one rule for "the same watched name": case, accents and separators folded as the
-    matcher folds them (``Nestlé`` == ``nestle``), so a name that matches the same text is the same
-    entry everywhere: config, storage, chat lookups and routing."""
-    return fold_term(name) or name.casefold()
-
-
-@dataclass(frozen=True, slots=True)
-class Company:
-    name: str
-    aliases: tuple[str, ...] = ()
-    case_sensitive: bool = False
-    context: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Topic:
-    name: str
-    keywords: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Watchlist:
-    companies: tuple[Company, ...] = ()
-    topics: tuple[Topic, ...] = ()
-
-    def company(self, name: str) -> Company | None:
-        key = name_key(name)
-        return next((c for c in self.companies if name_key(c.name) == key), None)
-
-    def topic(self, name: str) -> Topic | None:
-        key = name_key(name)
-        return next((t for t in self.topics if name_key(t.name) == key), None)
-
-
-# --- matching -------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Match:
     """One occurrence of a watched term, with the evidence an alert shows."""
@@ -81,68 +39,6 @@ class MatchResult:
         return bool(self.companies or self.topics)
 
 
-# --- feeds and articles ---------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class FeedSource:
-    """A feed as an operator (config/) or an admin (chat) declared it."""
-
-    url: str  # http(s) URL, or file:// URL for an operator's local file
-    title: str = ""
-    interval_minutes: int = 15
-    backfill: int = 0  # on the first poll, alert on this many newest entries (0 = none)
-
-
-@dataclass(frozen=True, slots=True)
-class FetchResult:
-    url: str  # final URL after redirects
-    status: int  # 200, or 304 when the validators matched
-    body: bytes = b""
-    etag: str | None = None
-    last_modified: str | None = None
-    content_type: str | None = None
-
-    @property
-    def not_modified(self) -> bool:
-        return self.status == 304
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One feed entry as parsed, before it has a stable key."""
-
-    guid: str | None
-    url: str | None  # only http(s) links survive parsing
-    title: str
-    text: str  # plain text with paragraph breaks ("\n\n")
-    published: datetime | None = None
-    author: str | None = None
-    lang: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedFeed:
-    title: str
-    entries: tuple[Entry, ...]
-    bozo: str | None = None  # feedparser's complaint about a feed it still read
-    lang: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Article:
-    """An entry with its stable key (unique within its feed) and story key (same news, any feed)."""
-
-    key: str
-    story: str
-    feed_url: str
-    url: str | None
-    title: str
-    text: str
-    published: datetime | None = None
-    author: str | None = None
-    lang: str | None = None
-
-
-# --- summaries ------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Summary:
     sentences: tuple[str, ...] = ()
@@ -152,7 +48,6 @@ class Summary:
         return " ".join(self.sentences)
 
 
-# --- routing and delivery -------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Subscription:
     """company, topic, or company AND topic. ``"*"`` as company means any watched company."""
@@ -252,25 +147,3 @@ class Alert:
             reasons=tuple(data.get("reasons", ())),
             story=data.get("story", ""),
         )
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """A claimed outbox row."""
-
-    id: int
-    destination_id: int
-    address: str
-    alert: Alert
-    attempts: int = 0
-    message_id: str | None = None  # set when a previous attempt's outcome was recorded
-    uncertain: bool = False  # the previous attempt may have landed (timed out after sending)
-    # when the previous attempt was started (recorded before calling the platform); None if this
-    # delivery was never attempted. Sinks use it for idempotency windows (Discord's nonce).
-    last_attempt_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    message_id: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
