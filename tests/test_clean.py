@@ -1,10 +1,10 @@
-"""html_to_text and clean_text: what a reader of an alert would notice."""
+"""html_to_text and strip_boilerplate: what a reader of an alert would notice."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.text.clean import clean_text, html_to_text
+from bot.text.clean import strip_boilerplate, html_to_text
 
 
 def test_inline_tags_keep_the_spaces_between_words() -> None:
@@ -58,24 +58,24 @@ def test_unclosed_tags_keep_their_text() -> None:
 def test_continue_reading_and_the_post_appeared_first_are_removed() -> None:
     text = ("Acme raised $5m.\n\nThe round was led by Foo. Continue reading…\n\n"
             "The post Acme raises $5m appeared first on Startup Daily.")
-    assert clean_text(text) == "Acme raised $5m.\n\nThe round was led by Foo."
+    assert strip_boilerplate(text) == "Acme raised $5m.\n\nThe round was led by Foo."
 
 
 def test_read_more_share_and_subscribe_lines_are_removed() -> None:
     text = ("Share this article\n\nAcme opened a plant in Lyon.\n\nRead more\n\n"
             "Subscribe to our newsletter\n\nFollow us on Twitter")
-    assert clean_text(text) == "Acme opened a plant in Lyon."
+    assert strip_boilerplate(text) == "Acme opened a plant in Lyon."
 
 
 def test_bylines_and_image_credits_are_removed() -> None:
     text = ("By Jane Doe and John Roe | Reuters\n\nImage copyright Getty Images\n\n"
             "Photo: Acme press office\n\nPar Jean Dupont\n\nAcme cut 200 jobs on Monday.")
-    assert clean_text(text) == "Acme cut 200 jobs on Monday."
+    assert strip_boilerplate(text) == "Acme cut 200 jobs on Monday."
 
 
 def test_sentences_that_start_with_by_stay() -> None:
     text = "By Friday, Acme had sold 2 million units."
-    assert clean_text(text) == text
+    assert strip_boilerplate(text) == text
 
 
 @pytest.mark.parametrize(
@@ -92,26 +92,26 @@ def test_sentences_that_start_with_by_stay() -> None:
     ],
 )
 def test_datelines_are_removed_from_the_start_only(text: str, expected: str) -> None:
-    assert clean_text(text) == expected
+    assert strip_boilerplate(text) == expected
 
 
 def test_calls_to_action_glued_into_the_story_become_a_break() -> None:
     text = ("Acme opened a plant in Lyon. Scroll down for video Workers cheer the opening "
             "The plant will employ 300 people.")
-    assert clean_text(text) == (
+    assert strip_boilerplate(text) == (
         "Acme opened a plant in Lyon.\n\n"
         "Workers cheer the opening The plant will employ 300 people."
     )
-    assert clean_text("Scroll down for more: the list") == "the list"
+    assert strip_boilerplate("Scroll down for more: the list") == "the list"
 
 
 def test_scroll_and_click_inside_ordinary_sentences_stay() -> None:
     text = "Users scroll down for ages, and click here and there."
-    assert clean_text(text) == text
+    assert strip_boilerplate(text) == text
 
 
-def test_clean_text_of_nothing_is_nothing() -> None:
-    assert clean_text("") == ""
+def test_strip_boilerplate_of_nothing_is_nothing() -> None:
+    assert strip_boilerplate("") == ""
     assert html_to_text("") == ""
 
 

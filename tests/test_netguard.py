@@ -8,13 +8,13 @@ import socket
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from bot.config.settings import parse_networks
 from bot.domain.errors import UnsafeURL
 from bot.net.netguard import (
     GuardedResolver,
     NetGuard,
     address_problem,
     check_url_syntax,
-    parse_networks,
     vet_url,
 )
 
@@ -93,7 +93,7 @@ def test_public_addresses_pass() -> None:
 
 
 def test_operator_allow_list_is_the_only_way_around() -> None:
-    allow = parse_networks(["10.1.2.0/24"])
+    allow = parse_networks("10.1.2.0/24")
     assert address_problem(ipaddress.ip_address("10.1.2.3"), allow) is None
     assert address_problem(ipaddress.ip_address("10.1.3.3"), allow) is not None
     assert check_url_syntax("http://10.1.2.3/", allow_networks=allow) == "http://10.1.2.3/"
@@ -132,7 +132,7 @@ async def test_guarded_resolver_refuses_scoped_answers() -> None:
 
 async def test_net_guard_vet_uses_its_resolver_and_allow_list() -> None:
     guard = NetGuard(resolver=FakeDNS({"intranet.example": ["10.1.2.3"]}),
-                     allow_networks=parse_networks(["10.1.2.0/24"]))
+                     allow_networks=parse_networks("10.1.2.0/24"))
     assert await guard.vet("http://intranet.example/rss") == "http://intranet.example/rss"
     with pytest.raises(UnsafeURL):
         await NetGuard(resolver=FakeDNS({"intranet.example": ["10.1.2.3"]})).vet(

@@ -11,7 +11,7 @@ import pytest
 from bot.domain.article import Entry
 from bot.domain.errors import ParseError
 from bot.jobs.parse_workers import parse_feed_async
-from bot.pipeline.parse import MAX_TEXT, MAX_TITLE, parse_feed, safe_link
+from bot.pipeline.parse import MAX_TEXT, MAX_TITLE, parse_feed, resolve_link
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "feeds"
 RSS_URL = "https://news.northwind.example/feed.rss"
@@ -131,8 +131,8 @@ async def test_parse_feed_async_matches_sync() -> None:
     ("https://x.example/with space", None),
     ("", None),
 ])
-def test_safe_link(link: str, expected: str | None) -> None:
-    assert safe_link(link, "https://example.com/feed") == expected
+def test_resolve_link(link: str, expected: str | None) -> None:
+    assert resolve_link(link, "https://example.com/feed") == expected
 
 
 # --- hostile or broken input ----------------------------------------------------------------------

@@ -252,11 +252,6 @@ class NetGuard:
         return all(ip is None or address_problem(ip, self.allow_networks) is None for ip in ips)
 
 
-def parse_networks(specs: Iterable[str]) -> tuple[IPNetwork, ...]:
-    """``["10.1.2.0/24", ...]`` -> networks, for an operator's ``allow_networks`` setting."""
-    return tuple(ipaddress.ip_network(spec, strict=False) for spec in specs)
-
-
 async def vet_url(url: str, resolver: AbstractResolver | None = None, *,
                   allow_networks: Sequence[IPNetwork] = ()) -> str:
     """Check ``url`` fully (syntax + every DNS answer) for the chat layer; returns it or UnsafeURL.

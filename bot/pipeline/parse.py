@@ -76,7 +76,7 @@ def plain_text(value: str | None, *, is_html: bool = True) -> str:
     return truncate(text, MAX_TEXT)
 
 
-def safe_link(link: Any, base: str) -> str | None:
+def resolve_link(link: Any, base: str) -> str | None:
     """``link`` resolved against ``base``; None unless the result is an absolute http(s) URL."""
     if not isinstance(link, str) or not link.strip() or len(link) > MAX_URL:
         return None
@@ -97,7 +97,7 @@ def _base(*candidates: Any) -> str:
     """The first http(s) URL to resolve relative links against (a file:// feed URL is skipped
     in favour of the feed's own home/feed link)."""
     for candidate in candidates:
-        if isinstance(candidate, str) and safe_link(candidate, ""):
+        if isinstance(candidate, str) and resolve_link(candidate, ""):
             return candidate.strip()
     return ""
 
@@ -181,7 +181,7 @@ def _json_entry(item: Mapping[str, Any], feed: Mapping[str, Any], base: str) -> 
     title = item.get("title")
     return Entry(
         guid=_guid(item.get("id")),
-        url=safe_link(item.get("url"), base) or safe_link(item.get("external_url"), base),
+        url=resolve_link(item.get("url"), base) or resolve_link(item.get("external_url"), base),
         title=plain_title(title if isinstance(title, str) else None, is_html=False),
         text=_longest(html_body, text_body, summary),
         published=_json_date(item.get("date_published")) or _json_date(item.get("date_modified")),
@@ -234,12 +234,12 @@ def _detail_text(detail: Any) -> str:
 
 
 def _xml_link(entry: Mapping[str, Any], base: str) -> str | None:
-    link = safe_link(entry.get("link"), base)
+    link = resolve_link(entry.get("link"), base)
     if link:
         return link
     for candidate in entry.get("links") or ():
         if isinstance(candidate, Mapping) and candidate.get("rel", "alternate") == "alternate":
-            link = safe_link(candidate.get("href"), base)
+            link = resolve_link(candidate.get("href"), base)
             if link:
                 return link
     return None

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.domain.alert import Match, Summary
-from bot.text.clean import clean_text
+from bot.text.clean import strip_boilerplate
 from bot.text.sentences import split_sentences
 from bot.text.truncate import truncate
 
@@ -94,7 +94,7 @@ def summarise(
 
     ``weights`` are the scoring rules' weights (the evaluation script tunes them on dev sets).
     """
-    sentences = split_sentences(clean_text(text), lang)
+    sentences = split_sentences(strip_boilerplate(text), lang)
     if not sentences or max_sentences <= 0 or max_chars <= 0:
         return Summary(())
     tokens = [_WORD.findall(s) for s in sentences]

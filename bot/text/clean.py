@@ -5,9 +5,9 @@ dependency): block elements become paragraph breaks ("\\n\\n"), ``<br>`` a line 
 vanish without gluing or splitting words, entities are unescaped, and the content of ``script``,
 ``style`` and similar elements is dropped. Plain text (no ``<``) takes a fast path.
 
-``clean_text`` removes what feeds wrap around the story: "Continue reading…", "The post … appeared
-first on …", "Read more", share/subscribe/follow lines, bylines, image credits and captions, and
-datelines such as "(CNN) --" or "LONDON (Reuters) -" at the start of the text.
+``strip_boilerplate`` removes what feeds wrap around the story: "Continue reading…", "The post …
+appeared first on …", "Read more", share/subscribe/follow lines, bylines, image credits and
+captions, and datelines such as "(CNN) --" or "LONDON (Reuters) -" at the start of the text.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from html.parser import HTMLParser
 
 from bot.text.truncate import strip_controls
 
-__all__ = ["html_to_text", "clean_text"]
+__all__ = ["html_to_text", "strip_boilerplate"]
 
 
 def _words(text: str) -> list[str]:
@@ -154,7 +154,7 @@ _DATELINE = re.compile(
 )
 
 
-def clean_text(text: str) -> str:
+def strip_boilerplate(text: str) -> str:
     """Drop feed boilerplate from plain text (paragraphs joined by "\\n\\n"). Pure, never raises."""
     if not text:
         return ""
