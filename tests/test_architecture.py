@@ -7,6 +7,8 @@ Imports under ``if TYPE_CHECKING:`` are annotations only and do not count.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -126,3 +128,16 @@ def test_no_import_cycles() -> None:
 def test_the_checks_see_the_whole_tree() -> None:  # a rule over no modules proves nothing
     assert {"bot.pipeline.parse", "bot.app", "bot.storage.sql.outbox"} <= MODULES.keys()
     assert "bot.domain.article" in GRAPH["bot.pipeline.keys"]
+
+
+PACKAGES = sorted(n for n, p in MODULES.items() if p.name == "__init__.py")
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_every_package_imports_first_in_a_fresh_interpreter(name: str) -> None:
+    """A package's ``__init__`` exports its public names; that must not close an import cycle,
+    whichever package a program (or a parse worker) imports first."""
+    done = subprocess.run([sys.executable, "-c", f"import {name}; print({name}.__doc__ or '')"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(done.stdout.strip().splitlines()) >= 2, f"{name}: say in two lines what lives here"

@@ -1,5 +1,7 @@
-"""What the sinks share: one pacer, one translation of transport errors, one "did it land" cache.
+"""Outbound: the Sink protocol (sinks) and one sink per destination kind (console and jsonl, Slack,
+Discord), with what they share: one pacer, transport errors translated, "did it land" scans."""
 
-``Pacer`` (per-key send slots and pauses), ``transport_errors`` (aiohttp -> delivery outcomes),
-``RecentScan`` (markers seen in a channel's recent messages, read once for many deliveries).
-"""
+from bot.delivery.pacer import Pacer
+from bot.delivery.sinks import Sink
+
+__all__ = ["Pacer", "Sink"]

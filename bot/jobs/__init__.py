@@ -1,2 +1,7 @@
-"""Units of work with I/O (polling, delivering, housekeeping) and the tasks that run beside
-them (lease heartbeat, loop-lag ticker)."""
+"""Units of work with I/O and what runs them: poll one feed (poll_feed), deliver the outbox
+(deliver), parsing and compiling off the loop, housekeeping, scheduler, heartbeat, liveness."""
+
+from bot.jobs.deliver import Deliverer
+from bot.jobs.poll_feed import Poller
+
+__all__ = ["Deliverer", "Poller"]

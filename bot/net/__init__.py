@@ -1,4 +1,8 @@
-"""Network helpers shared by the fetcher and the sinks (I/O lives beside them, not in pure steps).
+"""Network I/O: the feed fetcher (fetcher), the SSRF guard for untrusted URLs (netguard) and the
+one reader of Retry-After answers (retry_after)."""
 
-``retry_after``: the one reader of "how long should we wait" answers (Retry-After and friends).
-"""
+from bot.net.fetcher import Fetcher
+from bot.net.netguard import NetGuard, vet_url
+from bot.net.retry_after import retry_after
+
+__all__ = ["Fetcher", "NetGuard", "retry_after", "vet_url"]

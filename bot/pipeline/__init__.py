@@ -1,0 +1,12 @@
+"""The pure steps, in data-flow order: parse (bytes -> entries), keys (dedup), match, summarise,
+route, and alerts (the one alert builder). Data in, data out: no network, database or clock."""
+
+from bot.pipeline.alerts import alert_for, plan_alerts
+from bot.pipeline.keys import to_articles
+from bot.pipeline.match import Matcher, compile_watchlist
+from bot.pipeline.parse import parse_feed
+from bot.pipeline.route import route
+from bot.pipeline.summarise import summarise
+
+__all__ = ["alert_for", "compile_watchlist", "Matcher", "parse_feed", "plan_alerts", "route",
+           "summarise", "to_articles"]
