@@ -58,7 +58,7 @@ class BackgroundAdapter:
                 log.error("%s cannot start: %s. It stays off until the next start; polling and "
                           "delivery go on.", self.name, str(exc).rstrip("."))
                 return
-            except Exception as exc:  # noqa: BLE001 - any start failure is retried later
+            except Exception as exc:  # any start failure is retried later
                 log.warning("%s could not start (%s: %s); retrying in %.0fs", self.name,
                             exc.__class__.__name__, str(exc)[:300], delay)
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))
@@ -77,7 +77,7 @@ class BackgroundAdapter:
             return
         try:
             await asyncio.wait_for(self.runtime.stop(), self._stop_timeout)
-        except Exception as exc:  # noqa: BLE001 - a stuck adapter must not hold the exit up
+        except Exception as exc:  # a stuck adapter must not hold the exit up
             log.warning("%s did not stop cleanly (%s); leaving it", self.name,
                         exc.__class__.__name__)
 

@@ -101,7 +101,7 @@ class CommandService:
         if tokens and not tokens[0].quoted and tokens[0].text.casefold() in ADMIN_WORDS:
             raise NotAuthorized(NOT_ADMIN)
 
-    async def _run(self, ctx: Ctx, command: Command) -> Reply:  # noqa: PLR0911 - a dispatch table
+    async def _run(self, ctx: Ctx, command: Command) -> Reply:  # a dispatch table
         match command:
             case Help(topic):
                 return help_reply(topic)

@@ -1,7 +1,7 @@
-"""The JSON-lines article input shared by `newsbot match`, `summarize` and `preview`.
+r"""The JSON-lines article input shared by `newsbot match`, `summarize` and `preview`.
 
 Each line is checked on its own: a line that is not UTF-8, not JSON, nested too deeply, has an
-integer too long to read, a lone surrogate (``"\\ud800"``), or is not an article object becomes
+integer too long to read, a lone surrogate (``"\ud800"``), or is not an article object becomes
 one ``line N: problem`` error; the other lines are still processed.
 """
 

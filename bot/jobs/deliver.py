@@ -116,7 +116,7 @@ class Deliverer:
         self.notify_admins = notify_admins
         self.owner = owner or worker_id()
         self.max_age = max_age
-        self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
+        self.rng = rng or random.Random()  # jitter, not secrets
         self.lease = lease
         self.beat_seconds = beat_seconds
         self.reap = reap
@@ -168,7 +168,7 @@ class Deliverer:
             found = await sink.find_sent(delivery) if delivery.uncertain else None
         except DeliveryError as exc:
             return await self._failed(delivery, exc, attempted=False)
-        except Exception as exc:  # noqa: BLE001 - a sink bug must not stop the others
+        except Exception as exc:  # a sink bug must not stop the others
             log.exception("sink %s failed checking delivery %d", sink.platform, delivery.id)
             return await self._failed(delivery, TransientDeliveryError(repr(exc)), attempted=False)
         if found is None:
@@ -177,7 +177,7 @@ class Deliverer:
                 found = (await sink.send(delivery)).message_id or ""
             except DeliveryError as exc:
                 return await self._failed(delivery, exc, attempted=True)
-            except Exception as exc:  # noqa: BLE001 - a sink bug: maybe sent, check next time
+            except Exception as exc:  # a sink bug: maybe sent, check next time
                 log.exception("sink %s failed on delivery %d", sink.platform, delivery.id)
                 return await self._failed(delivery, UnknownOutcomeError(repr(exc)), attempted=True)
         await self.storage.mark_sent(delivery.id, found or None, self.clock())

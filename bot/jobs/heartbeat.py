@@ -51,5 +51,5 @@ class Heartbeat:
             await asyncio.sleep(self.interval)
             try:
                 await self.renew()
-            except Exception as exc:  # noqa: BLE001 - a missed beat is retried on the next one
+            except Exception as exc:  # a missed beat is retried on the next one
                 log.warning("could not renew leases: %s: %s", exc.__class__.__name__, exc)

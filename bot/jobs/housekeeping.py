@@ -19,7 +19,7 @@ async def housekeeping(app: App) -> None:
     try:
         pruned = await app.storage.prune_article_text(
             app.clock() - timedelta(days=ARTICLE_TEXT_DAYS))
-    except Exception:  # noqa: BLE001 - housekeeping must not stop the scheduler
+    except Exception:  # housekeeping must not stop the scheduler
         log.exception("housekeeping failed; it runs again in an hour")
         return
     if pruned:

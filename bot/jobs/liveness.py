@@ -142,7 +142,7 @@ class Liveness:
         try:
             await self._conn.execute(text("SELECT 1"))
             await self._conn.commit()
-        except Exception as exc:  # noqa: BLE001 - any failure: the session (and lock) is gone
+        except Exception as exc:  # any failure: the session (and lock) is gone
             log.warning("lost the worker lock's connection (%s); taking the lock again", exc)
             with contextlib.suppress(Exception):
                 await self._conn.invalidate()

@@ -103,7 +103,7 @@ class Poller:
                 return await self._busy(feed, now, exc)
             log.exception("feed %s: storage error", feed.url)
             return await self._failed(feed, now, FeedError(f"storage error: {exc}"))
-        except Exception as exc:  # noqa: BLE001 - a bug on one feed must not stop the others
+        except Exception as exc:  # a bug on one feed must not stop the others
             log.exception("feed %s: unexpected error", feed.url)
             return await self._failed(feed, now, FeedError(f"internal error: {exc!r}"))
 

@@ -1,4 +1,4 @@
-"""Fetch feed bytes: conditional GET over aiohttp, or an operator's local file. (I/O)
+"""Fetch feed bytes (I/O): conditional GET over aiohttp, or an operator's local file.
 
 Every failure leaves as a ``bot.domain.errors`` exception, never a raw aiohttp one: FetchError (with
 ``status`` and, for 429/503, ``retry_after`` read by ``bot.net.retry_after``), FeedTimeout,

@@ -64,7 +64,7 @@ def plain_title(value: str | None, *, is_html: bool = True) -> str:
 
 
 def plain_text(value: str | None, *, is_html: bool = True) -> str:
-    """Plain text with paragraph breaks ("\\n\\n"), capped at MAX_TEXT characters."""
+    r"""Plain text with paragraph breaks ("\n\n"), capped at MAX_TEXT characters."""
     if not value:
         return ""
     raw = strip_controls(value[:MAX_RAW])

@@ -92,9 +92,9 @@ def discord_mentions_inert(text: str) -> str:
 
 
 def discord_escape(text: str) -> str:
-    """Escape Discord markdown and neutralise mentions.
+    r"""Escape Discord markdown and neutralise mentions.
 
-    Backslash-escapes ``\\ * _ ~ ` |`` and the brackets of masked links ``[x](y)`` everywhere, and
+    Backslash-escapes ``\ * _ ~ ` |`` and the brackets of masked links ``[x](y)`` everywhere, and
     headings, subtext, quotes and list markers at the start of a line; http(s) URLs are kept as is.
     """
     return discord_mentions_inert(_DISCORD_MD.sub(_md_replacement, text))

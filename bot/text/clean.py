@@ -1,7 +1,7 @@
-"""HTML and feed boilerplate -> plain text with paragraph breaks. Pure.
+r"""HTML and feed boilerplate -> plain text with paragraph breaks. Pure.
 
 ``html_to_text`` uses the standard library's ``html.parser`` (tolerant of broken markup, no new
-dependency): block elements become paragraph breaks ("\\n\\n"), ``<br>`` a line break, inline tags
+dependency): block elements become paragraph breaks ("\n\n"), ``<br>`` a line break, inline tags
 vanish without gluing or splitting words, entities are unescaped, and the content of ``script``,
 ``style`` and similar elements is dropped. Plain text (no ``<``) takes a fast path.
 
@@ -77,7 +77,7 @@ class _TextExtractor(HTMLParser):
 
 
 def html_to_text(markup: str) -> str:
-    """Markup (or plain text) -> text with paragraphs joined by "\\n\\n". Never raises."""
+    r"""Markup (or plain text) -> text with paragraphs joined by "\n\n". Never raises."""
     if not markup:
         return ""
     if "<" not in markup:
@@ -86,7 +86,7 @@ def html_to_text(markup: str) -> str:
     try:
         parser.feed(markup)
         parser.close()
-    except Exception:  # noqa: BLE001 - a broken entry must never stop a feed; degrade to tag-strip
+    except Exception:  # a broken entry must never stop a feed; degrade to tag-strip
         return _normalise(html.unescape(re.sub(r"<[^>]*>?", " ", markup)))
     raw = "".join(parser.parts)
     return _normalise(raw.replace(_LINE, "\n").replace(_PARA, "\n\n"))
@@ -155,7 +155,7 @@ _DATELINE = re.compile(
 
 
 def strip_boilerplate(text: str) -> str:
-    """Drop feed boilerplate from plain text (paragraphs joined by "\\n\\n"). Pure, never raises."""
+    r"""Drop feed boilerplate from plain text (paragraphs joined by "\n\n"). Pure, never raises."""
     if not text:
         return ""
     if "croll" in text or "lick" in text:

@@ -1,11 +1,11 @@
-"""Sentence splitting for en, fr, de, es, it by rules. Pure.
+r"""Sentence splitting for en, fr, de, es, it by rules. Pure.
 
 One regex finds candidate boundaries (terminal punctuation, optional closing quotes or brackets,
 whitespace, then something that can start a sentence); a few cheap checks on the word before and
 the word after reject the false ones: abbreviations ("Dr.", "z.B.", "Sra."), initials ("J. R. R."),
 German ordinals ("am 3. Oktober"), and a lower-case continuation. Numbers such as "€1.5bn" or
 "3.5 %" never reach the checks because a boundary needs whitespace after the punctuation. A
-paragraph break ("\\n\\n") always ends a sentence. In English, a sentence glued to the text
+paragraph break ("\n\n") always ends a sentence. In English, a sentence glued to the text
 before it without a full stop (a caption or teaser run into the story: "... in Lyon The plant
 will ...") is cut off where a word that nearly always starts a sentence in title case follows a
 lower-case word. A tuned regex splitter like this agrees with pysbd/punkt on news text at a small
