@@ -141,3 +141,15 @@ def test_every_package_imports_first_in_a_fresh_interpreter(name: str) -> None:
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert len(done.stdout.strip().splitlines()) >= 2, f"{name}: say in two lines what lives here"
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_no_export_hides_a_module_of_its_package(name: str) -> None:
+    """``from bot.pipeline import route`` must give the module: an exported function of the same
+    name would replace the package attribute (and break ``mock.patch("bot.pipeline.route.x")``)."""
+    exported = set()
+    for node in ast.parse(MODULES[name].read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ImportFrom):
+            exported.update(alias.asname or alias.name for alias in node.names)
+    submodules = {m.rpartition(".")[2] for m in MODULES if m.rpartition(".")[0] == name}
+    assert not exported & submodules

@@ -3,6 +3,5 @@ one reader of Retry-After answers (retry_after)."""
 
 from bot.net.fetcher import Fetcher
 from bot.net.netguard import NetGuard, vet_url
-from bot.net.retry_after import retry_after
 
-__all__ = ["Fetcher", "NetGuard", "retry_after", "vet_url"]
+__all__ = ["Fetcher", "NetGuard", "vet_url"]

@@ -5,8 +5,6 @@ from bot.pipeline.alerts import alert_for, plan_alerts
 from bot.pipeline.keys import to_articles
 from bot.pipeline.match import Matcher, compile_watchlist
 from bot.pipeline.parse import parse_feed
-from bot.pipeline.route import route
-from bot.pipeline.summarise import summarise
 
-__all__ = ["alert_for", "compile_watchlist", "Matcher", "parse_feed", "plan_alerts", "route",
-           "summarise", "to_articles"]
+__all__ = ["alert_for", "compile_watchlist", "Matcher", "parse_feed", "plan_alerts",
+           "to_articles"]
