@@ -321,7 +321,7 @@ async def test_after_a_crash_only_the_delivery_in_flight_is_checked_and_nothing_
     app = await make(db_url, tmp_path, clock, {"rec": sink}, "rec:a", "rec:b")
     # a worker whose end this one cannot see (it hangs holding its liveness lock, or runs on
     # another host with SQLite): only its lease running out frees its work. A killed worker's
-    # is freed at once: tests/test_liveness.py
+    # is freed at once: tests/test_jobs_liveness.py
     hung = Liveness(app.storage, "hung-worker")
     try:
         await hung.start()

@@ -2,7 +2,7 @@
 
 Slack's side is the fake Web API on loopback (auth.test, users.info, response_url). The command
 layer here is a small scripted stand-in for the adapter's own behaviour (what it passes, how it
-renders); test_slack_commands.py runs the real CommandService through the same path.
+renders); test_adapters_slack_commands.py runs the real CommandService through the same path.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import pytest
 from fakes.fake_slack import TEAM, FakeSlack, fake_slack
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
-from test_slack_app import SECRET, command_body, dispatch, sign
+from test_adapters_slack_app import SECRET, command_body, dispatch, sign
 
 from bot.adapters.slack.app import build_slack_app
 from bot.chat.service import CommandService

@@ -17,8 +17,8 @@ import aiohttp
 import pytest
 from fakes.fake_slack import TEAM, FakeSlack
 from slack_sdk.web.async_client import AsyncWebClient
-from test_secrets import quiet_slack_levels  # noqa: F401 - fixture
-from test_slack_app import (  # noqa: F401 - fixtures
+from test_domain_secrets import quiet_slack_levels  # noqa: F401 - fixture
+from test_adapters_slack_app import (  # noqa: F401 - fixtures
     SECRET,
     ScriptedCommands,
     client,

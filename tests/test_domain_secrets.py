@@ -14,7 +14,7 @@ from apphelpers import open_app
 from fakes.fake_discord import FakeDiscord
 from feedserver import FeedServer, Item, rss
 from sqlalchemy import select
-from test_discord_sink import WEBHOOK_ID, WEBHOOK_TOKEN, FakeTime, fake  # noqa: F401 - fixture
+from test_delivery_discord_sink import WEBHOOK_ID, WEBHOOK_TOKEN, FakeTime, fake  # noqa: F401 - fixture
 
 from bot.adapters.slack.app import ReplayCache
 from bot.delivery.discord_sink import DiscordWebhookSink, Pacer
