@@ -32,10 +32,10 @@ from bot.adapters.slack.app import (
     WORKING,
     AdminCheck,
     build_slack_app,
-    render_reply,
     start_slack,
-    verify_request,
 )
+from bot.adapters.slack.reply import render_reply
+from bot.adapters.slack.verify import verify_request
 from bot.chat.types import Invocation, Reply
 from bot.config.settings import Settings
 from bot.domain.alert import Alert

@@ -16,7 +16,7 @@ from feedserver import FeedServer, Item, rss
 from sqlalchemy import select
 from test_delivery_discord_sink import WEBHOOK_ID, WEBHOOK_TOKEN, FakeTime, fake  # noqa: F401 - fixture
 
-from bot.adapters.slack.app import ReplayCache
+from bot.adapters.slack.verify import ReplayCache
 from bot.delivery.discord_sink import DiscordWebhookSink, Pacer
 from bot.domain.alert import display_address
 from bot.domain.article import FeedSource

@@ -17,13 +17,13 @@ from hypothesis import strategies as st
 from sample_alert import make_alert
 from slack_sdk.models.blocks import Block
 
-from bot.adapters.slack.app import render_reply
+from bot.adapters.slack.reply import render_reply
 from bot.chat.types import Reply
 from bot.domain.alert import Match
 from bot.pipeline.parse import parse_feed
 from bot.render.discord_embed import render_discord
 from bot.render.slack_blocks import render_slack
-from bot.text.clean import strip_boilerplate, html_to_text
+from bot.text.clean import html_to_text, strip_boilerplate
 from bot.text.fold import FoldedText, fold, fold_term
 from bot.text.sentences import split_sentences
 from bot.text.truncate import strip_controls

@@ -11,17 +11,14 @@ request is verified before bolt sees it: a missing, non-numeric or stale timesta
 signature gets 401 (bolt alone would answer a non-numeric timestamp with a 500), and so does a
 replay of a request already seen (same timestamp and signature, within the 5-minute window);
 a signed body that is not a Slack payload (a JSON array, JSON nested too deeply, garbage) gets
-400. Secrets are read from ``Settings`` (``SecretStr``) and never logged.
+400 (bot/adapters/slack/verify.py; replies are built in reply.py). Secrets are read from
+``Settings`` (``SecretStr``) and never logged.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import heapq
-import hmac
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -31,198 +28,34 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.app.async_app import AsyncApp
-from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.adapters.slack.reply import render_reply
+from bot.adapters.slack.verify import (
+    StrictRequestVerification,
+    verify_request,
+)
 from bot.chat.answer import answer
 from bot.chat.types import Commands, Invocation, Reply
 from bot.config.settings import Settings
 from bot.domain.errors import ConfigError
 from bot.domain.secrets import quiet_chatty_loggers
-from bot.render.escape import fit, slack_escape
-from bot.render.slack_blocks import MAX_BLOCKS, PAYLOAD_BUDGET, payload_size, render_slack
 
 log = logging.getLogger(__name__)
 
-MAX_SKEW = 300  # seconds; Slack's documented replay window
 FAST_REPLY = 2.0  # seconds a command may take and still answer in the ack (Slack allows 3)
 ADMIN_TTL = 300.0  # seconds a users.info answer is trusted
 EVENTS_PATH = "/slack/events"
 WORKING = "Working on it…"
-_TIMESTAMP = re.compile(r"[0-9]{1,12}")
-SECTION_MAX = 3000
 # apps.connections.open errors that retrying cannot fix: the adapter stays off
 REFUSED = {"invalid_auth", "not_authed", "not_allowed_token_type", "account_inactive",
            "token_revoked", "token_expired"}
-MAX_TEXT_SECTIONS = 8
 
 
-# --- replies --------------------------------------------------------------------------------------
-def render_reply(reply: Reply) -> dict[str, Any]:
-    """``Reply`` -> ack/respond arguments: escaped text sections, then alert previews.
-
-    Previews are rendered exactly as alerts are posted (``render_slack``); as many as fit in
-    Slack's 50 blocks and our payload budget, then a "+N more" line.
-    """
-    text = reply.text.strip() or ("Done." if reply.ok else "That did not work.")
-    blocks: list[dict[str, Any]] = [_section(chunk) for chunk in _chunks(text)]
-    shown = 0
-    for i, alert in enumerate(reply.alerts):
-        preview = [{"type": "divider"}, *_unique_ids(render_slack(alert)["blocks"], i)]
-        trial = {"text": text, "blocks": blocks + preview}
-        if len(trial["blocks"]) > MAX_BLOCKS - 1 or payload_size(trial) > PAYLOAD_BUDGET:
-            break
-        blocks += preview
-        shown += 1
-    if shown < len(reply.alerts):
-        blocks.append(_section(f"_+{len(reply.alerts) - shown} more preview(s) not shown_",
-                               escape=False))
-    return {"text": fit(text, SECTION_MAX, slack_escape), "blocks": blocks,
-            "response_type": "ephemeral" if reply.ephemeral else "in_channel",
-            "unfurl_links": False, "unfurl_media": False}
 
 
-def _section(text: str, *, escape: bool = True) -> dict[str, Any]:
-    body = fit(text, SECTION_MAX, slack_escape) if escape else text
-    return {"type": "section", "text": {"type": "mrkdwn", "text": body, "verbatim": True}}
-
-
-def _chunks(text: str) -> list[str]:
-    """Split long replies (feed lists) at line breaks into section-sized pieces."""
-    chunks: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        candidate = f"{current}\n{line}" if current else line
-        if len(slack_escape(candidate)) > SECTION_MAX and current:
-            chunks.append(current)
-            candidate = line
-        current = candidate
-    chunks.append(current)
-    chunks = [chunk for chunk in chunks if chunk.strip()]  # Block Kit refuses an empty section
-    if len(chunks) > MAX_TEXT_SECTIONS:
-        chunks = chunks[:MAX_TEXT_SECTIONS - 1] + [f"… ({len(chunks) - MAX_TEXT_SECTIONS + 1} "
-                                                   "more part(s) cut)"]
-    return chunks
-
-
-def _unique_ids(blocks: list[dict[str, Any]], i: int) -> list[dict[str, Any]]:
-    """Block ids must be unique within a message: suffix the preview's index."""
-    out = []
-    for block in blocks:
-        block = dict(block)
-        if "block_id" in block:
-            block["block_id"] = f"{block['block_id']}-{i}"
-        out.append(block)
-    return out
-
-
-# --- request verification -------------------------------------------------------------------------
-
-
-def _unauthorized(error: str = "invalid request signature") -> BoltResponse:
-    return BoltResponse(status=401, body=f'{{"error":"{error}"}}',
-                        headers={"content-type": "application/json"})
-
-
-def _bad_request() -> BoltResponse:
-    return BoltResponse(status=400, body='{"error":"not a Slack request"}',
-                        headers={"content-type": "application/json"})
-
-
-_OBJECT_FIELDS = ("event", "view", "container", "message", "state")
-_ID_FIELDS = ("team", "user", "channel", "enterprise")  # an id, or an object with an id
-_LIST_FIELDS = ("actions", "authorizations")
-_TEXT_FIELDS = ("command", "type", "team_id", "user_id", "channel_id", "enterprise_id",
-                "api_app_id", "text", "response_url", "trigger_id", "subtype", "bot_id")
-
-
-def _fields_ok(body: Mapping[str, Any]) -> bool:
-    return (all(not isinstance(body.get(k), (list, dict, int, float, bool)) for k in _TEXT_FIELDS)
-            and all(isinstance(body.get(k, {}), dict) for k in _OBJECT_FIELDS)
-            and all(isinstance(body.get(k, ""), (str, dict)) for k in _ID_FIELDS)
-            and all(isinstance(body.get(k, []), list)
-                    and all(isinstance(item, dict) for item in body.get(k, []))
-                    for k in _LIST_FIELDS))
-
-
-def is_slack_payload(body: Any) -> bool:
-    """A slash command, interaction or event: a JSON object / form with a ``command`` or
-    ``type``, whose fields bolt reads have the shapes Slack sends (bolt's ssl_check and
-    url_verification handling run before this check). Anything else is answered 400 here,
-    before bolt could fail on it with a 500."""
-    if not isinstance(body, dict) or not (isinstance(body.get("command"), str)
-                                          or isinstance(body.get("type"), str)):
-        return False
-    event = body.get("event")
-    return _fields_ok(body) and (event is None or _fields_ok(event))
-
-
-class ReplayCache:
-    """The (timestamp, signature) pairs of accepted signed requests, kept until the timestamp
-    leaves the replay window: a second identical request is refused. Per process (several
-    workers behind a load balancer each keep their own)."""
-
-    def __init__(self, window: float = MAX_SKEW) -> None:
-        self.window = window
-        self._seen: set[tuple[str, str]] = set()
-        self._expiry: list[tuple[float, tuple[str, str]]] = []
-
-    def first_time(self, timestamp: str, signature: str, now: float) -> bool:
-        """True (and remembered) the first time this pair is seen; False on a replay."""
-        while self._expiry and self._expiry[0][0] < now:
-            self._seen.discard(heapq.heappop(self._expiry)[1])
-        key = (timestamp, signature)
-        if key in self._seen:
-            return False
-        self._seen.add(key)
-        heapq.heappush(self._expiry, (int(timestamp) + self.window, key))
-        return True
-
-    def __len__(self) -> int:
-        return len(self._seen)
-
-
-def verify_request(secret: str, headers: Mapping[str, str], body: bytes | str, now: float) -> bool:
-    """Slack's v0 signature check, strict about the timestamp (digits only, within 5 minutes)."""
-    lower = {k.lower(): v for k, v in headers.items()}
-    timestamp = lower.get("x-slack-request-timestamp", "")
-    signature = lower.get("x-slack-signature", "")
-    if not _TIMESTAMP.fullmatch(timestamp) or not signature.startswith("v0="):
-        return False
-    if abs(now - int(timestamp)) > MAX_SKEW:
-        return False
-    raw = body.encode() if isinstance(body, str) else body
-    base = b"v0:" + timestamp.encode() + b":" + raw
-    expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature)
-
-
-class StrictRequestVerification(AsyncMiddleware):
-    """Replaces bolt's request verification (which raises on a non-numeric timestamp -> 500)."""
-
-    def __init__(self, secret: str, clock: Callable[[], float] = time.time,
-                 replays: ReplayCache | None = None) -> None:
-        self._secret = secret
-        self._clock = clock
-        self.replays = replays if replays is not None else ReplayCache()
-
-    async def async_process(self, *, req: AsyncBoltRequest, resp: BoltResponse,
-                            next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
-        if req.mode == "socket_mode":  # arrived over the authenticated websocket
-            return await next()
-        headers = {k.lower(): v[0] for k, v in req.headers.items() if v}
-        now = self._clock()
-        if not verify_request(self._secret, headers, req.raw_body, now):
-            return _unauthorized()
-        if not self.replays.first_time(headers["x-slack-request-timestamp"],
-                                       headers["x-slack-signature"], now):
-            log.warning("Slack: refused a replayed signed request (timestamp %s)",
-                        headers["x-slack-request-timestamp"])
-            return _unauthorized("replayed request")
-        return await next() if is_slack_payload(req.body) else _bad_request()
 
 
 # --- admin rights ---------------------------------------------------------------------------------
