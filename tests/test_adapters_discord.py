@@ -22,10 +22,9 @@ from bot.adapters.background import BackgroundAdapter
 from bot.adapters.discord.client import (
     NewsBot,
     parse_guild_ids,
-    quote,
     start_discord,
-    watch_add_text,
 )
+from bot.adapters.discord.groups import quote, watch_add_text
 from bot.chat.messages import DISCORD_ADMIN_REFUSAL as ADMIN_REFUSAL
 from bot.chat.messages import DISCORD_DM_REFUSAL as DM_REFUSAL
 from bot.config.settings import Settings

@@ -1,5 +1,5 @@
-"""Inbound chat adapters: Slack (slack/app: bolt app, request verification, replies) and Discord
-(discord/client: the client and its command groups), each started in the background."""
+"""Inbound chat adapters, each started in the background (background): Slack (slack/: app, verify,
+reply) and Discord (discord/: client, groups)."""
 
 from bot.adapters.background import BackgroundAdapter
 
