@@ -17,8 +17,9 @@ from bot.chat.service import CommandService
 from bot.config.apply import sync_operator_config
 from bot.config.operator import OperatorConfig, load_config
 from bot.config.settings import Settings
-from bot.delivery.console import ConsoleSink, JsonlSink
+from bot.delivery.console import ConsoleSink
 from bot.delivery.discord_sink import make_discord_sinks
+from bot.delivery.jsonl import JsonlSink
 from bot.delivery.sinks import Sink
 from bot.delivery.slack_sink import make_slack_sink
 from bot.domain.alert import display_address

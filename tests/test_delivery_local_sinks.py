@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.delivery.console import JSONL_KEYS, ConsoleSink, JsonlSink
+from bot.delivery.console import ConsoleSink
+from bot.delivery.jsonl import JSONL_KEYS, JsonlSink
 from bot.domain.alert import Alert, Match
 from bot.domain.delivery import Delivery
 from bot.domain.errors import PermanentDeliveryError
@@ -114,7 +115,7 @@ async def test_concurrent_sends_keep_every_line_whole(tmp_path) -> None:
 WRITER = """
 import sys
 from pathlib import Path
-from bot.delivery.console import append_once
+from bot.delivery.jsonl import append_once
 path = Path(sys.argv[1])
 big = "x" * 3000
 print("ready", flush=True)

@@ -11,7 +11,7 @@ from test_pipeline_e2e import WATCHLIST, items
 from bot.app import App
 from bot.config.operator import DestinationSpec, OperatorConfig
 from bot.config.settings import Settings
-from bot.delivery.console import JsonlSink
+from bot.delivery.jsonl import JsonlSink
 from bot.domain.alert import Subscription
 from bot.domain.article import FeedSource
 from bot.domain.delivery import Delivery, SendResult

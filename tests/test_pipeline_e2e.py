@@ -11,7 +11,7 @@ from apphelpers import ANY_COMPANY, open_app
 from feedserver import FeedServer, Item, rss
 
 from bot.app import App
-from bot.delivery.console import JsonlSink
+from bot.delivery.jsonl import JsonlSink
 from bot.delivery.sinks import Sink
 from bot.domain.alert import Subscription
 from bot.domain.article import FeedSource
