@@ -29,6 +29,7 @@ from .poller import FeedFetcher, Poller, PollOutcome
 from .settings import Settings
 from .sinks import Sink
 from .storage import Storage, open_storage
+from .web.metrics import Metrics, TimedFetcher, metered
 
 log = logging.getLogger(__name__)
 
@@ -88,15 +89,17 @@ class App:
         self.fetcher = fetcher
         self.sinks = dict(sinks)
         self.clock = clock
-        self.poller = Poller(storage, fetcher)
+        self.metrics = Metrics()  # its own registry: /metrics (bot/web)
+        self.poller = Poller(storage, TimedFetcher(fetcher, self.metrics))
         self.owner = worker_id()
         self.liveness = Liveness(storage, self.owner)  # started by open(); see jobs/liveness.py
-        self.deliverer = Deliverer(storage, self.sinks, clock, self.destination_stopped,
-                                   owner=self.owner, reap=self.liveness.reap,
+        self.deliverer = Deliverer(storage, metered(self.sinks, self.metrics), clock,
+                                   self.destination_stopped, owner=self.owner,
+                                   reap=self.liveness.reap,
                                    max_age=timedelta(days=settings.delivery_max_age_days))
         self.commands = CommandService(storage, defaults=config.watchlist, clock=clock)
         self._owned = owned
-        self.loop_lag = LoopLag()  # event-loop stalls, for the logs and (later) /metrics
+        self.loop_lag = LoopLag()  # event-loop stalls, for the logs and /metrics
 
     @classmethod
     async def open(cls, settings: Settings, *, config: OperatorConfig | None = None,
@@ -177,7 +180,9 @@ class App:
 
     async def cycle(self, *, all_feeds: bool = False) -> CycleReport:
         """One full cycle: poll what is due, then deliver what is due."""
+        self.metrics.cycle_started(self.clock())
         outcomes = await self.poll_due(all_feeds=all_feeds)
+        self.metrics.record_polls(outcomes)
         delivery = await self.deliver_due()
         return CycleReport(
             polled=len(outcomes), failed=sum(not o.ok for o in outcomes),

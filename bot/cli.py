@@ -18,7 +18,7 @@ from types import FrameType
 from pydantic import ValidationError
 
 from .errors import NewsbotError
-from .settings import Settings, settings_errors
+from .settings import Settings, package_version, settings_errors
 
 log = logging.getLogger("newsbot")
 
@@ -26,6 +26,7 @@ log = logging.getLogger("newsbot")
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsbot", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--version", action="version", version=f"newsbot {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="poll feeds and post alerts on a schedule")

@@ -29,6 +29,7 @@ from .settings import Settings
 from .storage import open_storage
 from .storage.db import make_engine, upgrade
 from .watchlist import load_watchlist
+from .web.server import start_web
 
 
 def chat_adapters(settings: Settings, commands: Commands) -> list[BackgroundAdapter]:
@@ -61,11 +62,15 @@ async def _run(args: argparse.Namespace, settings: Settings, stop: asyncio.Event
         adapters = [] if args.no_chat_adapters else start_all(chat_adapters(settings,
                                                                              app.commands))
         stopper = asyncio.create_task(stop_all(adapters, when=stop))  # beside the wind-down
+        web = None
         try:
+            web = await start_web(app, settings)  # /healthz /readyz /metrics, the status page
             await run_forever(app, stop)  # polling and delivery never wait for the adapters
         finally:
             stop.set()
             await stopper
+            if web is not None:
+                await web.stop()
         return 0
     finally:
         await app.close()

@@ -6,13 +6,21 @@ a message naming the variable and the range (``settings_errors``), before anythi
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from annotated_types import Ge, Gt, Le
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +56,9 @@ class Settings(BaseSettings):
     discord_api_url: str = "https://discord.com/api/v10"
     # pending alerts older than this (e.g. waiting for a stopped channel) are marked expired
     delivery_max_age_days: float = Field(7.0, gt=0, le=365)
+    # /healthz, /readyz, /metrics and the status page (bot/web), served by `newsbot run`; 0: off
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8080, ge=0, le=65535)
 
     # secrets: only from the environment, never logged (SecretStr hides them in reprs)
     slack_bot_token: SecretStr | None = Field(
@@ -58,6 +69,8 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "NEWSBOT_SLACK_SIGNING_SECRET"))
     discord_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("DISCORD_TOKEN", "NEWSBOT_DISCORD_TOKEN"))
+    # the status page's password; required when NEWSBOT_HTTP_HOST is not a loopback address
+    status_token: SecretStr | None = Field(None, validate_default=True)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -80,9 +93,39 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL, e.g. https://slack.com/api/")
         return value.strip()
 
+    @field_validator("http_host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        if not value.strip() or any(c.isspace() for c in value.strip()):
+            raise ValueError("must be a host name or IP address, e.g. 127.0.0.1 or 0.0.0.0")
+        return value.strip()
+
+    @field_validator("status_token")
+    @classmethod
+    def _token_off_loopback(cls, value: SecretStr | None, info: ValidationInfo
+                            ) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            value = None
+        host, port = info.data.get("http_host"), info.data.get("http_port")
+        if value is None and host and port and not is_loopback(host):
+            raise ValueError(f"must be set when NEWSBOT_HTTP_HOST ({host}) is not a loopback "
+                             "address: the status page shows every tenant's feeds and alerts "
+                             "(or set NEWSBOT_HTTP_HOST=127.0.0.1, or NEWSBOT_HTTP_PORT=0)")
+        return value
+
     @property
     def log_level_number(self) -> int:
         return int(getattr(logging, self.log_level, logging.INFO))
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.1, ::1, localhost: reachable from this machine (this container) only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def env_name(field: str) -> str:
@@ -139,3 +182,15 @@ def sqlite_path(url: str) -> Path | None:
     if url.startswith(prefix) and ":memory:" not in url:
         return Path(url[len(prefix):])
     return None
+
+
+def package_version() -> str:
+    """The installed distribution's version (``newsbot --version``, the status page)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("newsbot")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        from . import __version__
+
+        return __version__
