@@ -128,6 +128,11 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def is_secret(field: str) -> bool:
+    info = Settings.model_fields.get(field)
+    return info is not None and "SecretStr" in str(info.annotation)
+
+
 def env_name(field: str) -> str:
     return field if field.isupper() else f"NEWSBOT_{field.upper()}"
 
@@ -163,6 +168,8 @@ def settings_errors(exc: ValidationError) -> list[str]:
         given = error.get("input")
         shown = (given if isinstance(given, str) and given.strip() and len(given) <= 80
                  and given.isprintable() else repr(given)[:80])
+        if is_secret(field):  # never echo a secret, even a wrong one
+            shown = "not set" if given is None or not str(given).strip() else "hidden"
         span = allowed_range(field)
         if span:
             whole = Settings.model_fields[field].annotation is int
