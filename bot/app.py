@@ -89,7 +89,7 @@ class App:
         self.fetcher = fetcher
         self.sinks = dict(sinks)
         self.clock = clock
-        self.metrics = Metrics()  # its own registry: /metrics (bot/web)
+        self.metrics = Metrics(clock)  # its own registry: /metrics (bot/web)
         self.poller = Poller(storage, TimedFetcher(fetcher, self.metrics))
         self.owner = worker_id()
         self.liveness = Liveness(storage, self.owner)  # started by open(); see jobs/liveness.py

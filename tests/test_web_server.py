@@ -48,6 +48,7 @@ async def test_health_ready_and_metrics_while_a_feed_fails_and_alerts_are_pendin
                                              ("platform", "rec")))] >= 1
     assert got[("newsbot_rate_limited_total", (("platform", "rec"),))] >= 1
     assert got[("newsbot_feeds_failing", ())] == 1
+    assert got[("newsbot_database_up", ())] == 1
     assert got[("newsbot_destinations_stopped", ())] == 0
     assert ("newsbot_event_loop_lag_max_seconds", ()) in got
 
@@ -146,3 +147,35 @@ async def test_status_page_requires_the_token_when_one_is_set(app) -> None:
         ok = await web.get("/status", headers={"Authorization": f"Bearer {token}"})
         assert ok[0] == 200 and "Good news" in ok[1]
         assert (await web.get("/healthz"))[0] == 200  # probes need no token
+
+
+async def test_a_long_cycle_that_keeps_fetching_counts_as_ticking(app, clock) -> None:
+    settings = app.settings
+    clock.advance(seconds=TICKS * settings.tick_seconds + settings.fetch_timeout + 1)
+    async with serve(app) as web:
+        assert (await web.get("/readyz"))[0] == 503
+        await app.poll_due(all_feeds=True)  # inside a cycle: fetches, no new cycle start
+        assert (await web.get("/readyz"))[:2] == (200, "ready\n")
+
+
+async def test_an_unreachable_database_is_not_ready_but_metrics_and_health_answer(app) -> None:
+    from bot.storage import Storage
+    from bot.storage.db import make_engine
+
+    ours = app.storage
+    app.storage = Storage(make_engine("postgresql+asyncpg://postgres@127.0.0.1:9/newsbot"))
+    try:
+        async with serve(app) as web:
+            ready = await web.get("/readyz")
+            metrics = await web.get("/metrics")
+            page = await web.get("/status")
+            health = await web.get("/healthz")
+    finally:
+        await app.storage.dispose()
+        app.storage = ours
+    assert ready[0] == 503 and "not ready: database unreachable" in ready[1]
+    assert metrics[0] == 200
+    assert samples(metrics[1])[("newsbot_database_up", ())] == 0
+    assert samples(metrics[1])[("newsbot_polls_total", (("outcome", "failed"),))] == 1
+    assert page[0] == 503 and "the database did not answer" in page[1]
+    assert health[0] == 200

@@ -36,19 +36,21 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(cfg).get_current_head()
 
 
-def scheduler_problem(last_cycle: datetime | None, now: datetime, tick: float,
+def scheduler_problem(progress: datetime | None, now: datetime, tick: float,
                       grace: float) -> str | None:
-    """None while a cycle started within ``TICKS`` ticks (plus ``grace`` for a slow one)."""
+    """None while the scheduler made progress (a cycle started, a feed was fetched, an alert
+    sent) within ``TICKS`` ticks, plus ``grace`` (the fetch timeout) for a slow step."""
     limit = timedelta(seconds=TICKS * tick + grace)
-    if last_cycle is None:
+    if progress is None:
         return "the scheduler has not started a cycle yet"
-    if now - last_cycle > limit:
-        ago, most = (now - last_cycle).total_seconds(), limit.total_seconds()
-        return f"scheduler stalled: the last cycle started {ago:.0f}s ago (limit {most:.0f}s)"
+    if now - progress > limit:
+        ago, most = (now - progress).total_seconds(), limit.total_seconds()
+        return (f"scheduler stalled: no cycle started, feed fetched or alert sent for {ago:.0f}s "
+                f"(limit {most:.0f}s)")
     return None
 
 
-async def readiness(storage: Storage, last_cycle: datetime | None, now: datetime, *,
+async def readiness(storage: Storage, progress: datetime | None, now: datetime, *,
                     tick: float, grace: float) -> Readiness:
     reasons: list[str] = []
     revision = None
@@ -61,6 +63,6 @@ async def readiness(storage: Storage, last_cycle: datetime | None, now: datetime
         if revision != head:
             reasons.append(f"database schema at {revision or 'no revision'}, newest is {head}: "
                            "run `newsbot db upgrade`")
-    if problem := scheduler_problem(last_cycle, now, tick, grace):
+    if problem := scheduler_problem(progress, now, tick, grace):
         reasons.append(problem)
     return Readiness(tuple(reasons), revision)

@@ -12,7 +12,7 @@ process never collide. Every name starts with ``newsbot_``.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -35,7 +35,10 @@ FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 
 class Metrics:
-    def __init__(self) -> None:
+    """The App's metrics; ``clock`` dates the scheduler's progress for /readyz."""
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self.clock = clock
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.polls = Counter("newsbot_polls", "Feed polls by outcome (ok, not_modified, failed)",
@@ -70,12 +73,19 @@ class Metrics:
                                 "Worst event-loop stall of the last ~10 s", registry=r)
         self.last_cycle = Gauge("newsbot_last_cycle_timestamp_seconds",
                                 "When the last scheduler cycle started (Unix time)", registry=r)
+        self.database_up = Gauge("newsbot_database_up",
+                                 "1 if the database answered the last scrape, else 0", registry=r)
         self.cycle_started_at: datetime | None = None
+        self.progress_at: datetime | None = None  # a cycle started, a feed fetched, a send made
 
     # --- recorded where things happen ---------------------------------------------------------
     def cycle_started(self, now: datetime) -> None:
-        self.cycle_started_at = now
+        self.cycle_started_at = self.progress_at = now
         self.last_cycle.set(now.timestamp())
+
+    def progress(self) -> None:
+        """A long cycle (many feeds, paced sends) is still a ticking scheduler."""
+        self.progress_at = self.clock()
 
     def record_polls(self, outcomes: Iterable[PollOutcome]) -> None:
         for o in outcomes:
@@ -86,20 +96,26 @@ class Metrics:
         self.cycles.inc()
 
     def record_send(self, platform: str, error: BaseException | None) -> None:
+        self.progress()
         self.deliveries.labels(platform, send_outcome(error)).inc()
         if isinstance(error, RateLimitedError):
             self.rate_limited.labels(platform).inc()
 
     # --- read at scrape time ------------------------------------------------------------------
-    def refresh(self, counts: OutboxCounts, lag: LagSnapshot) -> None:
+    def refresh(self, counts: OutboxCounts | None, lag: LagSnapshot) -> None:
+        """Set the gauges; ``counts`` None: the database did not answer (the outbox gauges keep
+        their last values, newsbot_database_up says 0)."""
+        self.lag_max.set(lag.max)
+        self.lag_recent.set(lag.recent_max)
+        self.database_up.set(0 if counts is None else 1)
+        if counts is None:
+            return
         for state in {*ALERT_STATES, *counts.alerts}:
             self.alerts.labels(state).set(counts.alerts.get(state, 0))
         self.oldest_pending.set(counts.oldest_pending_age)
         self.stopped.set(counts.stopped)
         self.waiting.set(counts.waiting)
         self.failing_feeds.set(counts.failing_feeds)
-        self.lag_max.set(lag.max)
-        self.lag_recent.set(lag.recent_max)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
@@ -131,6 +147,7 @@ class TimedFetcher:
                                           untrusted=untrusted)
         finally:
             self.metrics.fetch_seconds.observe(time.monotonic() - start)
+            self.metrics.progress()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

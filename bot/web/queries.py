@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
@@ -40,11 +40,9 @@ async def outbox_counts(storage: Storage, now: datetime) -> OutboxCounts:
                         int(waiting or 0), int(failing or 0))
 
 
-def aware(value: datetime) -> datetime:
-    """min() over a UTCDateTime column skips the type's decoding on SQLite (naive UTC)."""
-    from datetime import UTC
-
-    if isinstance(value, str):
+def aware(value: datetime | str) -> datetime:
+    """An aggregate (min/max) of a UTCDateTime column, as aware UTC on every backend."""
+    if isinstance(value, str):  # SQLite hands some aggregates back as text
         value = datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 

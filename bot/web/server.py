@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from ..errors import ConfigError, StorageError
 from ..settings import Settings, package_version
 from .health import Readiness, readiness
-from .queries import outbox_counts, status_snapshot
+from .queries import OutboxCounts, outbox_counts, status_snapshot
 from .status import SECURITY_HEADERS, render_status
 
 if TYPE_CHECKING:
@@ -62,8 +63,6 @@ class WebServer:
             await web.TCPSite(runner, self.host, self.port).start()
         except OSError as exc:
             await runner.cleanup()
-            from ..errors import ConfigError
-
             raise ConfigError(f"cannot serve /healthz, /metrics and the status page on "
                               f"{self.host}:{self.port} (NEWSBOT_HTTP_HOST/NEWSBOT_HTTP_PORT; "
                               f"0 turns it off): {exc.strerror or exc}") from exc
@@ -85,7 +84,7 @@ class WebServer:
 
     async def ready(self) -> Readiness:
         s = self.app.settings
-        return await readiness(self.app.storage, self.app.metrics.cycle_started_at,
+        return await readiness(self.app.storage, self.app.metrics.progress_at,
                                self.app.clock(), tick=s.tick_seconds, grace=s.fetch_timeout)
 
     async def healthz(self, request: web.Request) -> web.Response:
@@ -101,7 +100,11 @@ class WebServer:
         return web.Response(text=text, status=status)
 
     async def metrics(self, request: web.Request) -> web.Response:
-        counts = await outbox_counts(self.app.storage, self.app.clock())
+        try:
+            counts: OutboxCounts | None = await outbox_counts(self.app.storage, self.app.clock())
+        except (StorageError, OSError) as exc:  # OSError: the connection itself failed
+            log.warning("/metrics: the outbox gauges are stale: %s", exc)
+            counts = None
         self.app.metrics.refresh(counts, self.app.loop_lag.snapshot())
         return web.Response(body=self.app.metrics.exposition(),
                             headers={"Content-Type": CONTENT_TYPE_LATEST})
@@ -111,7 +114,11 @@ class WebServer:
             return web.Response(status=401, text="status page: give NEWSBOT_STATUS_TOKEN as "
                                 "'Authorization: Bearer TOKEN' or ?token=TOKEN\n",
                                 headers={"WWW-Authenticate": 'Bearer realm="newsbot"'})
-        snap = await status_snapshot(self.app.storage, self.app.clock())
+        try:
+            snap = await status_snapshot(self.app.storage, self.app.clock())
+        except (StorageError, OSError) as exc:  # OSError: the connection itself failed
+            return web.Response(status=503, text=f"status page: the database did not answer: "
+                                f"{exc}\n")
         page = render_status(snap, await self.ready(), package_version())
         return web.Response(text=page, content_type="text/html", headers=SECURITY_HEADERS)
 
