@@ -39,6 +39,10 @@ VOLUME /data
 
 USER newsbot
 
-# No HEALTHCHECK: newsbot serves no port to probe; a failing feed is logged and backed off, and a
-# crash ends the process, which the container runtime restarts (--restart unless-stopped).
+# /healthz on the server `newsbot run` starts (NEWSBOT_HTTP_PORT, 127.0.0.1 by default: the probe
+# runs inside the container). Python's urllib, so the slim image needs no curl. A crash ends the
+# process, which the container runtime restarts (--restart unless-stopped).
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('NEWSBOT_HTTP_PORT', '8080'), timeout=4)"]
 CMD ["newsbot", "run"]

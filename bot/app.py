@@ -32,6 +32,7 @@ from bot.jobs.poll_feed import FeedFetcher, Poller, PollOutcome
 from bot.net.fetcher import Fetcher
 from bot.net.netguard import NetGuard
 from bot.storage import Storage, open_storage
+from bot.web.metrics import Metrics, TimedFetcher, metered
 
 log = logging.getLogger(__name__)
 
@@ -91,17 +92,19 @@ class App:
         self.fetcher = fetcher
         self.sinks = dict(sinks)
         self.clock = clock
-        self.poller = Poller(storage, fetcher)
+        self.metrics = Metrics(clock)  # its own registry: /metrics (bot/web)
+        self.poller = Poller(storage, TimedFetcher(fetcher, self.metrics))
         self.owner = worker_id()
         self.liveness = Liveness(storage, self.owner)  # started by open(); see jobs/liveness.py
-        self.deliverer = Deliverer(storage, self.sinks, clock, self.destination_stopped,
-                                   owner=self.owner, reap=self.liveness.reap,
+        self.deliverer = Deliverer(storage, metered(self.sinks, self.metrics), clock,
+                                   self.destination_stopped, owner=self.owner,
+                                   reap=self.liveness.reap,
                                    max_age=timedelta(days=settings.delivery_max_age_days))
         guard = NetGuard(allow_networks=settings.allow_networks)
         self.commands = CommandService(storage, defaults=config.watchlist, clock=clock,
                                        url_vetter=guard.vet)
         self._owned = owned
-        self.loop_lag = LoopLag()  # event-loop stalls, for the logs and (later) /metrics
+        self.loop_lag = LoopLag()  # event-loop stalls, for the logs and /metrics
 
     @classmethod
     async def open(cls, settings: Settings, *, config: OperatorConfig | None = None,
@@ -183,7 +186,9 @@ class App:
 
     async def cycle(self, *, all_feeds: bool = False) -> CycleReport:
         """One full cycle: poll what is due, then deliver what is due."""
+        self.metrics.cycle_started(self.clock())
         outcomes = await self.poll_due(all_feeds=all_feeds)
+        self.metrics.record_polls(outcomes)
         delivery = await self.deliver_due()
         return CycleReport(
             polled=len(outcomes), failed=sum(not o.ok for o in outcomes),

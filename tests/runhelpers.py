@@ -39,6 +39,7 @@ def clean_env(**extra: str) -> dict[str, str]:
     """The test's environment without any Slack/Discord/newsbot settings, plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(CLEAN_ENV)}
     env.update(extra)
+    env.setdefault("NEWSBOT_HTTP_PORT", "0")  # no status server unless the test asks (8080 clash)
     return env
 
 

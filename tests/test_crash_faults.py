@@ -101,7 +101,7 @@ def environment(database: str, config: Path, slack: FakeSlack, discord: FakeDisc
            if not k.startswith(("NEWSBOT_", "SLACK_", "DISCORD_"))}
     env.update({
         "NEWSBOT_DATABASE_URL": database, "NEWSBOT_CONFIG_DIR": str(config),
-        "NEWSBOT_TICK_SECONDS": "1", "NEWSBOT_LOG_LEVEL": "INFO",
+        "NEWSBOT_TICK_SECONDS": "1", "NEWSBOT_LOG_LEVEL": "INFO", "NEWSBOT_HTTP_PORT": "0",
         "SLACK_BOT_TOKEN": "xoxb-fault-suite", "NEWSBOT_SLACK_API_URL": slack.api_url,
         "DISCORD_TOKEN": DISCORD_TOKEN, "NEWSBOT_DISCORD_API_URL": discord.base,
         "PYTHONPATH": str(REPO),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.config.settings import Settings, settings_errors
+from bot.config.settings import Settings, package_version, settings_errors
 from bot.domain.errors import NewsbotError
 
 DESCRIPTION = "Command line: run, demo, feeds check, match, summarize, db upgrade, audit."
@@ -22,6 +22,7 @@ DESCRIPTION = "Command line: run, demo, feeds check, match, summarize, db upgrad
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsbot", description=DESCRIPTION)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--version", action="version", version=f"newsbot {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="poll feeds and post alerts on a schedule")

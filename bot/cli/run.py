@@ -27,6 +27,7 @@ from bot.domain.errors import ConfigError
 from bot.jobs.parse_workers import close_parse_workers
 from bot.jobs.scheduler import run_forever
 from bot.storage.sql.db import make_engine, upgrade
+from bot.web.server import start_web
 
 log = logging.getLogger("newsbot")
 
@@ -107,11 +108,15 @@ async def _run(args: argparse.Namespace, settings: Settings, stop: asyncio.Event
         adapters = [] if args.no_chat_adapters else start_all(chat_adapters(settings,
                                                                              app.commands))
         stopper = asyncio.create_task(stop_all(adapters, when=stop))  # beside the wind-down
+        web = None
         try:
+            web = await start_web(app, settings)  # /healthz /readyz /metrics, the status page
             await run_forever(app, stop)  # polling and delivery never wait for the adapters
         finally:
             stop.set()
             await stopper
+            if web is not None:
+                await web.stop()
         return 0
     finally:
         await app.close()

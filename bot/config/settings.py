@@ -13,7 +13,14 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from annotated_types import Ge, Gt, Le
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +58,9 @@ class Settings(BaseSettings):
     discord_api_url: str = "https://discord.com/api/v10"
     # pending alerts older than this (e.g. waiting for a stopped channel) are marked expired
     delivery_max_age_days: float = Field(7.0, gt=0, le=365)
+    # /healthz, /readyz, /metrics and the status page (bot/web), served by `newsbot run`; 0: off
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8080, ge=0, le=65535)
 
     # secrets: only from the environment, never logged (SecretStr hides them in reprs)
     slack_bot_token: SecretStr | None = Field(
@@ -61,6 +71,8 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "NEWSBOT_SLACK_SIGNING_SECRET"))
     discord_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("DISCORD_TOKEN", "NEWSBOT_DISCORD_TOKEN"))
+    # the status page's password; required when NEWSBOT_HTTP_HOST is not a loopback address
+    status_token: SecretStr | None = Field(None, validate_default=True)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -93,6 +105,25 @@ class Settings(BaseSettings):
     def allow_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         """``fetch_allow_networks`` parsed (validated when the settings were read)."""
         return parse_networks(self.fetch_allow_networks)
+    @field_validator("http_host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        if not value.strip() or any(c.isspace() for c in value.strip()):
+            raise ValueError("must be a host name or IP address, e.g. 127.0.0.1 or 0.0.0.0")
+        return value.strip()
+
+    @field_validator("status_token")
+    @classmethod
+    def _token_off_loopback(cls, value: SecretStr | None, info: ValidationInfo
+                            ) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            value = None
+        host, port = info.data.get("http_host"), info.data.get("http_port")
+        if value is None and host and port and not is_loopback(host):
+            raise ValueError(f"must be set when NEWSBOT_HTTP_HOST ({host}) is not a loopback "
+                             "address: the status page shows every tenant's feeds and alerts "
+                             "(or set NEWSBOT_HTTP_HOST=127.0.0.1, or NEWSBOT_HTTP_PORT=0)")
+        return value
 
     @property
     def log_level_number(self) -> int:
@@ -109,6 +140,19 @@ def parse_networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Net
             raise ValueError(f"must be comma-separated networks such as 10.0.0.0/8; "
                              f"{part!r} is not one") from None
     return tuple(networks)
+def is_loopback(host: str) -> bool:
+    """127.0.0.1, ::1, localhost: reachable from this machine (this container) only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def is_secret(field: str) -> bool:
+    info = Settings.model_fields.get(field)
+    return info is not None and "SecretStr" in str(info.annotation)
 
 
 def env_name(field: str) -> str:
@@ -146,6 +190,8 @@ def settings_errors(exc: ValidationError) -> list[str]:
         given = error.get("input")
         shown = (given if isinstance(given, str) and given.strip() and len(given) <= 80
                  and given.isprintable() else repr(given)[:80])
+        if is_secret(field):  # never echo a secret, even a wrong one
+            shown = "not set" if given is None or not str(given).strip() else "hidden"
         span = allowed_range(field)
         if span:
             whole = Settings.model_fields[field].annotation is int
@@ -165,3 +211,15 @@ def sqlite_path(url: str) -> Path | None:
     if url.startswith(prefix) and ":memory:" not in url:
         return Path(url[len(prefix):])
     return None
+
+
+def package_version() -> str:
+    """The installed distribution's version (``newsbot --version``, the status page)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("newsbot")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        from bot import __version__
+
+        return __version__

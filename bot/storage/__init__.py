@@ -19,7 +19,7 @@ from bot.storage.records import (
     StoredArticle,
 )
 from bot.storage.sql.chat import ChatStore
-from bot.storage.sql.db import make_engine, upgrade
+from bot.storage.sql.db import MIGRATIONS, current_revision, make_engine, upgrade
 from bot.storage.sql.feeds import FeedStore, is_transient
 from bot.storage.sql.outbox import UNCERTAIN, OutboxStore
 from bot.storage.sql.tenants import TenantStore
@@ -44,4 +44,4 @@ async def open_storage(url: str, *, migrate: bool = True,
 __all__ = ["AuditEntry", "Backlog", "ChatStorage", "ConfigSyncStorage", "DelivererStorage",
            "DeliveryState", "DestinationBatch", "DestinationStatus", "FeedRow", "Follow",
            "NewDelivery", "PollRecord", "PollerStorage", "Storage", "StoredArticle", "UNCERTAIN",
-           "is_transient", "open_storage"]
+           "is_transient", "open_storage", "MIGRATIONS", "current_revision"]
