@@ -60,19 +60,19 @@ def did_you_mean(name: str, candidates: Sequence[str], what: str) -> CommandErro
 
 
 def find_company(watchlist: Watchlist, name: str) -> Company:
-    key = name_key(name)
-    for c in watchlist.companies:
-        if name_key(c.name) == key:
-            return c
-    raise did_you_mean(name, [c.name for c in watchlist.companies], "company")
+    """The watched company called ``name`` (``name_key``), else a did-you-mean error."""
+    found = watchlist.company(name)
+    if found is None:
+        raise did_you_mean(name, [c.name for c in watchlist.companies], "company")
+    return found
 
 
 def find_topic(watchlist: Watchlist, name: str) -> Topic:
-    key = name_key(name)
-    for t in watchlist.topics:
-        if name_key(t.name) == key:
-            return t
-    raise did_you_mean(name, [t.name for t in watchlist.topics], "topic")
+    """The watched topic called ``name`` (``name_key``), else a did-you-mean error."""
+    found = watchlist.topic(name)
+    if found is None:
+        raise did_you_mean(name, [t.name for t in watchlist.topics], "topic")
+    return found
 
 
 def short(text: str, limit: int = 60) -> str:
