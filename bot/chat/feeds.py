@@ -8,7 +8,7 @@ for the reply; the fetcher checks again and pins the addresses on every fetch.
 from __future__ import annotations
 
 from bot.chat.base import Ctx, short, when
-from bot.chat.grammar import FeedAdd, FeedRemove
+from bot.chat.parsed import FeedAdd, FeedRemove
 from bot.chat.types import Reply
 from bot.domain.article import FeedSource
 from bot.domain.errors import CommandError, UnsafeURL

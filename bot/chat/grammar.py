@@ -20,15 +20,28 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Literal
 
+from bot.chat.parsed import (
+    Command,
+    FeedAdd,
+    FeedList,
+    FeedRemove,
+    Help,
+    ListSubs,
+    Preview,
+    Resume,
+    Subscribe,
+    WatchAdd,
+    WatchList,
+    WatchRemove,
+    Why,
+)
 from bot.domain.errors import CommandError
 
 MAX_TEXT_CHARS = 20_000  # the whole command; names and lists have their own, smaller limits
 MAX_TERM_CHARS = 200
 MAX_LIST_ITEMS = 50
 
-Kind = Literal["company", "topic"]
 
 _QUOTES = {'"': '"', "\u201c": "\u201d", "\u201e": "\u201c", "\u00ab": "\u00bb"}
 _BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
@@ -49,85 +62,7 @@ class Token:
 
 
 # --- the structured commands ----------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Help:
-    topic: str = ""
 
-
-@dataclass(frozen=True, slots=True)
-class ListSubs:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class Subscribe:
-    """``company``/``topic`` as typed (resolved against the watchlist later); ``name`` when the
-    user gave a bare name without saying whether it is a company or a topic."""
-
-    remove: bool = False
-    company: str | None = None
-    topic: str | None = None
-    name: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Preview:
-    text: str = ""
-    url: str | None = None
-    company: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Why:
-    url: str
-
-
-@dataclass(frozen=True, slots=True)
-class WatchAdd:
-    kind: Kind
-    name: str
-    aliases: tuple[str, ...] = ()
-    context: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    case_sensitive: bool = False
-    keywords: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class WatchRemove:
-    kind: Kind
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class WatchList:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class FeedAdd:
-    url: str
-    interval_minutes: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FeedRemove:
-    url: str
-
-
-@dataclass(frozen=True, slots=True)
-class FeedList:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class Resume:
-    """Deliver to this channel again after it was stopped (admins)."""
-
-
-Command = (Help | ListSubs | Subscribe | Preview | Why | WatchAdd | WatchRemove | WatchList
-           | FeedAdd | FeedRemove | FeedList | Resume)
-ADMIN_COMMANDS = (WatchAdd, WatchRemove, WatchList, FeedAdd, FeedRemove, FeedList, Resume)
 
 USAGE = {
     "subscribe": "subscribe company NAME [topic TOPIC] | subscribe topic TOPIC",

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.chat.base import Ctx, find_company, short
-from bot.chat.grammar import Preview
+from bot.chat.parsed import Preview
 from bot.chat.subscriptions import channel
 from bot.chat.types import Reply
 from bot.domain.alert import Alert, Destination, MatchResult, Subscription

@@ -17,7 +17,10 @@ from typing import Literal
 
 from bot.chat.base import Ctx, Limits, UrlVetter
 from bot.chat.feeds import feeds_add, feeds_list, feeds_remove
-from bot.chat.grammar import (
+from bot.chat.grammar import check_text, parse, tokenize
+from bot.chat.help import help_reply
+from bot.chat.messages import FAILURE, NOT_ADMIN
+from bot.chat.parsed import (
     ADMIN_COMMANDS,
     Command,
     FeedAdd,
@@ -32,12 +35,7 @@ from bot.chat.grammar import (
     WatchList,
     WatchRemove,
     Why,
-    check_text,
-    parse,
-    tokenize,
 )
-from bot.chat.help import help_reply
-from bot.chat.messages import FAILURE, NOT_ADMIN
 from bot.chat.preview import preview
 from bot.chat.subscriptions import list_subscriptions, resume, subscribe
 from bot.chat.types import Invocation, Reply

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.chat.base import Ctx, bullet, did_you_mean, find_company, find_topic, short
-from bot.chat.grammar import Subscribe
+from bot.chat.parsed import Subscribe
 from bot.chat.types import Reply
 from bot.domain.alert import Destination, Subscription
 from bot.domain.errors import CommandError

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from bot.chat.base import Ctx, find_company, find_topic
-from bot.chat.grammar import WatchAdd, WatchRemove
+from bot.chat.parsed import WatchAdd, WatchRemove
 from bot.chat.types import Reply
 from bot.config.watchlist import parse_watchlist, watchlist_to_dict
 from bot.domain.errors import CommandError, WatchlistError

@@ -7,7 +7,7 @@ the stored alert recorded); delivery facts come from the outbox row.
 from __future__ import annotations
 
 from bot.chat.base import Ctx, short, when
-from bot.chat.grammar import Why
+from bot.chat.parsed import Why
 from bot.chat.preview import explain_match, explain_route, find_stored, judge_off_loop
 from bot.chat.subscriptions import channel
 from bot.chat.types import Reply

@@ -1,0 +1,91 @@
+"""The structured commands the grammar (bot/chat/grammar.py) returns: one frozen value per
+subcommand, ``Command`` (any of them) and ``ADMIN_COMMANDS`` (those only admins may run)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["company", "topic"]
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    topic: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ListSubs:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribe:
+    """``company``/``topic`` as typed (resolved against the watchlist later); ``name`` when the
+    user gave a bare name without saying whether it is a company or a topic."""
+
+    remove: bool = False
+    company: str | None = None
+    topic: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    text: str = ""
+    url: str | None = None
+    company: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Why:
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class WatchAdd:
+    kind: Kind
+    name: str
+    aliases: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    case_sensitive: bool = False
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WatchRemove:
+    kind: Kind
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class WatchList:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class FeedAdd:
+    url: str
+    interval_minutes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRemove:
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedList:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """Deliver to this channel again after it was stopped (admins)."""
+
+
+Command = (Help | ListSubs | Subscribe | Preview | Why | WatchAdd | WatchRemove | WatchList
+           | FeedAdd | FeedRemove | FeedList | Resume)
+
+ADMIN_COMMANDS = (WatchAdd, WatchRemove, WatchList, FeedAdd, FeedRemove, FeedList, Resume)
