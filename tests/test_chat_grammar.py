@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from bot.chat.grammar import parse
-from bot.chat.parsed import FeedAdd, FeedRemove, Help, Preview, Subscribe, WatchAdd, WatchRemove, Why
+from bot.chat.parsed import (
+    FeedAdd,
+    FeedRemove,
+    Help,
+    Preview,
+    Subscribe,
+    WatchAdd,
+    WatchRemove,
+    Why,
+)
 from bot.domain.errors import CommandError
 
 
