@@ -1,5 +1,5 @@
-"""The slash-command layer, platform-free: grammar, the service (CommandService), one module per
-command family, messages shared by both adapters, and answer (the one command wrapper)."""
+"""The slash-command layer, platform-free: grammar and parsed (text -> command), the service, one
+module per command family, messages shared by both adapters, answer (the one command wrapper)."""
 
 from bot.chat.service import CommandService
 from bot.chat.types import Commands, Invocation, Reply
