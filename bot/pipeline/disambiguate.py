@@ -96,7 +96,7 @@ _HONORIFIC = re.compile(
     r"Lake|Cape)\.?\s+$")
 # Some verb follows: "Shell restated", "Apple has taken", "Orange is merging", "Subway will be"
 _PAST_AFTER = re.compile(r"\s+(?:(?:has|had|have|will|would|can|could|must|should|remains|"
-                         r"continues)\s+[a-z]+|(?:is|was|are|were)\s+[a-z]+ing|[a-z]{3,}ed)\b")
+                         r"continues)\s+[a-z]+|to\s+[a-z]{3,}|(?:is|was|are|were)\s+[a-z]+ing|[a-z]{3,}ed)\b")
 # The object of a verb: "fined Meta", "ordered Apple to pay", "pushed Alphabet past"
 _VERB_BEFORE = re.compile(r"\b[a-z]{3,}ed\s+$")
 # A person: "Fox said he ...", "Ford told her"
@@ -159,6 +159,8 @@ def _words(terms: tuple[str, ...], *, prefix: bool) -> re.Pattern[str] | None:
             continue
         last = parts[-1]
         grow = star or (prefix and len(last) >= 4 and last.isalnum())
+        if grow and not star and len(last) >= 5 and last.endswith("s") and last[-2] != "s":
+            body = body[:-1]  # a plural stems too: "servers" finds "server"
         alternatives.append(body + (r"[^ ]*" if grow else ""))
     if not alternatives:
         return None
@@ -268,21 +270,40 @@ def _neighbours(before: str, after: str, shouting: bool) -> list[str]:
 
 
 def _hinted(occ: Occurrence, hints: Hints) -> list[str]:
+    """Context and sense words in the sentence (the nearer kind wins when both are there: "Brewers
+    blamed Corona lockdowns"), else in the article; no context word anywhere counts against."""
+    # the sentence without the name itself (a sense word "shells" must not find "Shell")
+    before = f" {fold_term(occ.sentence[:occ.start])} "
+    after = f" {fold_term(occ.sentence[occ.end:])} "
+    context = _distance(hints.context, before, after)
+    sense = _distance(hints.senses, before, after)
     out = []
-    local = f" {fold_term(occ.sentence)} "
-    for pattern, near, far in ((hints.context, "context_sentence", "context_article"),
-                               (hints.senses, "sense_sentence", "sense_article")):
-        if pattern is None:
-            continue
-        if pattern.search(local):
-            out.append(near)
-        elif pattern.search(occ.article):
-            out.append(far)
-        elif near == "context_sentence":
-            out.append("no_context")  # the admin named the company's world; it is not here
+    if context < sense:
+        out.append("context_sentence")
+    elif sense < context:
+        out.append("sense_sentence")
+        if sense <= 1:
+            out.append("sense_next_to_name")
+    if context == _FAR:
+        has = hints.context is not None and hints.context.search(occ.article)
+        out.append("context_article" if has else "no_context")
+    if sense == _FAR and hints.senses is not None and hints.senses.search(occ.article):
+        out.append("sense_article")
     if hints.people is not None and hints.people.search(occ.article):
         out.append("person_in_article")
     return out
+
+
+_FAR = 1 << 30
+
+
+def _distance(pattern: re.Pattern[str] | None, before: str, after: str) -> int:
+    """How near the name (in characters of folded text) the nearest word of ``pattern`` is."""
+    if pattern is None:
+        return _FAR
+    ends = [len(before) - m.end() - 1 for m in pattern.finditer(before)]
+    starts = [m.start() - 1 for m in pattern.finditer(after)]
+    return min(ends + starts, default=_FAR)
 
 
 CUES = ("lower_case", "all_caps", "all_caps_word", "headline", "german_noun", "capital_initial",
@@ -290,7 +311,8 @@ CUES = ("lower_case", "all_caps", "all_caps_word", "headline", "german_noun", "c
         "company_verb", "verb_after", "verb_before", "pronoun_after", "business_noun",
         "person_title", "preposition_before", "name_list", "determiner", "capital_before",
         "capital_after", "other_company", "topic", "context_sentence", "context_article",
-        "no_context", "sense_sentence", "sense_article", "person_in_article", "quoted")
+        "no_context", "sense_sentence", "sense_next_to_name", "sense_article",
+        "person_in_article", "quoted")
 
 
 @dataclass(frozen=True, slots=True)

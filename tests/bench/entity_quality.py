@@ -35,6 +35,7 @@ for path in (ROOT, ROOT / "tests" / "bench"):
 
 from fit_entity_weights import (  # noqa: E402
     DEV,
+    FOLD_TARGET_PRECISION,
     SHARED,
     Row,
     choose_threshold,
@@ -115,14 +116,14 @@ def evaluate_rows(rows: list[Row], model: Model = SHIPPED) -> Report:
 
 
 def leave_one_name_out(rows: list[Row]) -> Report:
-    """For each company: fit without its rows, choose the threshold on the other rows (precision
-    first), predict its rows."""
+    """For each company: fit without its rows, choose the threshold on the other rows (in-sample,
+    at ``FOLD_TARGET_PRECISION``), predict its rows."""
     report = Report()
     for company in sorted({r.company for r in rows}):
         train = [r for r in rows if r.company != company]
         model = fit(train)
-        model = Model(model.bias, choose_threshold([(r, score(r, model)) for r in train]),
-                      model.weights)
+        scored = [(r, score(r, model)) for r in train]
+        model = Model(model.bias, choose_threshold(scored, FOLD_TARGET_PRECISION), model.weights)
         for row in rows:
             if row.company == company:
                 report.add(row.label, predict(row, model), row.name, row.sentence)

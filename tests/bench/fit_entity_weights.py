@@ -39,7 +39,10 @@ SHARED = next((p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared"
 DEV = ROOT / "tests" / "fixtures" / "entities" / "ambiguous_dev.jsonl"
 WATCHLIST = ROOT / "config" / "examples" / "ambiguous-companies.yaml"
 WEIGHTS_FILE = ROOT / "bot" / "pipeline" / "entity_weights.py"
-TARGET_PRECISION = 0.97
+TARGET_PRECISION = 0.97  # on out-of-fold (leave-one-name-out) scores: the shipped threshold
+# on in-sample scores (optimistic, so asked for more): the threshold of each leave-one-name-out fit
+# in entity_quality.py
+FOLD_TARGET_PRECISION = 0.99
 L2 = 0.05
 
 
@@ -111,7 +114,8 @@ def score(row: Row, model: Model) -> float:
     """The best score of the row's occurrences (inf: counts without scoring)."""
     if row.plain:
         return math.inf
-    return max((decide(occ, model).score for occ in row.occurrences), default=-math.inf)
+    return max((decide(occ, model).score if "person_title" not in occ else -math.inf
+                for occ in row.occurrences), default=-math.inf)
 
 
 def leave_one_name_out(rows: list[Row]) -> list[tuple[Row, float]]:
@@ -124,13 +128,14 @@ def leave_one_name_out(rows: list[Row]) -> list[tuple[Row, float]]:
 
 
 def choose_threshold(scored: list[tuple[Row, float]], target: float = TARGET_PRECISION) -> float:
-    """The lowest threshold whose precision on ``scored`` reaches ``target`` (most recall)."""
+    """The lowest threshold whose precision on ``scored`` reaches ``target`` (most recall): half
+    way between the lowest score kept and the highest score below it."""
     finite = sorted({s for _, s in scored if math.isfinite(s)})
-    for t in finite:
+    for i, t in enumerate(finite):
         tp = sum(1 for r, s in scored if s >= t and r.label)
         fp = sum(1 for r, s in scored if s >= t and not r.label)
         if tp + fp and tp / (tp + fp) >= target:
-            return t
+            return round((t + finite[i - 1]) / 2, 3) if i else t
     return finite[-1] + 1 if finite else 0.0
 
 
