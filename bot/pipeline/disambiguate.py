@@ -192,38 +192,16 @@ class Occurrence:
 
 
 def cues(occ: Occurrence, hints: Hints) -> frozenset[str]:
-    """The named cues present for this occurrence (see ``WEIGHTS`` for every name)."""
+    """The named cues present for this occurrence (``CUES`` lists every name)."""
     sentence, surface = occ.sentence, occ.sentence[occ.start:occ.end]
     before, after = sentence[:occ.start], sentence[occ.end:]
     found: set[str] = set(_capitals(sentence, surface, before))
-    if _LEGAL.match(after):
-        found.add("legal_suffix")
-    if _TICKER.search(sentence):
-        found.add("ticker")
-    elif _EXCHANGE.search(sentence):
-        found.add("exchange")
-    if _POSSESSIVE_BUSINESS.match(after):
-        found.add("possessive_business")
-    elif _POSSESSIVE.match(after):
-        found.add("possessive")
-    if _VERB_AFTER.match(after):
-        found.add("company_verb")
-    if _ROLE_AFTER.match(after) or _ROLE_BEFORE.search(before):
-        found.add("business_noun")
-    if _HONORIFIC.search(before):
-        found.add("person_title")
-    if _PAST_AFTER.match(after) and "company_verb" not in found:
-        found.add("verb_after")
-    if _VERB_BEFORE.search(before):
-        found.add("verb_before")
-    if _PRONOUN_AFTER.match(after):
-        found.add("pronoun_after")
-    if _PREPOSITION_BEFORE.search(before):
-        found.add("preposition_before")
-    if _LIST_BEFORE.search(before) or _LIST_AFTER.match(after):
-        found.add("name_list")
-    if _DETERMINER.search(before):
-        found.add("determiner")
+    found.update(_organisation(sentence, before, after))
+    found.update(name for name, before_re, after_re in _AROUND
+                 if (before_re is not None and before_re.search(before))
+                 or (after_re is not None and after_re.match(after)))
+    if "company_verb" in found:
+        found.discard("verb_after")
     if before.strip(_OPENING) and before.rstrip(" \u00a0")[-1:] in _QUOTES:
         found.add("quoted")  # « Orange Corail », "the Next Big Thing": a title or a product
     found.update(_neighbours(before, after, "headline" in found or "all_caps" in found))
@@ -233,6 +211,35 @@ def cues(occ: Occurrence, hints: Hints) -> frozenset[str]:
         found.add("topic")
     found.update(_hinted(occ, hints))
     return frozenset(found)
+
+
+def _organisation(sentence: str, before: str, after: str) -> list[str]:
+    out = []
+    if _LEGAL.match(after):
+        out.append("legal_suffix")
+    if _TICKER.search(sentence):
+        out.append("ticker")
+    elif _EXCHANGE.search(sentence):
+        out.append("exchange")
+    if _POSSESSIVE_BUSINESS.match(after):
+        out.append("possessive_business")
+    elif _POSSESSIVE.match(after):
+        out.append("possessive")
+    return out
+
+
+# cue -> pattern ending the text before the name, pattern starting the text after it
+_AROUND: tuple[tuple[str, re.Pattern[str] | None, re.Pattern[str] | None], ...] = (
+    ("company_verb", None, _VERB_AFTER),
+    ("business_noun", _ROLE_BEFORE, _ROLE_AFTER),
+    ("person_title", _HONORIFIC, None),
+    ("verb_after", None, _PAST_AFTER),
+    ("verb_before", _VERB_BEFORE, None),
+    ("pronoun_after", None, _PRONOUN_AFTER),
+    ("preposition_before", _PREPOSITION_BEFORE, None),
+    ("name_list", _LIST_BEFORE, _LIST_AFTER),
+    ("determiner", _DETERMINER, None),
+)
 
 
 def _capitals(sentence: str, surface: str, before: str) -> list[str]:
