@@ -58,7 +58,7 @@ def test_match_json_follows_the_contract(tmp_path, watchlist, capsys) -> None:
     first = lines[0]
     assert first["companies"] == ["Mistral AI"] and first["topics"] == ["Funding"]
     for m in first["matches"]:
-        assert set(m) == {"kind", "name", "alias", "field", "start", "end", "sentence"}
+        assert set(m) == {"kind", "name", "alias", "field", "start", "end", "sentence", "evidence"}
         source = {"title": "Mistral raises a funding round",
                   "text": "The AI start-up Mistral closed a funding round."}[m["field"]]
         assert source[m["start"]:m["end"]].casefold() in {"mistral", "funding round", "raises"}

@@ -299,9 +299,10 @@ def test_exclusions_at_the_edges_and_per_field() -> None:
     assert not compile_watchlist(wl).match("Square Garden", "Times Square")
 
 
-def test_context_words_with_a_star_and_only_whole_words() -> None:
+def test_context_words_match_by_prefix_and_weigh_in_from_the_title() -> None:
     orange = Company("Orange", context=("telecom*", "réseau"))
     assert companies("Orange gagne des clients télécoms.", orange) == ("Orange",)
-    assert companies("Orange extends its reseau.", orange) == ("Orange",)
-    assert companies("Orange juice and reseaux of roads.", orange) == ()
+    assert companies("Orange extends its réseaux.", orange) == ("Orange",)  # 4+ letters: prefix
+    assert companies("Orange juice and lemons.", orange) == ()
     assert companies("Orange juice.", orange, title="Telecoms") == ("Orange",)
+    assert companies("Orangeade and Orangery.", orange) == ()  # the name itself: whole words

@@ -6,8 +6,17 @@ The contract (see ``config/examples/ambiguous-companies.yaml`` for a worked exam
       - name: Mistral AI              # canonical name, reported in matches
         aliases: [Mistral]            # whole words, case-insensitive unless case_sensitive
         case_sensitive: false
-        context: [AI, LLM, start-up]  # if set, a match needs one of these in title or text
-        exclude: [mistral wind]       # an occurrence inside one of these phrases does not count
+        context: [AI, LLM, start-up]  # words of the company's world: count for it (weighted)
+        senses: [wind, Provence]      # words of the other meanings: count against (weighted)
+        people: [Frédéric Mistral]    # people named like it: never the company, and a bare
+                                      # name in the same article is more likely the person
+        exclude: [mistral wind, Next <time>]  # an occurrence inside one never counts;
+                                      # <time> stands for any time word (week, spring, Monday...)
+
+A company with any of case_sensitive, context, senses, people or exclude is *ambiguous*: each
+occurrence of its one-word capitalised names is scored (``pipeline/disambiguate.py``) from how it
+is written and what surrounds it, rather than accepted. Context and sense words match by prefix
+when 4+ letters long ("share" finds "shares"); a trailing ``*`` asks for that on shorter words.
     topics:
       - name: Funding
         keywords: [invest*, funding round, Series A]   # trailing * = any word ending
@@ -32,7 +41,7 @@ MAX_COMPANIES = 250_000
 MAX_TOPICS = 10_000
 _MAX_REPORTED = 20
 
-_COMPANY_KEYS = ("name", "aliases", "case_sensitive", "context", "exclude")
+_COMPANY_KEYS = ("name", "aliases", "case_sensitive", "context", "senses", "people", "exclude")
 _TOPIC_KEYS = ("name", "keywords")
 _TOP_KEYS = ("companies", "topics")
 
@@ -94,6 +103,8 @@ def watchlist_to_dict(watchlist: Watchlist) -> dict[str, Any]:
                 "case_sensitive": c.case_sensitive,
                 "context": list(c.context),
                 "exclude": list(c.exclude),
+                "senses": list(c.senses),
+                "people": list(c.people),
             }
             for c in watchlist.companies
         ],
@@ -126,19 +137,22 @@ def _company(entry: Any, where: str, problems: _Problems) -> Company | None:
     aliases = _terms(entry.get("aliases"), f"{where} aliases", problems, star=False)
     context = _terms(entry.get("context"), f"{where} context", problems, star=True)
     exclude = _terms(entry.get("exclude"), f"{where} exclude", problems, star=False)
+    senses = _terms(entry.get("senses"), f"{where} senses", problems, star=True)
+    people = _terms(entry.get("people"), f"{where} people", problems, star=False)
     case_sensitive = entry.get("case_sensitive", False)
     if not isinstance(case_sensitive, bool):
         problems.add(f"{where} case_sensitive",
                      f"expected true or false, got {brief(case_sensitive)}")
         case_sensitive = False
     names = [fold_term(n) for n in (name, *aliases)]
-    for phrase in exclude:
-        folded = f" {fold_term(phrase)} "
-        if not any(f" {n} " in folded for n in names if n):
-            problems.add(f"{where} exclude", f"{phrase!r} contains neither the name nor an alias, "
-                         "so it can never apply")
+    for key, phrases in (("exclude", exclude), ("people", people)):
+        for phrase in phrases:
+            folded = f" {fold_term(phrase)} "
+            if not any(f" {n} " in folded for n in names if n):
+                problems.add(f"{where} {key}", f"{phrase!r} contains neither the name nor an "
+                             "alias, so it can never apply")
     aliases = tuple(a for a in aliases if a != name)
-    return Company(name, aliases, case_sensitive, context, exclude)
+    return Company(name, aliases, case_sensitive, context, exclude, senses, people)
 
 
 def _topic(entry: Any, where: str, problems: _Problems) -> Topic | None:

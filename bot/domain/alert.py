@@ -24,6 +24,8 @@ class Match:
     start: int  # character offsets into the field's text
     end: int
     sentence: str  # the sentence the hit sits in
+    # for an ambiguous name: the cues that decided (``disambiguate.decide``): "company_verb +1.8"
+    evidence: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -143,7 +145,8 @@ class Alert:
             companies=tuple(data.get("companies", ())),
             topics=tuple(data.get("topics", ())),
             summary=data.get("summary", ""),
-            evidence=tuple(Match(**m) for m in data.get("evidence", ())),
+            evidence=tuple(Match(**{**m, "evidence": tuple(m.get("evidence", ()))})
+                           for m in data.get("evidence", ())),
             reasons=tuple(data.get("reasons", ())),
             story=data.get("story", ""),
         )

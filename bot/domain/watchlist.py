@@ -22,6 +22,8 @@ class Company:
     case_sensitive: bool = False
     context: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    senses: tuple[str, ...] = ()  # words of the other meanings: count against ("fruit", "river")
+    people: tuple[str, ...] = ()  # people named like the company ("Doug Ford"): not the company
 
 
 @dataclass(frozen=True, slots=True)

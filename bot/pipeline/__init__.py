@@ -1,5 +1,5 @@
-"""The pure steps, in data-flow order: parse (bytes -> entries), keys (dedup), match, summarise,
-route, and alerts (the one alert builder). Data in, data out: no network, database or clock."""
+"""The pure steps, in data-flow order: parse, keys (dedup), match (ambiguous names: disambiguate),
+summarise, route, alerts (the one alert builder). Data in, data out: no network, db or clock."""
 
 from bot.pipeline.alerts import alert_for, plan_alerts
 from bot.pipeline.keys import to_articles

@@ -6,12 +6,15 @@ keyword ending in ``*``), and the text is folded, collapsed to single spaces and
 automaton reports only whole-word hits. One pass over each field finds everything; Python only
 looks at the hits, in the same pass:
 
-- a company hit counts if the company has no context words or one of them is in the title or text,
-  if no exclusion phrase of that company covers it, and, for ``case_sensitive`` companies, if the
-  original surface has the case of the term (accents and punctuation still fold). Context words
-  and exclusion phrases are folded keys too, but looked up with ``str.find`` in the padded text
-  only when a company that has them hits (the same occurrences the automaton would report), so a
-  context word as common as "shares" costs nothing per occurrence;
+- a company hit does not count if one of the company's exclusions (patterns: ``Next <time>``) or
+  people (``Doug Ford``) covers it, or, for ``case_sensitive`` companies, if the original surface
+  is lower case where the term is not (accents and punctuation still fold);
+- a hit of a one-word, capitalised name of an *ambiguous* company (one with any rule or hint, see
+  ``disambiguate.is_ambiguous``) is a candidate: once both fields are scanned, ``disambiguate``
+  scores it from the cues around it (capitals, company verbs, legal suffixes, context and sense
+  words, other watched companies and topics ...) and keeps it, with the deciding cues as evidence,
+  only above the fitted threshold. Other hits (multi-word names, acronyms, names of companies
+  with no rules) count as before, so the scoring costs nothing for them;
 - a multi-word hit does not count across a sentence break (``"... Apple. Shell ..."``);
 - an occurrence inside a longer occurrence of the same company or topic is not counted again.
 
@@ -26,26 +29,39 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 
 import ahocorasick
 
 from bot.domain.alert import Field, Match, MatchKind, MatchResult
 from bot.domain.watchlist import Watchlist
+from bot.pipeline.disambiguate import (
+    Hints,
+    Occurrence,
+    compile_hints,
+    covered,
+    cues,
+    decide,
+    is_ambiguous,
+    is_scored_term,
+)
 from bot.text.fold import FoldedText, fold_keep_case, fold_term
 
-_NOTHING: frozenset[int] = frozenset()
 COMPANY: MatchKind = "company"
 TOPIC: MatchKind = "topic"
 _FIELDS: tuple[Field, Field] = ("title", "text")
 
-# One watched term of a key: (kind, owner index, term as written, reported name, context word
-# ids the owner needs, owner is case-sensitive, the owner's exclusion phrases as keys).
-_Term = tuple[MatchKind, int, str, str, frozenset[int], bool, tuple[str, ...]]
+# One watched term of a key: (kind, owner index, term as written, reported name, the owner's
+# hints if it is ambiguous, the term is scored per occurrence, the owner is case-sensitive).
+_Term = tuple[MatchKind, int, str, str, Hints | None, bool, bool]
 # A key's automaton payload: (key length, is prefix, is multi-word, terms).
 _Payload = tuple[int, bool, bool, list[_Term]]
-# A hit that passed: (field index, start, -end, order found, kind, name, term, is multi-word);
-# sorts as reported.
-_Found = tuple[int, int, int, int, MatchKind, str, str, bool]
+# A hit that passed: (field index, start, -end, order found, kind, name, term, is multi-word,
+# evidence); sorts as reported.
+_Found = tuple[int, int, int, int, MatchKind, str, str, bool, tuple[str, ...]]
+# A candidate to score: (field index, start, end, owner index, name, term, hints).
+_Candidate = tuple[int, int, int, int, str, str, Hints]
+Cues = frozenset[str]
 
 # Sentence end: . ! ? … (+ closing quotes) before a space or the end, or a line break. Written
 # to start with one character class (same matches as "[.!?…]+[\"'”’»)\]]*(?=\s|$)|\n").
@@ -63,23 +79,15 @@ class Matcher:
     def __init__(self, watchlist: Watchlist) -> None:
         self.watchlist = watchlist
         keys: dict[str, list[_Term]] = {}
-        context_ids: dict[str, int] = {}  # one id per distinct context word, however many use it
-        exclusion_keys: set[str] = set()
         for i, c in enumerate(watchlist.companies):
-            needs = (frozenset(_context_id(context_ids, w) for w in c.context) if c.context
-                     else _NOTHING)
-            excludes = _exclusion_keys(c.exclude) if c.exclude else ()
-            exclusion_keys.update(excludes)
+            hints = compile_hints(c) if is_ambiguous(c) else None
             for term in (c.name, *c.aliases):
-                _add(keys, (COMPANY, i, term, c.name, needs, c.case_sensitive, excludes),
+                scored = hints is not None and is_scored_term(term)
+                _add(keys, (COMPANY, i, term, c.name, hints, scored, c.case_sensitive),
                      prefix=False)
         for j, t in enumerate(watchlist.topics):
             for kw in t.keywords:
-                _add(keys, (TOPIC, j, kw, t.name, _NOTHING, False, ()), prefix=kw.endswith("*"))
-        # Context words and exclusion phrases are looked for (``str.find`` finds what the
-        # automaton would) only when a company that has them hits, so they cost nothing per
-        # occurrence of a common word.
-        self._context_keys = tuple(context_ids)
+                _add(keys, (TOPIC, j, kw, t.name, None, False, False), prefix=kw.endswith("*"))
         self._automaton: ahocorasick.Automaton | None = None
         if keys:
             automaton = ahocorasick.Automaton()
@@ -90,53 +98,84 @@ class Matcher:
                 automaton.add_word(key, payload)
             automaton.make_automaton()
             self._automaton = automaton
-        others = exclusion_keys.union(k for k in context_ids if k.strip())
-        self.size = len(keys) + sum(1 for k in others if k not in keys)
+        self.size = len(keys)
 
     def match(self, title: str, text: str) -> MatchResult:
         """Every counted occurrence in ``title`` and ``text``, with evidence."""
         if self._automaton is None or not (title or text):
             return MatchResult()
-        docs = (FoldedText(title or ""), FoldedText(text or ""))
-        found: list[_Found] = []
-        context: dict[int, bool] = {}  # context word id -> in title or text (looked up once)
-        for fi, doc in enumerate(docs):
-            if doc.original:
-                self._scan(fi, docs, found, context)
+        docs, found, candidates = self._collect(title, text)
+        for candidate, found_cues in _read(candidates, docs, found):
+            decision = decide(found_cues)
+            if decision.accepted:
+                fi, start, end, _, name, term, _ = candidate
+                found.append((fi, start, -end, len(found), COMPANY, name, term, False,
+                              decision.evidence))
         return _result(found, docs) if found else MatchResult()
 
+    def candidates(self, title: str, text: str) -> tuple[set[str], list[tuple[str, Cues]]]:
+        """For fitting and explaining: the companies that count without scoring, and each scored
+        candidate's name with its cues."""
+        if self._automaton is None:
+            return set(), []
+        docs, found, candidates = self._collect(title, text)
+        plain = {f[5] for f in found if f[4] == COMPANY}
+        return plain, [(c[4], cs) for c, cs in _read(candidates, docs, found)]
+
+    def _collect(self, title: str, text: str) -> tuple[tuple[FoldedText, FoldedText],
+                                                       list[_Found], list[_Candidate]]:
+        docs = (FoldedText(title or ""), FoldedText(text or ""))
+        found: list[_Found] = []
+        candidates: list[_Candidate] = []
+        for fi, doc in enumerate(docs):
+            if doc.original:
+                self._scan(fi, docs, found, candidates)
+        return docs, found, candidates
+
     def _scan(self, fi: int, docs: tuple[FoldedText, FoldedText], found: list[_Found],
-              context: dict[int, bool]) -> None:
-        """Add the hits in field ``fi`` that pass the checks, with spans in the original text."""
+              candidates: list[_Candidate]) -> None:
+        """Add the hits in field ``fi`` that pass the checks, with spans in the original text;
+        hits to be scored go to ``candidates``."""
         assert self._automaton is not None
         doc = docs[fi]
         padded, original = doc.padded, doc.original
         for last, (size, prefix, multi, terms) in self._automaton.iter(padded):
             ps = last - size + 2
             pe = padded.find(" ", last + 1) if prefix else last
-            for kind, _, term, name, needs, case_sensitive, excludes in terms:
-                if needs and not self._any_context(needs, docs, context):
-                    continue
-                if excludes and _excluded(padded, ps, pe, excludes):
+            for kind, owner, term, name, hints, scored, case_sensitive in terms:
+                if hints is not None and (covered(hints.exclude, padded, ps, pe)
+                                          or covered(hints.people, padded, ps, pe)):
                     continue
                 start, end = doc.span(ps, pe)
-                if case_sensitive and not _same_case(original[start:end], term):
+                if case_sensitive and not _same_case(original[start:end], term, scored):
                     continue
                 if multi and _BREAK.search(original, start, end) and not _BREAK.search(term):
                     continue
-                found.append((fi, start, -end, len(found), kind, name, term, multi))
+                if scored:
+                    assert hints is not None
+                    candidates.append((fi, start, end, owner, name, term, hints))
+                else:
+                    found.append((fi, start, -end, len(found), kind, name, term, multi, ()))
 
-    def _any_context(self, needs: frozenset[int], docs: tuple[FoldedText, FoldedText],
-                     seen: dict[int, bool]) -> bool:
-        for cid in needs:
-            present = seen.get(cid)
-            if present is None:
-                key = self._context_keys[cid]
-                present = seen[cid] = bool(key.strip()) and any(
-                    key in doc.padded for doc in docs if doc.original)
-            if present:
-                return True
-        return False
+
+def _read(candidates: list[_Candidate], docs: tuple[FoldedText, FoldedText],
+          found: list[_Found]) -> Iterator[tuple[_Candidate, Cues]]:
+    """Each candidate with the cues around it (``disambiguate.cues``)."""
+    if not candidates:
+        return
+    article = docs[0].padded + docs[1].padded
+    accepted = {f[5] for f in found if f[4] == COMPANY}
+    topics = any(f[4] == TOPIC for f in found)
+    named = {c[4] for c in candidates}
+    finders = [_Sentences(doc.original) for doc in docs]
+    for candidate in candidates:
+        fi, start, end, _, name, _, hints = candidate
+        finder = finders[fi]
+        sentence = finder.around(start, end, True)
+        local = start - finder.start
+        occ = Occurrence(sentence, local, local + end - start, article,
+                         bool((accepted | named) - {name}), topics)
+        yield candidate, cues(occ, hints)
 
 
 def _add(keys: dict[str, list[_Term]], term: _Term, *, prefix: bool) -> None:
@@ -152,27 +191,11 @@ def _add(keys: dict[str, list[_Term]], term: _Term, *, prefix: bool) -> None:
         terms.append(term)
 
 
-def _exclusion_keys(phrases: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(f" {body} " for body in map(fold_term, phrases) if body)
-
-
-def _context_id(ids: dict[str, int], word: str) -> int:
-    """Register a context word once (shared by every company that lists it); return its id."""
-    prefix = word.endswith("*")
-    key = fold_term(word[:-1] if prefix else word)
-    key = f" {key}" if prefix else f" {key} "
-    return ids.setdefault(key, len(ids))
-
-
-def _excluded(padded: str, ps: int, pe: int, keys: tuple[str, ...]) -> bool:
-    """Whether an occurrence of one of the exclusion phrases ``keys`` covers ``padded[ps:pe]``:
-    it starts (at its leading space) at ``ps - 1`` or before and ends at ``pe`` or after."""
-    return any(padded.find(key, max(0, pe + 1 - len(key)), ps - 1 + len(key)) >= 0
-               for key in keys)
-
-
-def _same_case(surface: str, term: str) -> bool:
-    return fold_keep_case(surface) == fold_keep_case(term)
+def _same_case(surface: str, term: str, scored: bool) -> bool:
+    """The surface has the term's case; a scored name may also be written in capitals (an
+    all-caps headline), which the scoring reads."""
+    folded = fold_keep_case(surface)
+    return folded == fold_keep_case(term) or (scored and folded.isupper())
 
 
 class _Sentences:
@@ -184,13 +207,14 @@ class _Sentences:
     quickly.
     """
 
-    __slots__ = ("text", "reversed", "_from", "_until", "_last")
+    __slots__ = ("text", "reversed", "start", "_from", "_until", "_last", "_start")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.reversed = text[::-1]
         self._from = self._until = -1
         self._last = ""
+        self.start = self._start = 0  # where the last sentence returned starts in ``text``
 
     def around(self, start: int, end: int, one_word: bool) -> str:
         """The sentence around ``text[start:end]``, a hit (``one_word``: no whitespace in it).
@@ -199,6 +223,7 @@ class _Sentences:
         is in the same sentence: no sentence boundary can lie between them.
         """
         if self._from <= start and end <= self._until:
+            self.start = self._start
             return self._last
         text, size = self.text, len(self.text)
         left = 0  # the space or line break before the sentence (stripped below)
@@ -215,7 +240,9 @@ class _Sentences:
             back = _SENTENCE_START_REVERSED.search(self.reversed, r + 1)
         m = _SENTENCE_END.search(text, end)
         right = m.end() if m else size
-        self._last = sentence = text[left:right].strip()
+        raw = text[left:right]
+        self._last = sentence = raw.strip()
+        self.start = self._start = left + len(raw) - len(raw.lstrip())
         self._from, self._until = (start, m.start() if m else size) if one_word else (-1, -1)
         return sentence
 
@@ -229,7 +256,7 @@ def _result(found: list[_Found], docs: tuple[FoldedText, FoldedText]) -> MatchRe
     companies: dict[str, None] = {}
     topics: dict[str, None] = {}
     sentences: list[_Sentences | None] = [None, None]
-    for fi, start, neg_end, _, kind, name, term, multi in found:
+    for fi, start, neg_end, _, kind, name, term, multi, evidence in found:
         key = (kind, name, fi)
         end = -neg_end
         if end <= reach.get(key, -1):
@@ -239,7 +266,7 @@ def _result(found: list[_Found], docs: tuple[FoldedText, FoldedText]) -> MatchRe
         if finder is None:
             finder = sentences[fi] = _Sentences(docs[fi].original)
         kept.append(Match(kind, name, term, _FIELDS[fi], start, end,
-                          finder.around(start, end, not multi)))
+                          finder.around(start, end, not multi), evidence))
         (companies if kind == COMPANY else topics)[name] = None
     return MatchResult(tuple(companies), tuple(topics), tuple(kept))
 

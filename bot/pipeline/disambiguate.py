@@ -1,0 +1,351 @@
+"""Is this occurrence of an ambiguous name the company? A scored decision per occurrence. Pure.
+
+The matcher (``match.py``) finds candidates with its automaton; for the one-word names of
+companies that carry hints (``case_sensitive``, ``context``, ``senses``, ``people``, ``exclude``)
+each occurrence is read here instead of accepted outright. ``cues`` turns the sentence around the
+occurrence (and the rest of the article) into named 0/1 cues that hold for every name:
+
+- how the word is capitalised, read against the sentence: a capital mid-sentence, at a sentence
+  start, in a headline (title case) or an all-caps line, or in German text (where every noun has
+  one);
+- organisation cues: a legal suffix ("Apple Inc", "Fox Corporation"), a ticker or an exchange,
+  possessive + business noun ("Shell's profits"), a company verb after the name ("Meta said",
+  "Target is ending"), a role or business noun next to it ("a spokesperson for Gap", "Dell CEO");
+- other watched companies or the tenant's topics in the same article;
+- the admin's hints for the name: context words (matched by prefix: "share" finds "shares") in the
+  sentence or the article, sense words that count against ("fruit", "river", "wind"), people named
+  like the company in the article ("Doug Ford"); exclusions and people veto the occurrence itself.
+
+``decide`` adds the fitted weights (``weights.py``, fitted by ``tests/bench/fit_entity_weights.py``
+with logistic regression) and accepts at the precision-first threshold; the cues that weighed most
+become the match's evidence, which ``why`` and previews show.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.domain.watchlist import Company
+from bot.pipeline.entity_weights import BIAS, THRESHOLD, WEIGHTS
+from bot.text.fold import fold_term
+
+# Words an exclusion may write as ``<time>``: "Next <time>" covers "Next week", "Next spring" ...
+TIME_WORDS = ("day", "days", "week", "weeks", "weekend", "weekends", "month", "months", "year",
+              "years", "time", "times", "season", "seasons", "spring", "summer", "autumn", "fall",
+              "winter", "morning", "afternoon", "evening", "night", "tonight", "decade", "decades",
+              "century", "quarter", "generation", "round", "stage", "step", "steps", "phase",
+              "door", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+              "january", "february", "march", "april", "may", "june", "july", "august", "september",
+              "october", "november", "december")
+_PLACEHOLDERS = {"<time>": "(?:" + "|".join(TIME_WORDS) + ")"}
+
+_LEGAL = re.compile(
+    r"\s*,?\s*(?:Inc|Incorporated|Corp|Corporation|Co|Company|plc|PLC|Plc|AG|SA|S\.A|SE|GmbH|Ltd|"
+    r"Limited|LLC|NV|N\.V|Holdings|Group)\b\.?")
+_TICKER = re.compile(r"\((?:NYSE|NASDAQ|Nasdaq|LSE|LON|TSX|ASX|Euronext|XETRA|EPA|ETR|FRA|AMS|"
+                     r"OTC|BIT|SWX|TYO|HKEX)\s*:\s*[A-Z][A-Z0-9.]{0,6}\)")
+_EXCHANGE = re.compile(r"\b(?:NYSE|Nasdaq|NASDAQ|FTSE|Dow Jones|S&P 500|stock exchange|"
+                       r"Stock Exchange|DAX|CAC 40|Euro Stoxx|market capitali[sz]ation)\b")
+_BUSINESS = (r"(?:chief|ceo|cfo|executive|executives|boss|bosses|chairman|chairwoman|founder|"
+             r"co-founder|president|board|shareholders?|investors?|shares?|stock|stocks|profits?|"
+             r"revenues?|sales|earnings|results|turnover|margins?|quarterly|annual|stores?|shops?|"
+             r"outlets?|branches|customers?|subscribers?|users?|employees?|staff|workers?|"
+             r"workforce|headquarters|hq|spokes(?:man|woman|person)|brand|brands|products?|"
+             r"devices?|app|apps|platform|services?|division|unit|subsidiary|deal|takeover|"
+             r"acquisition|merger|bid|valuation|market|debt|bonds?|dividends?|guidance|outlook|"
+             r"plant|plants|factory|factories|fleet|flights?|network|chain|franchise\w*|"
+             r"executives|analysts?|rivals?|partners?|suppliers?|lawyers?|advertis\w*|ipo)")
+_POSSESSIVE_BUSINESS = re.compile(
+    r"['’]s?\s+(?:[\w-]+\s+){0,2}?" + _BUSINESS + r"\b", re.IGNORECASE)
+_POSSESSIVE = re.compile(r"['’]s?\b")
+_VERBS = (r"(?:said|says|say|announc\w*|report\w*|acquir\w*|bought|buys|buy|sold|sells|"
+          r"cut|cuts|cutting|hir\w*|fir(?:ed|es|ing)|plans?|planned|posted|posts|launch\w*|"
+          r"agreed|agrees|su(?:ed|es|ing)|opened|opens|rais\w*|warn\w*|unveil\w*|invest\w*|"
+          r"spends|spent|expects?|expected|forecast\w*|beat|beats|missed|shed|sheds|"
+          r"laid|lays|clos(?:ed|es|ing)|confirm\w*|denied|denies|declined|introduc\w*|releas\w*|"
+          r"rolled|rolls|partner\w*|ship(?:s|ped)|recall\w*|filed|files|settl\w*|paid|pays|"
+          r"ending|ended|ends|reached|struck|signed|won|lost|rejected|reject\w*|approved|"
+          r"employs|operates|owns|makes|made|offers|offered|charges|charged|added|adds|"
+          r"stopped|stops|pulled|dropped|drops|slashed|boost\w*|increas\w*|reduc\w*|"
+          r"delay\w*|halted|suspend\w*|resum\w*|appoint\w*|named|told|tells|responded|"
+          r"insist\w*|admitted|argued|claims|claimed|hopes|wants|aims|intends|is\s+set|"
+          r"lay\w*|fined|fines|"
+          # French, German, Spanish, Italian news verbs
+          r"annonce|a\s+annoncé|baisse|relève|lance|rachète|supprime|publie|prévoit|investit|"
+          r"kündigt|meldet|streicht|übernimmt|senkt|erhöht|plant|anuncia|lanza|compra|despide|"
+          r"presenta|annuncia|taglia|"
+          r"has\s+been|is\s+(?:ending|cutting|launching|buying|selling|closing|opening|"
+          r"planning|raising|hiring|suing|offering|testing|building|moving|recalling))")
+_VERB_AFTER = re.compile(
+    r"\s*(?:,[^,.]{1,50},\s*)?(?:(?:has|had|have|will|would|could|may|might|also|is|was|"
+    r"now|on\s+\w+|last\s+\w+|this\s+\w+|recently|previously|quickly|then|still)\s+){0,2}"
+    + _VERBS + r"\b", re.IGNORECASE)
+_ROLE_AFTER = re.compile(r"\s+" + _BUSINESS + r"\b", re.IGNORECASE)
+_ROLE_BEFORE = re.compile(
+    r"\b(?:ceo|chief executive|executives?|spokes(?:man|woman|person)|boss|founder|chairman|"
+    r"shares|stake|rival|retailer|company|firm|giant|carrier|airline|brand|maker|group|bank|"
+    r"lender|insurer|operator|broadcaster|chain|owner|unit|subsidiary|partners?|investors?|"
+    r"analysts?|clients?|customers?|employees?|staff|workers?|suppliers?|competitors?|"
+    r"companies|firms|like|including|such as|versus|vs)\.?\s+(?:(?:of|for|at|in|from|with|to|by|"
+    r"and|than)\s+)?(?:the\s+)?$", re.IGNORECASE)
+# A title before the name makes it a person or a place, whatever else is said ("Dr Fox said").
+_HONORIFIC = re.compile(
+    r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Lady|Lord|President|Premier|Senator|Sen|Rep|"
+    r"Governor|Gov|Mayor|Minister|Judge|Coach|actor|actress|singer|rapper|comedian|Saint|Mount|"
+    r"Lake|Cape)\.?\s+$")
+# Some verb follows: "Shell restated", "Apple has taken", "Orange is merging", "Subway will be"
+_PAST_AFTER = re.compile(r"\s+(?:(?:has|had|have|will|would|can|could|must|should|remains|"
+                         r"continues)\s+[a-z]+|to\s+[a-z]{3,}|(?:is|was|are|were)\s+[a-z]+ing|[a-z]{3,}ed)\b")
+# The object of a verb: "fined Meta", "ordered Apple to pay", "pushed Alphabet past"
+_VERB_BEFORE = re.compile(r"\b[a-z]{3,}ed\s+$")
+# A person: "Fox said he ...", "Ford told her"
+_PRONOUN_AFTER = re.compile(r"\s+(?:[\w,]+\s+){0,3}?(?:he|she|his|her|him|himself|herself)\b")
+_PREPOSITION_BEFORE = re.compile(r"\b(?:at|for|by|with|from|against|versus|vs|to|of)\s+$")
+_LIST_BEFORE = re.compile(r"[A-Z][\w&'’-]*(?:,|\s+(?:and|or|&))\s+$")
+_LIST_AFTER = re.compile(r"(?:,|\s+(?:and|or|&))\s+[A-Z][\w&'’-]*")
+_DETERMINER = re.compile(r"(?:^|\s)(?:the|a|an|The|A|An|this|that|its|his|her|their|our|my|"
+                         r"your)\s+$")
+_WORD = re.compile(r"[^\W\d_][\w'’.-]*")
+_GERMAN = frozenset(("der", "die", "das", "des", "dem", "den", "und", "ist", "ein", "eine", "einer",
+                    "eines", "nicht", "mit", "fur", "auf", "sich", "auch", "wird", "wurde",
+                    "werden", "vom", "zum", "zur", "bei", "nach", "uber", "unter", "viel", "sehr",
+                    "mehr", "noch", "oder", "aber", "im", "sind", "wie", "zu", "von", "seit"))
+_QUOTES = frozenset("\"“«‘'")
+_OPENING = " \t\"'“‘«([—–-"
+
+
+@dataclass(frozen=True, slots=True)
+class Hints:
+    """One company's hints, compiled: regexes over folded, space-padded text (``" a b "``)."""
+
+    context: re.Pattern[str] | None
+    senses: re.Pattern[str] | None
+    people: re.Pattern[str] | None
+    exclude: re.Pattern[str] | None
+    case_sensitive: bool
+
+
+def is_ambiguous(company: Company) -> bool:
+    """A company whose one-word names are scored: the admin gave it a rule or a hint."""
+    return bool(company.case_sensitive or company.context or company.exclude
+                or company.senses or company.people)
+
+
+def is_scored_term(term: str) -> bool:
+    """One capitalised word ("Apple", "Shell"): the kind of name that is also a word. Acronyms,
+    tickers, "TotalEnergies", "Amazon.com" and multi-word names say which company they are."""
+    return term.isalpha() and term.istitle()
+
+
+def compile_hints(company: Company) -> Hints:
+    return Hints(_words(company.context, prefix=True), _words(company.senses, prefix=True),
+                 _words(company.people, prefix=False), _words(company.exclude, prefix=False),
+                 company.case_sensitive)
+
+
+def _words(terms: tuple[str, ...], *, prefix: bool) -> re.Pattern[str] | None:
+    """One regex finding any of ``terms`` as whole words of folded text; with ``prefix``, a last
+    word of 4+ letters (or one ending in ``*``) also matches longer words ("share" -> "shares")."""
+    alternatives = []
+    for term in terms:
+        star = term.endswith("*")
+        parts = []
+        for word in (term[:-1] if star else term).split():
+            hole = _PLACEHOLDERS.get(word.casefold())
+            parts.append(hole or re.escape(fold_term(word)))
+        body = " ".join(p for p in parts if p)
+        if not body:
+            continue
+        last = parts[-1]
+        grow = star or (prefix and len(last) >= 4 and last.isalnum())
+        if grow and not star and len(last) >= 5 and last.endswith("s") and last[-2] != "s":
+            body = body[:-1]  # a plural stems too: "servers" finds "server"
+        alternatives.append(body + (r"[^ ]*" if grow else ""))
+    if not alternatives:
+        return None
+    alternatives.sort(key=len, reverse=True)
+    return re.compile(r"(?<= )(?:" + "|".join(alternatives) + r")(?= )")
+
+
+def covered(pattern: re.Pattern[str] | None, padded: str, ps: int, pe: int) -> bool:
+    """Whether a match of ``pattern`` in ``padded`` covers the occurrence ``padded[ps:pe]``."""
+    if pattern is None:
+        return False
+    window = padded[max(0, ps - 120):pe + 121]
+    offset = max(0, ps - 120)
+    return any(m.start() + offset <= ps and m.end() + offset >= pe
+               for m in pattern.finditer(window))
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """A candidate: ``sentence[start:end]`` is the name; ``article`` is the folded, padded title
+    and text; ``others``/``topics``: other watched companies / topics found in the article."""
+
+    sentence: str
+    start: int
+    end: int
+    article: str
+    others: bool
+    topics: bool
+
+
+def cues(occ: Occurrence, hints: Hints) -> frozenset[str]:
+    """The named cues present for this occurrence (``CUES`` lists every name)."""
+    sentence, surface = occ.sentence, occ.sentence[occ.start:occ.end]
+    before, after = sentence[:occ.start], sentence[occ.end:]
+    found: set[str] = set(_capitals(sentence, surface, before))
+    found.update(_organisation(sentence, before, after))
+    found.update(name for name, before_re, after_re in _AROUND
+                 if (before_re is not None and before_re.search(before))
+                 or (after_re is not None and after_re.match(after)))
+    if "company_verb" in found:
+        found.discard("verb_after")
+    if before.strip(_OPENING) and before.rstrip(" \u00a0")[-1:] in _QUOTES:
+        found.add("quoted")  # « Orange Corail », "the Next Big Thing": a title or a product
+    found.update(_neighbours(before, after, "headline" in found or "all_caps" in found))
+    if occ.others:
+        found.add("other_company")
+    if occ.topics:
+        found.add("topic")
+    found.update(_hinted(occ, hints))
+    return frozenset(found)
+
+
+def _organisation(sentence: str, before: str, after: str) -> list[str]:
+    out = []
+    if _LEGAL.match(after):
+        out.append("legal_suffix")
+    if _TICKER.search(sentence):
+        out.append("ticker")
+    elif _EXCHANGE.search(sentence):
+        out.append("exchange")
+    if _POSSESSIVE_BUSINESS.match(after):
+        out.append("possessive_business")
+    elif _POSSESSIVE.match(after):
+        out.append("possessive")
+    return out
+
+
+# cue -> pattern ending the text before the name, pattern starting the text after it
+_AROUND: tuple[tuple[str, re.Pattern[str] | None, re.Pattern[str] | None], ...] = (
+    ("company_verb", None, _VERB_AFTER),
+    ("business_noun", _ROLE_BEFORE, _ROLE_AFTER),
+    ("person_title", _HONORIFIC, None),
+    ("verb_after", None, _PAST_AFTER),
+    ("verb_before", _VERB_BEFORE, None),
+    ("pronoun_after", None, _PRONOUN_AFTER),
+    ("preposition_before", _PREPOSITION_BEFORE, None),
+    ("name_list", _LIST_BEFORE, _LIST_AFTER),
+    ("determiner", _DETERMINER, None),
+)
+
+
+def _capitals(sentence: str, surface: str, before: str) -> list[str]:
+    words = [w for w in _WORD.findall(sentence) if len(w) > 3]
+    upper = sum(w.isupper() for w in words)
+    n = max(1, len(words))
+    initial = not before.strip(_OPENING)
+    if surface.islower():
+        return ["lower_case"]
+    if surface.isupper() and len(surface) > 1:
+        return ["all_caps"] if upper * 2 >= n else ["all_caps_word"]
+    if upper * 2 > n:
+        return ["all_caps"]
+    # title case: most longer words after the first (other than the name) start with a capital
+    rest = [w for w in words[1:] if w != surface and not w.isupper()]
+    if len(rest) >= 2 and sum(w[0].isupper() for w in rest) * 4 >= len(rest) * 3:
+        return ["headline"]
+    folded = set(fold_term(sentence).split())
+    if len(folded & _GERMAN) >= 2:
+        return ["german_noun"]
+    return ["capital_initial"] if initial else ["capital_mid"]
+
+
+def _neighbours(before: str, after: str, shouting: bool) -> list[str]:
+    if shouting:
+        return []
+    out = []
+    prev = before.rstrip().rsplit(None, 1)[-1:] if before.strip() else []
+    if prev and prev[0][:1].isupper() and prev[0].isalpha() and before.strip(_OPENING) != prev[0]:
+        out.append("capital_before")
+    nxt = after.split(None, 1)[:1]
+    if nxt and nxt[0][:1].isupper() and nxt[0].rstrip(".,;:").isalpha() and after[:1] == " ":
+        out.append("capital_after")
+    return out
+
+
+def _hinted(occ: Occurrence, hints: Hints) -> list[str]:
+    """Context and sense words in the sentence (the nearer kind wins when both are there: "Brewers
+    blamed Corona lockdowns"), else in the article; no context word anywhere counts against."""
+    # the sentence without the name itself (a sense word "shells" must not find "Shell")
+    before = f" {fold_term(occ.sentence[:occ.start])} "
+    after = f" {fold_term(occ.sentence[occ.end:])} "
+    context = _distance(hints.context, before, after)
+    sense = _distance(hints.senses, before, after)
+    out = []
+    if context < sense:
+        out.append("context_sentence")
+    elif sense < context:
+        out.append("sense_sentence")
+        if sense <= 1:
+            out.append("sense_next_to_name")
+    if context == _FAR:
+        has = hints.context is not None and hints.context.search(occ.article)
+        out.append("context_article" if has else "no_context")
+    if sense == _FAR and hints.senses is not None and hints.senses.search(occ.article):
+        out.append("sense_article")
+    if hints.people is not None and hints.people.search(occ.article):
+        out.append("person_in_article")
+    return out
+
+
+_FAR = 1 << 30
+
+
+def _distance(pattern: re.Pattern[str] | None, before: str, after: str) -> int:
+    """How near the name (in characters of folded text) the nearest word of ``pattern`` is."""
+    if pattern is None:
+        return _FAR
+    ends = [len(before) - m.end() - 1 for m in pattern.finditer(before)]
+    starts = [m.start() - 1 for m in pattern.finditer(after)]
+    return min(ends + starts, default=_FAR)
+
+
+CUES = ("lower_case", "all_caps", "all_caps_word", "headline", "german_noun", "capital_initial",
+        "capital_mid", "legal_suffix", "ticker", "exchange", "possessive_business", "possessive",
+        "company_verb", "verb_after", "verb_before", "pronoun_after", "business_noun",
+        "person_title", "preposition_before", "name_list", "determiner", "capital_before",
+        "capital_after", "other_company", "topic", "context_sentence", "context_article",
+        "no_context", "sense_sentence", "sense_next_to_name", "sense_article",
+        "person_in_article", "quoted")
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    accepted: bool
+    score: float
+    evidence: tuple[str, ...]  # the cues that weighed most, strongest first ("company_verb +2.1")
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    bias: float
+    threshold: float
+    weights: dict[str, float]
+
+
+SHIPPED = Model(BIAS, THRESHOLD, WEIGHTS)
+
+
+def decide(found: frozenset[str], model: Model = SHIPPED) -> Decision:
+    """Add the weights of the cues found; accept at the model's threshold."""
+    weights = model.weights
+    score = model.bias + sum(weights.get(c, 0.0) for c in found)
+    accepted = score >= model.threshold and "person_title" not in found
+    weighed = sorted(((weights.get(c, 0.0), c) for c in found), key=lambda wc: -abs(wc[0]))
+    # the evidence: the cues that pushed the way it went, strongest first
+    sign = 1 if accepted else -1
+    evidence = tuple(f"{c} {w:+.1f}" for w, c in weighed if w * sign > 0)[:4]
+    return Decision(accepted, round(score, 2), evidence)
