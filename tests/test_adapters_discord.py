@@ -221,6 +221,11 @@ async def test_an_admin_edits_the_watchlist_with_typed_options(bot, fake, storag
     assert apple.aliases == ("Apple Inc", "AAPL") and apple.exclude == ("apple pie", "apple topic")
     (entry,) = await storage.audit_entries(TENANT)
     assert "501" in entry.actor
+    await invoke(bot, "news-admin watch add", perms=ADMIN, kind="company", name="Shell",
+                 senses="sea, beach", people="Shell Smith")
+    shell = (await storage.watchlist(TENANT)).company("Shell")
+    assert shell is not None, last_reply(fake)
+    assert shell.senses == ("sea", "beach") and shell.people == ("Shell Smith",)
     await invoke(bot, "news-admin watch list", perms=ADMIN)
     assert "Apple" in last_reply(fake)["content"]
 
@@ -264,6 +269,8 @@ def test_names_are_quoted_so_keywords_inside_them_stay_names() -> None:
     assert quote("  Mistral   AI ") == '"Mistral AI"'
     assert watch_add_text("company", "Topic Labs", aliases="company X, Y", case_sensitive=True) == (
         'watch add company "Topic Labs" aliases "company X", "Y" case-sensitive')
+    assert watch_add_text("company", "Ford", senses="river, people", people="Doug Ford") == (
+        'watch add company "Ford" senses "river", "people" people "Doug Ford"')
 
 
 # --- the runtime ----------------------------------------------------------------------------------

@@ -82,3 +82,12 @@ def test_bad_input_gets_a_short_specific_message(text: str, expected: str) -> No
         parse(text)
     assert expected in str(err.value)
     assert len(str(err.value)) < 400
+
+
+def test_company_senses_and_people_lists() -> None:
+    cmd = parse("watch add company Shell senses sea, beach* person Shell Smith people "
+                '"Shell, Jr." exclude shell suit')
+    assert cmd == WatchAdd("company", "Shell", senses=("sea", "beach*"),
+                           people=("Shell Smith", "Shell, Jr."), exclude=("shell suit",))
+    named = parse('watch add company "Senses Ltd" aliases "people"')
+    assert named == WatchAdd("company", "Senses Ltd", aliases=("people",))

@@ -237,3 +237,26 @@ async def test_subscribing_in_a_stopped_channel_resumes_its_alerts(service, stor
     reply = await user("subscribe topic Funding")
     assert reply.ok and "resumed" in reply.text
     assert (await storage.destination_state(dest.id)) == (True, None)
+
+
+async def test_watch_add_sets_senses_and_people(service, storage) -> None:
+    user = User(service, admin=True, user="UADMIN")
+    added = await user("watch add company Ford context cars, trucks senses river, crossing* "
+                       "people Doug Ford, Harrison Ford case-sensitive")
+    assert added.ok, added.text
+    assert "senses: river, crossing*" in added.text
+    assert "people: Doug Ford, Harrison Ford" in added.text
+    ford = (await storage.watchlist(T_A)).company("Ford")
+    assert ford is not None and ford.senses == ("river", "crossing*")
+    assert ford.people == ("Doug Ford", "Harrison Ford") and ford.context == ("cars", "trucks")
+    (entry,) = await storage.audit_entries(T_A)
+    assert entry.action == "watch.add" and entry.after["senses"] == ["river", "crossing*"]
+    assert entry.after["people"] == ["Doug Ford", "Harrison Ford"]
+    # a person who is not named like the company can never apply: refused, nothing stored
+    bad = await user("watch add company Ford people Megan Fox")
+    assert not bad.ok and "Megan Fox" in bad.text and "neither the name nor an alias" in bad.text
+    assert (await storage.watchlist(T_A)).company("Ford") == ford
+    empty = await user("watch add company Ford senses")
+    assert not empty.ok and "'senses' needs a comma-separated list" in empty.text
+    assert "[senses S1, S2] [people P1, P2]" in (await user("help watch")).text
+    assert "sense words" in (await user("help")).text

@@ -5,10 +5,12 @@ The grammar, for people (``help`` shows the same):
 * Words are separated by spaces. Double quotes (straight or curly) keep a name together, and are
   only needed when a name contains one of the keywords below or a comma:
   ``subscribe company Mistral AI topic Funding`` and ``subscribe company "Mistral AI"`` both work.
-* Keywords (``company``, ``topic``, ``aliases``, ``context``, ``exclude``, ``keywords``,
+* Keywords (``company``, ``topic``, ``aliases``, ``context``, ``senses``, ``people``,
+  ``exclude``, ``keywords``,
   ``case-sensitive``, ``every``) are recognised in any case, anywhere after the subcommand, unless
   quoted. Each starts a section that runs to the next keyword.
-* Lists (aliases, context, exclude, keywords) are comma-separated: ``aliases Mistral, Le Chat``.
+* Lists (aliases, context, senses, people, exclude, keywords) are comma-separated:
+  ``aliases Mistral, Le Chat``.
   Quote an item that contains a comma: ``aliases "Alphabet, Inc.", Google``.
 * Slack's link markup ``<https://x|label>`` around a URL is unwrapped.
 
@@ -49,6 +51,7 @@ _SLACK_LINK = re.compile(r"^<((?:https?|ftp|file)[^|>]*)(?:\|[^>]*)?>$", re.IGNO
 _EVERY = re.compile(r"^(\d{1,6})\s*(m|min|mins|minute|minutes)?$", re.IGNORECASE)
 
 _LIST_KEYS = {"aliases": "aliases", "alias": "aliases", "context": "context",
+              "senses": "senses", "sense": "senses", "people": "people", "person": "people",
               "exclude": "exclude", "excludes": "exclude", "keywords": "keywords",
               "keyword": "keywords"}
 _FLAG_KEYS = {"case-sensitive": "case_sensitive", "case_sensitive": "case_sensitive",
@@ -69,7 +72,8 @@ USAGE = {
     "unsubscribe": "unsubscribe company NAME [topic TOPIC] | unsubscribe topic TOPIC",
     "preview": "preview TEXT_OR_URL | preview company NAME",
     "why": "why URL",
-    "watch": ("watch add company NAME [aliases A, B] [context C, D] [exclude E] [case-sensitive]"
+    "watch": ("watch add company NAME [aliases A, B] [context C, D] [senses S1, S2]"
+              " [people P1, P2] [exclude E] [case-sensitive]"
               " | watch add topic NAME keywords K1, K2 | watch remove company|topic NAME"
               " | watch list"),
     "feeds": "feeds add URL [every N min] | feeds remove URL | feeds list",
@@ -285,7 +289,7 @@ def parse_watch(tokens: list[Token]) -> Command:
 
 
 def _watch_add_company(tokens: list[Token]) -> WatchAdd:
-    keys = {"aliases", "alias", "context", "exclude", "excludes", *_FLAG_KEYS}
+    keys = {*(k for k, v in _LIST_KEYS.items() if v != "keywords"), *_FLAG_KEYS}
     head, sections = split_sections(tokens, keys)
     name = check_term(join_value(head), "company name")
     if not name:
@@ -306,6 +310,8 @@ def _watch_add_company(tokens: list[Token]) -> WatchAdd:
     return WatchAdd("company", name,
                     aliases=check_list(lists.get("aliases", []), "aliases"),
                     context=check_list(lists.get("context", []), "context words"),
+                    senses=check_list(lists.get("senses", []), "sense words"),
+                    people=check_list(lists.get("people", []), "people"),
                     exclude=check_list(lists.get("exclude", []), "exclusions"),
                     case_sensitive=flag)
 

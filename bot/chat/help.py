@@ -15,7 +15,9 @@ company, a topic, or a company AND a topic ("company *" = any watched company)
 • preview company NAME: the alerts the last 7 days of stored articles would have produced
 • why URL: was that article seen, matched, routed here and delivered, or why not
 Admins only:
-• watch add company NAME [aliases A, B] [context C, D] [exclude E] [case-sensitive]
+• watch add company NAME [aliases A, B] [context C, D] [senses S1, S2] [people P1, P2] \
+[exclude E] [case-sensitive]: context words count for the company, sense words (fruit, river) \
+against it, people (Doug Ford) are never the company
 • watch add topic NAME keywords K1, K2 (a trailing * matches any ending: acqui*)
 • watch remove company|topic NAME · watch list
 • feeds add URL [every N min] · feeds remove URL · feeds list

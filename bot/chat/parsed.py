@@ -49,6 +49,8 @@ class WatchAdd:
     aliases: tuple[str, ...] = ()
     context: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    senses: tuple[str, ...] = ()  # words of the other meanings (count against)
+    people: tuple[str, ...] = ()  # people named like the company (never the company)
     case_sensitive: bool = False
     keywords: tuple[str, ...] = ()
 

@@ -28,7 +28,8 @@ def build_entry(cmd: WatchAdd) -> Company | Topic:
     if cmd.kind == "company":
         spec: dict[str, Any] = {"name": cmd.name, "aliases": list(cmd.aliases),
                                 "case_sensitive": cmd.case_sensitive,
-                                "context": list(cmd.context), "exclude": list(cmd.exclude)}
+                                "context": list(cmd.context), "exclude": list(cmd.exclude),
+                                "senses": list(cmd.senses), "people": list(cmd.people)}
         data = {"companies": [spec]}
     else:
         data = {"topics": [{"name": cmd.name, "keywords": list(cmd.keywords)}]}
@@ -50,6 +51,8 @@ def describe(entry: Company | Topic) -> str:
         return f"topic {entry.name} (keywords: {', '.join(entry.keywords)})"
     parts = [f"aliases: {', '.join(entry.aliases)}" if entry.aliases else "",
              f"context: {', '.join(entry.context)}" if entry.context else "",
+             f"senses: {', '.join(entry.senses)}" if entry.senses else "",
+             f"people: {', '.join(entry.people)}" if entry.people else "",
              f"exclude: {', '.join(entry.exclude)}" if entry.exclude else "",
              "case-sensitive" if entry.case_sensitive else ""]
     details = "; ".join(p for p in parts if p)

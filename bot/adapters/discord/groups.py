@@ -48,11 +48,12 @@ def subscription_text(verb: str, company: str | None, topic: str | None) -> str:
 
 
 def watch_add_text(kind: Kind, name: str, *, aliases: str | None = None,
-                   context: str | None = None, exclude: str | None = None,
+                   context: str | None = None, senses: str | None = None,
+                   people: str | None = None, exclude: str | None = None,
                    keywords: str | None = None, case_sensitive: bool = False) -> str:
     parts = ["watch add", kind, quote(name)]
-    for key, value in (("aliases", aliases), ("context", context), ("exclude", exclude),
-                       ("keywords", keywords)):
+    for key, value in (("aliases", aliases), ("context", context), ("senses", senses),
+                       ("people", people), ("exclude", exclude), ("keywords", keywords)):
         if items := quoted_list(value):
             parts += [key, items]
     if case_sensitive:
@@ -210,16 +211,20 @@ class WatchGroup(app_commands.Group):
     @app_commands.command(description="Watch a company (aliases etc. comma-separated) or a topic")
     @app_commands.describe(kind="company or topic", name="Its name",
                            aliases="Companies: other names, comma-separated",
-                           context="Companies: words one of which must appear nearby",
+                           context="Companies: words that count for it (shares, iPhone)",
+                           senses="Companies: words of other meanings, count against (fruit)",
+                           people="Companies: people named like it, never it (Doug Ford)",
                            exclude="Companies: phrases that mean it is not this company",
                            case_sensitive="Companies: match the name's exact case",
                            keywords="Topics: keywords, comma-separated (* = any ending)")
     async def add(self, interaction: discord.Interaction[Any], kind: Kind, name: NAME,
                   aliases: str | None = None, context: str | None = None,
+                  senses: str | None = None, people: str | None = None,
                   exclude: str | None = None, keywords: str | None = None,
                   case_sensitive: bool = False) -> None:
-        text = watch_add_text(kind, name, aliases=aliases, context=context, exclude=exclude,
-                              keywords=keywords, case_sensitive=case_sensitive)
+        text = watch_add_text(kind, name, aliases=aliases, context=context, senses=senses,
+                              people=people, exclude=exclude, keywords=keywords,
+                              case_sensitive=case_sensitive)
         await run_command(self.service, interaction, text, admin=True)
 
     @app_commands.command(description="Stop watching a company or a topic")
