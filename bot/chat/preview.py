@@ -26,6 +26,7 @@ from bot.domain.errors import CommandError
 from bot.domain.watchlist import Watchlist
 from bot.jobs.compile import compile_off_loop
 from bot.pipeline.alerts import alert_for
+from bot.pipeline.evidence import Reading, explain_lines, reading
 from bot.pipeline.keys import canonical_url
 from bot.pipeline.match import Matcher
 from bot.pipeline.route import route
@@ -45,22 +46,30 @@ class Verdict:
     result: MatchResult
     reasons: tuple[str, ...]  # the channel's subscriptions that fire (empty: not routed here)
     alert: Alert | None  # built whenever something matched, routed or not
+    # with ``explain``: each occurrence of an ambiguous company name, counted or not, and why
+    readings: tuple[Reading, ...] = ()
 
 
-def judge(article: Article, feed_title: str, matcher: Matcher, dest: Destination) -> Verdict:
+def judge(article: Article, feed_title: str, matcher: Matcher, dest: Destination, *,
+          explain: bool = False) -> Verdict:
     result = matcher.match(article.title, article.text)
+    readings = (tuple(reading(s) for s in matcher.explain(article.title, article.text))
+                if explain else ())
     if not result:
-        return Verdict(result, (), None)
+        return Verdict(result, (), None, readings)
     routes = route(result, [Destination(dest.id, dest.tenant, dest.address, dest.subscriptions)])
     reasons = routes[0][1] if routes else ()
-    return Verdict(result, reasons, alert_for(article, feed_title, result, dest, reasons))
+    return Verdict(result, reasons, alert_for(article, feed_title, result, dest, reasons),
+                   readings)
 
 
 async def judge_off_loop(article: Article, feed_title: str, watchlist: Watchlist,
                          dest: Destination) -> Verdict:
-    """``judge`` with the watchlist compiled and the article matched in a worker thread."""
+    """``judge``, explained, with the watchlist compiled and the article matched in a worker
+    thread."""
     matcher = await compile_off_loop(watchlist)
-    return await asyncio.to_thread(judge, article, feed_title, matcher, dest)
+    return await asyncio.to_thread(lambda: judge(article, feed_title, matcher, dest,
+                                                 explain=True))
 
 
 def explain_match(result: MatchResult) -> str:
@@ -69,6 +78,12 @@ def explain_match(result: MatchResult) -> str:
     for m in result.matches:
         seen.setdefault((m.kind, m.name), f"{m.name} (via {short(m.alias, 40)} in the {m.field})")
     return ", ".join(seen.values())
+
+
+def explain_evidence(readings: Sequence[Reading]) -> str:
+    """For ambiguous company names: which cues decided, per company ("" when there were none)."""
+    lines = explain_lines(list(readings))
+    return ("Ambiguous names:\n" + "\n".join(f"• {line}" for line in lines)) if lines else ""
 
 
 def explain_route(verdict: Verdict, dest: Destination) -> str:
@@ -104,10 +119,13 @@ async def preview(ctx: Ctx, cmd: Preview) -> Reply:
     else:
         article, feed_title = text_article(cmd.text), PREVIEW_FEED
     verdict = await judge_off_loop(article, feed_title, watchlist, dest)
+    evidence = explain_evidence(verdict.readings)
     if verdict.alert is None:
-        return Reply(f"No watched company or topic found ({len(watchlist.companies)} companies "
-                     f"and {len(watchlist.topics)} topics watched here).")
-    text = f"Matched {explain_match(verdict.result)}.\n{explain_route(verdict, dest)}"
+        return Reply("\n".join(filter(None, (
+            f"No watched company or topic found ({len(watchlist.companies)} companies and "
+            f"{len(watchlist.topics)} topics watched here).", evidence))))
+    text = "\n".join(filter(None, (f"Matched {explain_match(verdict.result)}.", evidence,
+                                    explain_route(verdict, dest))))
     return Reply(text, alerts=(verdict.alert,))
 
 
@@ -123,6 +141,7 @@ class CompanyScan:
     chars: int = 0
     stories: set[str] = field(default_factory=set)
     alerts: list[Alert] = field(default_factory=list)
+    readings: list[Reading] = field(default_factory=list)  # the company's, in the alerts kept
 
     def add(self, page: Sequence[StoredArticle]) -> None:
         for item in page:
@@ -135,9 +154,11 @@ class CompanyScan:
                 continue
             self.stories.add(item.article.story)
             if len(self.alerts) < self.limit:
-                verdict = judge(item.article, item.feed_title, self.matcher, self.dest)
+                verdict = judge(item.article, item.feed_title, self.matcher, self.dest,
+                                explain=True)
                 if verdict.alert is not None:
                     self.alerts.append(verdict.alert)
+                    self.readings += [r for r in verdict.readings if r.name == self.name]
 
 
 async def scan_company(ctx: Ctx, scan: CompanyScan, since: datetime) -> bool:
@@ -176,6 +197,7 @@ async def preview_company(ctx: Ctx, name: str) -> Reply:
         return Reply(f"None of the {scan.scanned} article(s) stored from this workspace's feeds "
                      f"in the last {days} days mentions {company.name}{partial}.")
     more = f"; the newest {len(alerts)} below" if found > len(alerts) else ""
-    return Reply(f"In the last {days} days, {found} article(s) from this workspace's feeds would "
-                 f"have alerted a subscription to {company.name}{partial}{more}.",
+    text = (f"In the last {days} days, {found} article(s) from this workspace's feeds would have "
+            f"alerted a subscription to {company.name}{partial}{more}.")
+    return Reply("\n".join(filter(None, (text, explain_evidence(scan.readings)))),
                  alerts=tuple(alerts))

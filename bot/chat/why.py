@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from bot.chat.base import Ctx, short, when
 from bot.chat.parsed import Why
-from bot.chat.preview import explain_match, explain_route, find_stored, judge_off_loop
+from bot.chat.preview import (
+    explain_evidence,
+    explain_match,
+    explain_route,
+    find_stored,
+    judge_off_loop,
+)
 from bot.chat.subscriptions import channel
 from bot.chat.types import Reply
 from bot.domain.alert import Destination
@@ -71,9 +77,11 @@ async def why(ctx: Ctx, cmd: Why) -> Reply:
                      f"{len(watchlist.topics)} topics watched here now.")
     else:
         lines.append(f"It matches {explain_match(verdict.result)}.")
+    lines.append(explain_evidence(verdict.readings))
+    if verdict.alert is not None:
         lines.append(explain_route(verdict, dest))
     lines.append(await _delivery_line(ctx, first.article.story, dest, bool(verdict.reasons)))
-    return Reply("\n".join(lines))
+    return Reply("\n".join(line for line in lines if line))
 
 
 async def _delivery_line(ctx: Ctx, story: str, dest: Destination, routed: bool) -> str:

@@ -4,6 +4,11 @@ Prints, one JSON line per matched article, the exact payload that would be sent:
 ``chat.postMessage`` arguments (``text``, ``blocks``, ...; the channel is added at send time), for
 Discord the message body (``content``, ``embeds``, ``allowed_mentions``). The destination is a
 channel subscribed to any company and to every topic. Input: the JSON lines of `newsbot match`.
+
+With ``--explain``, each payload also says which cues decided each ambiguous company name, as the
+chat previews do: one more Slack section block, or one more field of the Discord embed, escaped
+for the platform and within its limits (section 3,000, field 1,024 characters); articles where only
+rejected occurrences were found are printed too, with the explanation alone.
 """
 
 from __future__ import annotations
@@ -23,11 +28,13 @@ from bot.domain.alert import Alert, Destination, Subscription
 from bot.domain.article import Article
 from bot.domain.watchlist import Watchlist
 from bot.pipeline import alerts
+from bot.pipeline.evidence import EVIDENCE_MAX, explain_lines, reading
 from bot.pipeline.keys import canonical_url
 from bot.pipeline.match import Matcher, compile_watchlist
 from bot.pipeline.route import route
-from bot.render.discord_embed import render_discord
-from bot.render.slack_blocks import render_slack
+from bot.render.discord_embed import FIELD_VALUE_MAX, render_discord
+from bot.render.escape import clean_text, discord_escape, fit, slack_escape
+from bot.render.slack_blocks import SECTION_MAX, render_slack
 
 RENDERERS: dict[str, Callable[[Alert], dict[str, Any]]] = {
     "slack": render_slack, "discord": render_discord}
@@ -40,6 +47,8 @@ def add_preview_parser(subparsers: Any) -> None:
     preview.add_argument("--platform", choices=sorted(RENDERERS), required=True)
     preview.add_argument("--watchlist", type=Path,
                          help="watchlist YAML (default: CONFIG_DIR/watchlist.yaml)")
+    preview.add_argument("--explain", action="store_true",
+                         help="add which cues decided each ambiguous company name")
     preview.add_argument("articles", nargs="?", default="-", help="JSONL file, or - for stdin")
 
 
@@ -83,8 +92,39 @@ async def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
     errors: list[str] = []
     for art in read_articles(args.articles, errors):
         alert = alert_for(art, matcher, dest)
-        if alert is not None:
-            print(json.dumps(render(alert), ensure_ascii=False))
+        payload = render(alert) if alert is not None else None
+        if args.explain:
+            payload = with_evidence(args.platform, payload, evidence_text(art, matcher))
+        if payload is not None:
+            print(json.dumps(payload, ensure_ascii=False))
     for error in errors:
         print(f"newsbot: {error}", file=sys.stderr)
     return 1 if errors else 0
+
+
+def evidence_text(art: InputArticle, matcher: Matcher) -> str:
+    """Plain text: one line per ambiguous company and outcome ("" when there is none)."""
+    readings = [reading(s) for s in matcher.explain(art.title, art.text)]
+    return "\n".join(explain_lines(readings, EVIDENCE_MAX))
+
+
+def with_evidence(platform: str, payload: dict[str, Any] | None,
+                  text: str) -> dict[str, Any] | None:
+    """``payload`` with ``text`` added the platform's way, escaped and fitted; a payload of the
+    explanation alone when nothing would be posted but something was explained."""
+    if not text:
+        return payload
+    text = clean_text(text)
+    if platform == "slack":
+        out = dict(payload or {"text": "", "blocks": []})
+        section = {"type": "section", "text": {
+            "type": "mrkdwn", "verbatim": True,
+            "text": "*Why:* " + fit(text, SECTION_MAX - 7, slack_escape)}}
+        out["blocks"] = [*out["blocks"], section]
+        return out
+    out = dict(payload or {"content": "", "embeds": [{}], "allowed_mentions": {"parse": []}})
+    embed = dict(out["embeds"][0])
+    field = {"name": "Why", "value": fit(text, FIELD_VALUE_MAX, discord_escape), "inline": False}
+    embed["fields"] = [*embed.get("fields", []), field]
+    out["embeds"] = [embed, *out["embeds"][1:]]
+    return out

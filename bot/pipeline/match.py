@@ -45,6 +45,7 @@ from bot.pipeline.disambiguate import (
     is_ambiguous,
     is_scored_term,
 )
+from bot.pipeline.evidence import Seen
 from bot.text.fold import FoldedText, fold_keep_case, fold_term
 
 COMPANY: MatchKind = "company"
@@ -61,6 +62,9 @@ _Payload = tuple[int, bool, bool, list[_Term]]
 _Found = tuple[int, int, int, int, MatchKind, str, str, bool, tuple[str, ...]]
 # A candidate to score: (field index, start, end, owner index, name, term, hints).
 _Candidate = tuple[int, int, int, int, str, str, Hints]
+# A hit an exclusion or a person vetoed (kept only by ``explain``): (field index, padded start,
+# padded end, name, hints).
+_Vetoed = tuple[int, int, int, str, Hints]
 Cues = frozenset[str]
 
 # Sentence end: . ! ? … (+ closing quotes) before a space or the end, or a line break. Written
@@ -105,7 +109,7 @@ class Matcher:
         if self._automaton is None or not (title or text):
             return MatchResult()
         docs, found, candidates = self._collect(title, text)
-        for candidate, found_cues in _read(candidates, docs, found):
+        for candidate, _, found_cues in _read(candidates, docs, found):
             decision = decide(found_cues)
             if decision.accepted:
                 fi, start, end, _, name, term, _ = candidate
@@ -120,20 +124,32 @@ class Matcher:
             return set(), []
         docs, found, candidates = self._collect(title, text)
         plain = {f[5] for f in found if f[4] == COMPANY}
-        return plain, [(c[4], cs) for c, cs in _read(candidates, docs, found)]
+        return plain, [(c[4], cs) for c, _, cs in _read(candidates, docs, found)]
 
-    def _collect(self, title: str, text: str) -> tuple[tuple[FoldedText, FoldedText],
-                                                       list[_Found], list[_Candidate]]:
+    def explain(self, title: str, text: str) -> list[Seen]:
+        """For ``why`` and previews only: every occurrence of a scored name with its cues, and
+        every one an exclusion or a person vetoed (``evidence.reading`` decides and words it)."""
+        if self._automaton is None:
+            return []
+        vetoed: list[_Vetoed] = []
+        docs, found, candidates = self._collect(title, text, vetoed)
+        article = docs[0].padded + docs[1].padded
+        seen = [Seen(c[4], _FIELDS[c[0]], occ.sentence, occ.start, occ.end, article, cs, c[6])
+                for c, occ, cs in _read(candidates, docs, found)]
+        return seen + [_veto(v, docs, article) for v in vetoed]
+
+    def _collect(self, title: str, text: str, vetoed: list[_Vetoed] | None = None
+                 ) -> tuple[tuple[FoldedText, FoldedText], list[_Found], list[_Candidate]]:
         docs = (FoldedText(title or ""), FoldedText(text or ""))
         found: list[_Found] = []
         candidates: list[_Candidate] = []
         for fi, doc in enumerate(docs):
             if doc.original:
-                self._scan(fi, docs, found, candidates)
+                self._scan(fi, docs, found, candidates, vetoed)
         return docs, found, candidates
 
     def _scan(self, fi: int, docs: tuple[FoldedText, FoldedText], found: list[_Found],
-              candidates: list[_Candidate]) -> None:
+              candidates: list[_Candidate], vetoed: list[_Vetoed] | None) -> None:
         """Add the hits in field ``fi`` that pass the checks, with spans in the original text;
         hits to be scored go to ``candidates``."""
         assert self._automaton is not None
@@ -145,6 +161,8 @@ class Matcher:
             for kind, owner, term, name, hints, scored, case_sensitive in terms:
                 if hints is not None and (covered(hints.exclude, padded, ps, pe)
                                           or covered(hints.people, padded, ps, pe)):
+                    if vetoed is not None and scored:
+                        vetoed.append((fi, ps, pe, name, hints))
                     continue
                 start, end = doc.span(ps, pe)
                 if case_sensitive and not _same_case(original[start:end], term, scored):
@@ -159,8 +177,8 @@ class Matcher:
 
 
 def _read(candidates: list[_Candidate], docs: tuple[FoldedText, FoldedText],
-          found: list[_Found]) -> Iterator[tuple[_Candidate, Cues]]:
-    """Each candidate with the cues around it (``disambiguate.cues``)."""
+          found: list[_Found]) -> Iterator[tuple[_Candidate, Occurrence, Cues]]:
+    """Each candidate, where it is, and the cues around it (``disambiguate.cues``)."""
     if not candidates:
         return
     article = docs[0].padded + docs[1].padded
@@ -175,7 +193,28 @@ def _read(candidates: list[_Candidate], docs: tuple[FoldedText, FoldedText],
         local = start - finder.start
         occ = Occurrence(sentence, local, local + end - start, article,
                          bool((accepted | named) - {name}), topics)
-        yield candidate, cues(occ, hints)
+        yield candidate, occ, cues(occ, hints)
+
+
+def _veto(vetoed: _Vetoed, docs: tuple[FoldedText, FoldedText], article: str) -> Seen:
+    """A vetoed hit as ``Seen``: its sentence, and the exclusion or person phrase, as written."""
+    fi, ps, pe, name, hints = vetoed
+    doc = docs[fi]
+    start, end = doc.span(ps, pe)
+    finder = _Sentences(doc.original)
+    sentence = finder.around(start, end, True)
+    veto: tuple[str, str] = ("exclude", "")
+    for kind, pattern in (("exclude", hints.exclude), ("people", hints.people)):
+        for m in pattern.finditer(doc.padded) if pattern is not None else ():
+            if m.start() <= ps and m.end() >= pe:
+                a, b = doc.span(m.start(), m.end())
+                veto = (kind, doc.original[a:b])
+                break
+        if veto[1]:
+            break
+    local = start - finder.start
+    return Seen(name, _FIELDS[fi], sentence, local, local + end - start, article, frozenset(),
+                hints, veto)
 
 
 def _add(keys: dict[str, list[_Term]], term: _Term, *, prefix: bool) -> None:
