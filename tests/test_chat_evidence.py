@@ -15,6 +15,7 @@ from test_chat_why_preview import FEED, StaticFetcher, link, poll
 
 from bot.adapters.discord.groups import reply_content
 from bot.adapters.slack.reply import render_reply
+from bot.chat.preview import explain_evidence
 from bot.cli.preview import add_preview_parser, cmd_preview
 from bot.config.settings import Settings
 from bot.domain.watchlist import Company, Watchlist
@@ -63,6 +64,9 @@ def test_many_companies_stay_inside_the_budget() -> None:
                            compile_watchlist(Watchlist(companies)).explain("", text)])
     assert sum(len(line) + 1 for line in lines) <= EVIDENCE_MAX < 1024
     assert lines[-1].startswith("… and ") and len(lines) <= 7
+    block = explain_evidence([reading(s) for s in
+                              compile_watchlist(Watchlist(companies)).explain("", text)])
+    assert len(block) <= EVIDENCE_MAX and block.startswith("Ambiguous names:\n• Namea: counted")
 
 
 @pytest.fixture

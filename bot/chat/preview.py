@@ -26,7 +26,7 @@ from bot.domain.errors import CommandError
 from bot.domain.watchlist import Watchlist
 from bot.jobs.compile import compile_off_loop
 from bot.pipeline.alerts import alert_for
-from bot.pipeline.evidence import Reading, explain_lines, reading
+from bot.pipeline.evidence import EVIDENCE_MAX, Reading, explain_lines, reading
 from bot.pipeline.keys import canonical_url
 from bot.pipeline.match import Matcher
 from bot.pipeline.route import route
@@ -82,7 +82,7 @@ def explain_match(result: MatchResult) -> str:
 
 def explain_evidence(readings: Sequence[Reading]) -> str:
     """For ambiguous company names: which cues decided, per company ("" when there were none)."""
-    lines = explain_lines(list(readings))
+    lines = explain_lines(list(readings), EVIDENCE_MAX - 40)  # the block, bullets too: 1,000
     return ("Ambiguous names:\n" + "\n".join(f"• {line}" for line in lines)) if lines else ""
 
 
