@@ -16,7 +16,8 @@ from pydantic import ValidationError
 from bot.config.settings import Settings, package_version, settings_errors
 from bot.domain.errors import NewsbotError
 
-DESCRIPTION = "Command line: run, demo, feeds check, match, summarize, db upgrade, audit."
+DESCRIPTION = ("Command line: run, demo, feeds check/import/export, match, summarize, preview, "
+               "db upgrade, audit.")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     feeds_sub = feeds.add_subparsers(dest="feeds_command", required=True)
     check = feeds_sub.add_parser("check", help="fetch and parse one feed; print its entries")
     check.add_argument("source", help="URL or local path")
+    imp = feeds_sub.add_parser("import", help="follow the feeds of an OPML file (nothing is "
+                                              "fetched now; refused outlines are listed)")
+    imp.add_argument("file", help="OPML file")
+    imp.add_argument("--db", help="database URL")
+    exp = feeds_sub.add_parser("export", help="print the followed feeds as OPML 2.0")
+    exp.add_argument("--db", help="database URL")
 
     match = sub.add_parser("match", help="match articles (JSON lines) against a watchlist")
     match.add_argument("--watchlist", required=True, type=Path)

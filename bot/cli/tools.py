@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from bot.cli.jsonl_input import read_articles
-from bot.config.settings import Settings
+from bot.config.settings import Settings, sqlite_path
 from bot.config.watchlist import load_watchlist
 from bot.domain.errors import NewsbotError
 from bot.jobs.parse_workers import parse_feed_async
@@ -18,7 +18,7 @@ from bot.net.fetcher import Fetcher
 from bot.pipeline.keys import to_articles
 from bot.pipeline.match import compile_watchlist
 from bot.pipeline.summarise import summarise
-from bot.storage import open_storage
+from bot.storage import Storage, open_storage
 
 log = logging.getLogger("newsbot")
 
@@ -96,8 +96,18 @@ async def cmd_summarize(args: argparse.Namespace, settings: Settings) -> int:
     return report_input_errors(errors)
 
 
+async def open_existing_storage(url: str) -> Storage:
+    """Storage on a database that must exist already: read-only commands never create one."""
+    path = sqlite_path(url)
+    if path is not None and not path.is_file():
+        raise NewsbotError(f"no database at {path} (give --db, or run `newsbot db upgrade` "
+                           "or `newsbot run` first)")
+    return await open_storage(url, migrate=False)
+
+
+
 async def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
-    storage = await open_storage(settings.database_url)
+    storage = await open_existing_storage(settings.database_url)
     try:
         entries = await storage.audit_entries(args.tenant, args.limit)
     finally:

@@ -207,9 +207,9 @@ def settings_errors(exc: ValidationError) -> list[str]:
 
 def sqlite_path(url: str) -> Path | None:
     """The file behind a SQLite URL (to create its folder), or None for other databases."""
-    prefix = "sqlite+aiosqlite:///"
-    if url.startswith(prefix) and ":memory:" not in url:
-        return Path(url[len(prefix):])
+    for prefix in ("sqlite+aiosqlite:///", "sqlite:///"):
+        if url.startswith(prefix) and ":memory:" not in url:
+            return Path(url[len(prefix):].split("?", 1)[0])
     return None
 
 
