@@ -166,3 +166,25 @@ def test_audit_never_creates_a_database(tmp_path, capsys) -> None:
     assert main(["audit", "--db", f"sqlite:///{missing}"]) == 1
     assert f"no database at {missing}" in capsys.readouterr().err
     assert not missing.parent.exists()
+
+
+def test_a_relative_sqlite_path_is_resolved_with_a_warning(tmp_path, monkeypatch, caplog,
+                                                          capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["db", "upgrade", "--db", "sqlite:///rel/x.db"]) == 0
+    assert (tmp_path / "rel" / "x.db").is_file()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(str(tmp_path / "rel" / "x.db") in w and "relative" in w for w in warnings)
+
+
+def test_an_installed_newsbot_without_config_says_how_to_give_one(tmp_path, monkeypatch,
+                                                                  capsys) -> None:
+    import bot.config.settings as settings
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(settings, "REPO_ROOT", tmp_path / "site-packages")
+    assert settings.default_config_dir() == tmp_path / "config"
+    db = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
+    assert main(["run", "--once", "--db", db]) == 1
+    err = capsys.readouterr().err
+    assert "config folder not found" in err and "--config" in err

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.config.settings import Settings, package_version, settings_errors
+from bot.config.settings import Settings, absolute_sqlite_url, package_version, settings_errors
 from bot.domain.errors import NewsbotError
 
 DESCRIPTION = ("Command line: run, demo, feeds check/import/export, match, summarize, preview, "
@@ -86,6 +86,18 @@ def load_settings(args: argparse.Namespace) -> Settings:
     return settings.model_copy(update=update) if update else settings
 
 
+def resolve_database_path(settings: Settings) -> Settings:
+    """A relative SQLite path is relative to the current folder: made absolute, and said
+    (a warning unless it is the default ./data/newsbot.db)."""
+    url, absolute = absolute_sqlite_url(settings.database_url, Path.cwd())
+    if absolute is None:
+        return settings
+    if settings.database_url != Settings.model_fields["database_url"].default:
+        logging.getLogger("newsbot").warning(
+            "the SQLite database path is relative to the current folder: using %s", absolute)
+    return settings.model_copy(update={"database_url": url})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -102,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.domain.secrets import protect_logs
 
     protect_logs()  # every log line masked; slack_sdk never logs response_url
+    settings = resolve_database_path(settings)
     from bot.cli.commands import dispatch
 
     try:

@@ -250,7 +250,9 @@ def load_config(directory: str | Path, env: Mapping[str, str] | None = None) -> 
     env = os.environ if env is None else env
     base = Path(directory)
     if not base.is_dir():
-        raise ConfigError(f"{base}: config folder not found")
+        raise ConfigError(f"{base}: config folder not found (give --config DIR or set "
+                          "NEWSBOT_CONFIG_DIR; an installed newsbot ships no config: copy "
+                          "config/ from the source and edit it)")
 
     def read(name: str) -> Any:
         path = base / name

@@ -32,7 +32,9 @@ GIB = 1024 ** 3
 def default_config_dir() -> Path:
     """./config when run from a checkout or the Docker work dir, else the one beside the package."""
     here = Path.cwd() / "config"
-    return here if (here / "feeds.yaml").exists() else REPO_ROOT / "config"
+    if (here / "feeds.yaml").exists() or not (REPO_ROOT / "config").is_dir():
+        return here  # an installed package has no config beside it: ./config, or an error
+    return REPO_ROOT / "config"
 
 
 class Settings(BaseSettings):
@@ -211,6 +213,16 @@ def sqlite_path(url: str) -> Path | None:
         if url.startswith(prefix) and ":memory:" not in url:
             return Path(url[len(prefix):].split("?", 1)[0])
     return None
+
+
+def absolute_sqlite_url(url: str, cwd: Path) -> tuple[str, Path | None]:
+    """``url`` with a relative SQLite path made absolute against ``cwd``, and that path (None
+    when nothing changed): ``sqlite:///data/x.db`` means ./data/x.db, said out loud."""
+    path = sqlite_path(url)
+    if path is None or path.is_absolute():
+        return url, None
+    absolute = cwd / path
+    return url.replace(str(path), str(absolute), 1), absolute
 
 
 def package_version() -> str:
