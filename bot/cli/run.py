@@ -22,6 +22,7 @@ from bot.adapters.slack.app import start_slack
 from bot.app import App, run_summary
 from bot.chat.types import Commands
 from bot.cli.demo import run_demo
+from bot.cli.startup_log import startup_lines
 from bot.config.settings import Settings
 from bot.domain.errors import ConfigError
 from bot.jobs.parse_workers import close_parse_workers
@@ -99,6 +100,9 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings, stop: asyncio.Event) -> int:
+    off = "--once" if args.once else "--no-chat-adapters" if args.no_chat_adapters else None
+    for line in startup_lines(settings, adapters_off=off):
+        log.info("%s", line)
     app = await App.open(settings)
     try:
         if args.once:
