@@ -107,8 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"newsbot: {line}", file=sys.stderr)
         return 2
     level = logging.DEBUG if args.verbose else settings.log_level_number
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.cli.log_format import log_handler
+
+    logging.basicConfig(level=level, handlers=[log_handler(settings.log_format, sys.stderr)])
     for noisy in ("alembic", "aiosqlite", "asyncio", "apscheduler.executors"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     from bot.domain.secrets import protect_logs

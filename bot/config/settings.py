@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     # networks (comma-separated CIDRs) a feed added from chat may be on, e.g. an intranet server
     fetch_allow_networks: str = ""
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one object per line (bot/cli/log_format)
     # Slack user ids (comma-separated) allowed to run admin commands besides workspace admins
     slack_admin_users: str = ""
     slack_mode: Literal["socket", "http"] = "socket"  # socket (SLACK_APP_TOKEN) | http
@@ -84,7 +85,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
         return level
 
-    @field_validator("slack_mode", mode="before")
+    @field_validator("slack_mode", "log_format", mode="before")
     @classmethod
     def _mode(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
