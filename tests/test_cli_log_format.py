@@ -56,3 +56,17 @@ def test_the_command_line_logs_json_lines(tmp_path) -> None:
     records = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
     assert any(r["level"] == "WARNING" and str(tmp_path / "rel.db") in r["message"]
                for r in records), done.stderr
+
+
+def test_a_failing_feed_logs_its_id_as_a_field(tmp_path, caplog) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    (tmp_path / "bad.rss").write_text("this is not a feed")
+    (config / "feeds.yaml").write_text("feeds:\n  - path: ../bad.rss\n")
+    main(["run", "--once", "--config", str(config), "--db",
+          f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"])
+    failed = [r for r in caplog.records if "failed" in r.getMessage() and "bad.rss" in
+              r.getMessage()]
+    assert failed and all(getattr(r, "feed", None) == 1 for r in failed)
+    line = json.loads(log_handler("json", io.StringIO()).format(failed[0]))
+    assert line["feed"] == 1 and line["level"] == "WARNING"
