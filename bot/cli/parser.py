@@ -73,7 +73,18 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--limit", type=int, default=50)
     audit.add_argument("--db", help="database URL")
     audit.add_argument("--json", action="store_true")
+    allow_verbose_anywhere(sub)
     return parser
+
+
+def allow_verbose_anywhere(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``-v`` after the subcommand too (``newsbot run -v``), at every level."""
+    for parser in sub.choices.values():
+        parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                            help="debug logging")
+        for action in parser._subparsers._group_actions if parser._subparsers else ():
+            if isinstance(action, argparse._SubParsersAction):
+                allow_verbose_anywhere(action)
 
 
 def load_settings(args: argparse.Namespace) -> Settings:
@@ -110,8 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.cli.log_format import log_handler
 
     logging.basicConfig(level=level, handlers=[log_handler(settings.log_format, sys.stderr)])
-    for noisy in ("alembic", "aiosqlite", "asyncio", "apscheduler.executors"):
-        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    for noisy in ("alembic", "aiosqlite", "asyncio", "apscheduler.executors"):  # -v: INFO
+        logging.getLogger(noisy).setLevel(logging.INFO if args.verbose
+                                          else max(level, logging.WARNING))
     from bot.domain.secrets import protect_logs
 
     protect_logs()  # every log line masked; slack_sdk never logs response_url

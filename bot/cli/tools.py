@@ -30,9 +30,13 @@ def print_json(obj: object) -> None:
 def local_source(source: str) -> str:
     if source.lower().startswith(("http://", "https://", "file:")):
         return source
+    if not source.strip():
+        raise NewsbotError("feeds check needs a feed: give an http(s) URL or a file path")
     path = Path(source)
     if not path.exists():
         raise NewsbotError(f"{source}: no such file (give a path or an http(s) URL)")
+    if not path.is_file():
+        raise NewsbotError(f"{source}: not a file (give a feed file or an http(s) URL)")
     return path.resolve().as_uri()
 
 

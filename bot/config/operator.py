@@ -100,7 +100,10 @@ def feed_url(entry: Mapping[str, Any], base: Path, where: str) -> str:
                               f"(got {brief(url)})")
         return url
     if path is not None:
-        return (base / path).resolve().as_uri()
+        local = (base / path).resolve()
+        if not local.is_file():
+            raise ConfigError(f"{where}: 'path' {brief(path)} is not a file (looked for {local})")
+        return local.as_uri()
     raise ConfigError(f"{where}: needs 'url' or 'path'")
 
 
