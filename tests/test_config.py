@@ -30,6 +30,8 @@ def test_the_shipped_config_loads() -> None:
 def test_paths_resolve_against_the_config_folder_and_defaults_apply(tmp_path) -> None:
     cfg = write(tmp_path, "defaults: {interval_minutes: 7}\nfeeds:\n  - path: sub/a.rss\n"
                           "  - url: https://example.com/f.xml\n    backfill: 2\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.rss").write_text("<rss/>")  # (a path to no file is refused)
     a, b = load_config(cfg).feeds
     assert a.url == (tmp_path / "sub" / "a.rss").resolve().as_uri() and a.interval_minutes == 7
     assert b.url == "https://example.com/f.xml" and b.backfill == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from bot.cli.opml import cmd_feeds_export, cmd_feeds_import
 from bot.cli.preview import cmd_preview
 from bot.cli.run import cmd_db_upgrade, cmd_demo, cmd_run
 from bot.cli.tools import cmd_audit, cmd_feeds_check, cmd_match, cmd_summarize
@@ -16,7 +17,9 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "audit": cmd_audit, "preview": cmd_preview,
     }
     if args.command == "feeds":
-        return await cmd_feeds_check(args, settings)
+        feeds = {"check": cmd_feeds_check, "import": cmd_feeds_import,
+                 "export": cmd_feeds_export}
+        return await feeds[args.feeds_command](args, settings)
     if args.command == "db":
         return await cmd_db_upgrade(args, settings)
     return await handlers[args.command](args, settings)

@@ -13,10 +13,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.config.settings import Settings, package_version, settings_errors
+from bot.config.settings import Settings, absolute_sqlite_url, package_version, settings_errors
 from bot.domain.errors import NewsbotError
 
-DESCRIPTION = "Command line: run, demo, feeds check, match, summarize, db upgrade, audit."
+DESCRIPTION = ("Command line: run, demo, feeds check/import/export, match, summarize, preview, "
+               "db upgrade, audit.")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     feeds_sub = feeds.add_subparsers(dest="feeds_command", required=True)
     check = feeds_sub.add_parser("check", help="fetch and parse one feed; print its entries")
     check.add_argument("source", help="URL or local path")
+    imp = feeds_sub.add_parser("import", help="follow the feeds of an OPML file (nothing is "
+                                              "fetched now; refused outlines are listed)")
+    imp.add_argument("file", help="OPML file")
+    imp.add_argument("--db", help="database URL")
+    exp = feeds_sub.add_parser("export", help="print the followed feeds as OPML 2.0")
+    exp.add_argument("--db", help="database URL")
 
     match = sub.add_parser("match", help="match articles (JSON lines) against a watchlist")
     match.add_argument("--watchlist", required=True, type=Path)
@@ -66,7 +73,18 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--limit", type=int, default=50)
     audit.add_argument("--db", help="database URL")
     audit.add_argument("--json", action="store_true")
+    allow_verbose_anywhere(sub)
     return parser
+
+
+def allow_verbose_anywhere(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``-v`` after the subcommand too (``newsbot run -v``), at every level."""
+    for parser in sub.choices.values():
+        parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                            help="debug logging")
+        for action in parser._subparsers._group_actions if parser._subparsers else ():
+            if isinstance(action, argparse._SubParsersAction):
+                allow_verbose_anywhere(action)
 
 
 def load_settings(args: argparse.Namespace) -> Settings:
@@ -79,6 +97,18 @@ def load_settings(args: argparse.Namespace) -> Settings:
     return settings.model_copy(update=update) if update else settings
 
 
+def resolve_database_path(settings: Settings) -> Settings:
+    """A relative SQLite path is relative to the current folder: made absolute, and said
+    (a warning unless it is the default ./data/newsbot.db)."""
+    url, absolute = absolute_sqlite_url(settings.database_url, Path.cwd())
+    if absolute is None:
+        return settings
+    if settings.database_url != Settings.model_fields["database_url"].default:
+        logging.getLogger("newsbot").warning(
+            "the SQLite database path is relative to the current folder: using %s", absolute)
+    return settings.model_copy(update={"database_url": url})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -88,13 +118,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"newsbot: {line}", file=sys.stderr)
         return 2
     level = logging.DEBUG if args.verbose else settings.log_level_number
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("alembic", "aiosqlite", "asyncio", "apscheduler.executors"):
-        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    from bot.cli.log_format import log_handler
+
+    logging.basicConfig(level=level, handlers=[log_handler(settings.log_format, sys.stderr)])
+    for noisy in ("alembic", "aiosqlite", "asyncio", "apscheduler.executors"):  # -v: INFO
+        logging.getLogger(noisy).setLevel(logging.INFO if args.verbose
+                                          else max(level, logging.WARNING))
     from bot.domain.secrets import protect_logs
 
     protect_logs()  # every log line masked; slack_sdk never logs response_url
+    settings = resolve_database_path(settings)
     from bot.cli.commands import dispatch
 
     try:

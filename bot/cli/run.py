@@ -22,11 +22,12 @@ from bot.adapters.slack.app import start_slack
 from bot.app import App, run_summary
 from bot.chat.types import Commands
 from bot.cli.demo import run_demo
+from bot.cli.startup_log import masked_database_url, startup_lines
 from bot.config.settings import Settings
 from bot.domain.errors import ConfigError
 from bot.jobs.parse_workers import close_parse_workers
 from bot.jobs.scheduler import run_forever
-from bot.storage.sql.db import make_engine, upgrade
+from bot.storage.sql.db import current_revision, make_engine, upgrade
 from bot.web.server import start_web
 
 log = logging.getLogger("newsbot")
@@ -99,6 +100,9 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings, stop: asyncio.Event) -> int:
+    off = "--once" if args.once else "--no-chat-adapters" if args.no_chat_adapters else None
+    for line in startup_lines(settings, adapters_off=off):
+        log.info("%s", line)
     app = await App.open(settings)
     try:
         if args.once:
@@ -133,8 +137,18 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     engine = make_engine(settings.database_url)
     try:
+        before = await current_revision(engine)
         await upgrade(engine)
+        after = await current_revision(engine)
     finally:
         await engine.dispose()
-    print("database is up to date", file=sys.stderr)
+    where = masked_database_url(settings.database_url)
+    if before is None:
+        print(f"created the tables of a new database at {where} (schema {after})",
+              file=sys.stderr)
+    elif before != after:
+        print(f"upgraded the database at {where} from schema {before} to {after}",
+              file=sys.stderr)
+    else:
+        print(f"database at {where} is up to date (schema {after})", file=sys.stderr)
     return 0

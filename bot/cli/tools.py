@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from bot.cli.jsonl_input import read_articles
-from bot.config.settings import Settings
+from bot.config.settings import Settings, sqlite_path
 from bot.config.watchlist import load_watchlist
 from bot.domain.errors import NewsbotError
 from bot.jobs.parse_workers import parse_feed_async
@@ -18,7 +18,7 @@ from bot.net.fetcher import Fetcher
 from bot.pipeline.keys import to_articles
 from bot.pipeline.match import compile_watchlist
 from bot.pipeline.summarise import summarise
-from bot.storage import open_storage
+from bot.storage import Storage, open_storage
 
 log = logging.getLogger("newsbot")
 
@@ -30,9 +30,13 @@ def print_json(obj: object) -> None:
 def local_source(source: str) -> str:
     if source.lower().startswith(("http://", "https://", "file:")):
         return source
+    if not source.strip():
+        raise NewsbotError("feeds check needs a feed: give an http(s) URL or a file path")
     path = Path(source)
     if not path.exists():
         raise NewsbotError(f"{source}: no such file (give a path or an http(s) URL)")
+    if not path.is_file():
+        raise NewsbotError(f"{source}: not a file (give a feed file or an http(s) URL)")
     return path.resolve().as_uri()
 
 
@@ -96,8 +100,18 @@ async def cmd_summarize(args: argparse.Namespace, settings: Settings) -> int:
     return report_input_errors(errors)
 
 
+async def open_existing_storage(url: str) -> Storage:
+    """Storage on a database that must exist already: read-only commands never create one."""
+    path = sqlite_path(url)
+    if path is not None and not path.is_file():
+        raise NewsbotError(f"no database at {path} (give --db, or run `newsbot db upgrade` "
+                           "or `newsbot run` first)")
+    return await open_storage(url, migrate=False)
+
+
+
 async def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
-    storage = await open_storage(settings.database_url)
+    storage = await open_existing_storage(settings.database_url)
     try:
         entries = await storage.audit_entries(args.tenant, args.limit)
     finally:

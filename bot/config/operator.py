@@ -100,7 +100,10 @@ def feed_url(entry: Mapping[str, Any], base: Path, where: str) -> str:
                               f"(got {brief(url)})")
         return url
     if path is not None:
-        return (base / path).resolve().as_uri()
+        local = (base / path).resolve()
+        if not local.is_file():
+            raise ConfigError(f"{where}: 'path' {brief(path)} is not a file (looked for {local})")
+        return local.as_uri()
     raise ConfigError(f"{where}: needs 'url' or 'path'")
 
 
@@ -250,7 +253,9 @@ def load_config(directory: str | Path, env: Mapping[str, str] | None = None) -> 
     env = os.environ if env is None else env
     base = Path(directory)
     if not base.is_dir():
-        raise ConfigError(f"{base}: config folder not found")
+        raise ConfigError(f"{base}: config folder not found (give --config DIR or set "
+                          "NEWSBOT_CONFIG_DIR; an installed newsbot ships no config: copy "
+                          "config/ from the source and edit it)")
 
     def read(name: str) -> Any:
         path = base / name

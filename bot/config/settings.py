@@ -32,7 +32,9 @@ GIB = 1024 ** 3
 def default_config_dir() -> Path:
     """./config when run from a checkout or the Docker work dir, else the one beside the package."""
     here = Path.cwd() / "config"
-    return here if (here / "feeds.yaml").exists() else REPO_ROOT / "config"
+    if (here / "feeds.yaml").exists() or not (REPO_ROOT / "config").is_dir():
+        return here  # an installed package has no config beside it: ./config, or an error
+    return REPO_ROOT / "config"
 
 
 class Settings(BaseSettings):
@@ -48,6 +50,7 @@ class Settings(BaseSettings):
     # networks (comma-separated CIDRs) a feed added from chat may be on, e.g. an intranet server
     fetch_allow_networks: str = ""
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one object per line (bot/cli/log_format)
     # Slack user ids (comma-separated) allowed to run admin commands besides workspace admins
     slack_admin_users: str = ""
     slack_mode: Literal["socket", "http"] = "socket"  # socket (SLACK_APP_TOKEN) | http
@@ -82,7 +85,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
         return level
 
-    @field_validator("slack_mode", mode="before")
+    @field_validator("slack_mode", "log_format", mode="before")
     @classmethod
     def _mode(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
@@ -207,10 +210,20 @@ def settings_errors(exc: ValidationError) -> list[str]:
 
 def sqlite_path(url: str) -> Path | None:
     """The file behind a SQLite URL (to create its folder), or None for other databases."""
-    prefix = "sqlite+aiosqlite:///"
-    if url.startswith(prefix) and ":memory:" not in url:
-        return Path(url[len(prefix):])
+    for prefix in ("sqlite+aiosqlite:///", "sqlite:///"):
+        if url.startswith(prefix) and ":memory:" not in url:
+            return Path(url[len(prefix):].split("?", 1)[0])
     return None
+
+
+def absolute_sqlite_url(url: str, cwd: Path) -> tuple[str, Path | None]:
+    """``url`` with a relative SQLite path made absolute against ``cwd``, and that path (None
+    when nothing changed): ``sqlite:///data/x.db`` means ./data/x.db, said out loud."""
+    path = sqlite_path(url)
+    if path is None or path.is_absolute():
+        return url, None
+    absolute = cwd / path
+    return url.replace(str(path), str(absolute), 1), absolute
 
 
 def package_version() -> str:

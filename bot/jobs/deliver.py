@@ -41,6 +41,11 @@ from bot.storage.records import Backlog, DestinationBatch
 
 log = logging.getLogger(__name__)
 
+
+def log_context(delivery: Delivery) -> dict[str, object]:
+    """The fields a JSON log line carries for this delivery (bot/cli/log_format.py)."""
+    return {"delivery": delivery.id, "story": delivery.alert.story or None}
+
 MAX_ATTEMPTS = 12  # real attempts (requests that reached the platform and failed)
 RATE_LIMIT_PAUSE = 5.0  # seconds, when a rate limit names no time
 NOT_SENT_PAUSE = 30.0  # seconds, when the platform could not be reached
@@ -169,7 +174,8 @@ class Deliverer:
         except DeliveryError as exc:
             return await self._failed(delivery, exc, attempted=False)
         except Exception as exc:  # a sink bug must not stop the others
-            log.exception("sink %s failed checking delivery %d", sink.platform, delivery.id)
+            log.exception("sink %s failed checking delivery %d", sink.platform, delivery.id,
+                          extra=log_context(delivery))
             return await self._failed(delivery, TransientDeliveryError(repr(exc)), attempted=False)
         if found is None:
             await self.storage.begin_attempt(delivery.id, self.clock())
@@ -178,7 +184,8 @@ class Deliverer:
             except DeliveryError as exc:
                 return await self._failed(delivery, exc, attempted=True)
             except Exception as exc:  # a sink bug: maybe sent, check next time
-                log.exception("sink %s failed on delivery %d", sink.platform, delivery.id)
+                log.exception("sink %s failed on delivery %d", sink.platform, delivery.id,
+                              extra=log_context(delivery))
                 return await self._failed(delivery, UnknownOutcomeError(repr(exc)), attempted=True)
         await self.storage.mark_sent(delivery.id, found or None, self.clock())
         return Outcome.SENT
@@ -204,13 +211,15 @@ class Deliverer:
         attempts = delivery.attempts + attempted
         if attempted and attempts >= MAX_ATTEMPTS:
             log.error("delivery %d to %s rejected after %d attempts: %s", delivery.id,
-                      display_address(delivery.address), attempts, error)
+                      display_address(delivery.address), attempts, error,
+                      extra=log_context(delivery))
             await self.storage.mark_rejected(delivery.id,
                                              f"gave up after {attempts} attempts: {error}")
             return Outcome.REJECTED
         when = now + retry_delay(max(attempts, 1), exc.retry_after, jitter)
         log.warning("delivery %d to %s will retry at %s: %s", delivery.id,
-                    display_address(delivery.address), when.isoformat(timespec="seconds"), error)
+                    display_address(delivery.address), when.isoformat(timespec="seconds"), error,
+                    extra=log_context(delivery))
         await self.storage.mark_retry(delivery.id, error, when, in_doubt=in_doubt)
         if exc.retry_after is not None:  # the platform said when: the whole channel waits
             await self.storage.pause_destination(delivery.destination_id, when)

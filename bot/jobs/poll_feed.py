@@ -101,26 +101,28 @@ class Poller:
         except StorageError as exc:
             if is_transient(exc):
                 return await self._busy(feed, now, exc)
-            log.exception("feed %s: storage error", feed.url)
+            log.exception("feed %s: storage error", feed.url, extra={"feed": feed.id})
             return await self._failed(feed, now, FeedError(f"storage error: {exc}"))
         except Exception as exc:  # a bug on one feed must not stop the others
-            log.exception("feed %s: unexpected error", feed.url)
+            log.exception("feed %s: unexpected error", feed.url, extra={"feed": feed.id})
             return await self._failed(feed, now, FeedError(f"internal error: {exc!r}"))
 
     async def _failed(self, feed: FeedRow, now: datetime, exc: FeedError) -> PollOutcome:
         retry = next_poll_after_failure(feed, now, exc)
         log.warning("feed %s failed (%s: %s); next try %s", feed.url,
-                    exc.__class__.__name__, exc, retry.isoformat(timespec="seconds"))
+                    exc.__class__.__name__, exc, retry.isoformat(timespec="seconds"),
+                    extra={"feed": feed.id})
         await self.storage.record_failure(feed.id, now, f"{exc.__class__.__name__}: {exc}", retry)
         return PollOutcome(feed.url, False, error=str(exc))
 
     async def _busy(self, feed: FeedRow, now: datetime, exc: StorageError) -> PollOutcome:
         """The database stayed locked through the retries: poll again soon, not a backoff."""
-        log.warning("feed %s: database busy (%s); next try in %s", feed.url, exc, BUSY_RETRY)
+        log.warning("feed %s: database busy (%s); next try in %s", feed.url, exc, BUSY_RETRY,
+                    extra={"feed": feed.id})
         try:
             await self.storage.postpone_poll(feed.id, now + BUSY_RETRY)
         except StorageError as again:  # the lease expires by itself; the feed is retried then
-            log.warning("feed %s: could not postpone: %s", feed.url, again)
+            log.warning("feed %s: could not postpone: %s", feed.url, again, extra={"feed": feed.id})
         return PollOutcome(feed.url, False, error=f"database busy: {exc}")
 
     async def _poll(self, feed: FeedRow, now: datetime) -> PollOutcome:
@@ -150,7 +152,7 @@ class Poller:
         created = await self._record(feed, now, fetched, plan, primed, parsed.title, deferred)
         if plan.articles or created:
             log.info("feed %s: %d new article(s), %d alert(s)", feed.url, len(plan.articles),
-                     created)
+                     created, extra={"feed": feed.id})
         return PollOutcome(feed.url, True, new_articles=len(plan.articles), alerts=created,
                            deferred=deferred)
 
@@ -169,7 +171,7 @@ class Poller:
     def _cap_note(self, feed: FeedRow, stored: int, deferred: int) -> str:
         note = (f"poll capped: {stored} new entries stored, {deferred} left for the next "
                 f"poll(s) (limits per poll: {self.max_entries} entries, {self.max_alerts} alerts)")
-        log.warning("feed %s: %s", feed.url, note)
+        log.warning("feed %s: %s", feed.url, note, extra={"feed": feed.id})
         return note
 
     async def _record(self, feed: FeedRow, now: datetime, fetched: FetchResult, plan: PollPlan,

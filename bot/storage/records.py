@@ -11,11 +11,13 @@ from bot.domain.alert import Alert
 from bot.domain.article import Article
 from bot.domain.delivery import Delivery
 
+TRUSTED_SOURCES = ("config", "opml")  # the operator's follows: feeds.yaml, `feeds import`
+
 
 @dataclass(frozen=True, slots=True)
 class FeedRow:
     """A feed with its cache validators and health; read for a poll, or as a tenant's follow
-    (``title`` then is the follow's title, ``source`` the follow's: config | chat)."""
+    (``title`` then is the follow's title, ``source`` the follow's: config | opml | chat)."""
 
     id: int
     url: str

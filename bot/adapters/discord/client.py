@@ -113,6 +113,7 @@ async def start_discord(settings: Settings, commands: Commands) -> DiscordRuntim
     connection error otherwise) and run the gateway as a background task; None without a token.
     """
     if settings.discord_token is None or not settings.discord_token.get_secret_value():
+        log.info("Discord: DISCORD_TOKEN is not set; the Discord adapter is off")
         return None
     if settings.discord_api_url.rstrip("/") != DEFAULT_API:  # a gateway, a local test double
         discord.http.Route.BASE = settings.discord_api_url.rstrip("/")

@@ -13,7 +13,7 @@ from sqlalchemy import and_, delete, exists, or_, select, update
 
 from bot.domain.article import Article, FeedSource
 from bot.domain.errors import StorageError
-from bot.storage.records import FeedRow, Follow, NewDelivery, PollRecord
+from bot.storage.records import TRUSTED_SOURCES, FeedRow, Follow, NewDelivery, PollRecord
 from bot.storage.sql.base import StoreBase
 from bot.storage.sql.tables import articles, deliveries, feeds, follows
 
@@ -86,9 +86,11 @@ class FeedStore(StoreBase):
         return result.rowcount > 0
 
     async def unfollow_all_except(self, tenant: str, keep_feed_ids: set[int]) -> None:
+        """Remove the tenant's config follows not in ``keep_feed_ids`` (an OPML import's stay)."""
         async with self.tx() as conn:
             await conn.execute(delete(follows).where(
-                follows.c.tenant_id == tenant, follows.c.feed_id.not_in(keep_feed_ids)))
+                follows.c.tenant_id == tenant, follows.c.source == "config",
+                follows.c.feed_id.not_in(keep_feed_ids)))
 
     def _feed_row(self, r: Mapping[str, Any], trusted: bool, source: str = "config") -> FeedRow:
         return FeedRow(
@@ -108,14 +110,15 @@ class FeedStore(StoreBase):
         async with self.tx() as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [self._feed_row({**r, "title": r["follow_title"] or r["title"]},
-                               r["source"] == "config", r["source"]) for r in rows]
+                               r["source"] in TRUSTED_SOURCES, r["source"]) for r in rows]
 
     async def claim_due_feeds(self, now: datetime, limit: int, lease: timedelta,
                               owner: str | None = None) -> list[FeedRow]:
         """Lease up to ``limit`` due feeds that someone follows; safe with several workers.
         ``owner``'s heartbeat renews the lease (``renew_leases``) while the poll runs."""
         followed = exists().where(follows.c.feed_id == feeds.c.id)
-        untrusted = exists().where(follows.c.feed_id == feeds.c.id, follows.c.source != "config")
+        untrusted = exists().where(follows.c.feed_id == feeds.c.id,
+                                   follows.c.source.not_in(TRUSTED_SOURCES))
         due = and_(feeds.c.next_poll_at <= now, followed,
                    or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now))
         async with self.tx() as conn:

@@ -1,0 +1,84 @@
+"""Small things a new user ran into (issue 15): each with a clear message."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from test_cli import WATCHLIST
+
+from bot.cli import main
+from bot.cli.parser import build_parser
+from bot.config.operator import load_config
+from bot.domain.errors import ConfigError
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_a_latin1_line_is_reported_by_number_and_a_bom_is_accepted(tmp_path, capsys) -> None:
+    (tmp_path / "w.yaml").write_text(WATCHLIST, encoding="utf-8")
+    first = json.dumps({"id": "a", "title": "Nvidia raises a funding round"})
+    second = json.dumps({"id": "b", "title": "Société Nvidia"}, ensure_ascii=False)
+    third = json.dumps({"id": "c", "title": "Nvidia again"})
+    data = (b"\xef\xbb\xbf" + first.encode() + b"\n" + second.encode("latin-1") + b"\n"
+            + third.encode() + b"\n")
+    (tmp_path / "in.jsonl").write_bytes(data)
+    assert main(["match", "--watchlist", str(tmp_path / "w.yaml"),
+                 str(tmp_path / "in.jsonl")]) == 1
+    out, err = capsys.readouterr()
+    assert [line.split(":")[0] for line in out.splitlines() if not line.startswith(" ")] == \
+        ["a", "c"]
+    assert "line 2: not UTF-8 (invalid byte 0xe9" in err and "Traceback" not in err
+
+
+def test_db_upgrade_says_what_it_did(tmp_path, capsys) -> None:
+    db = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
+    assert main(["db", "upgrade", "--db", db]) == 0
+    assert "created the tables of a new database at " in capsys.readouterr().err
+    assert main(["db", "upgrade", "--db", db]) == 0
+    assert "is up to date (schema " in capsys.readouterr().err
+
+
+def test_feeds_check_of_nothing_or_a_folder_is_a_clear_error(tmp_path, capsys) -> None:
+    assert main(["feeds", "check", ""]) == 1
+    assert "feeds check needs a feed: give an http(s) URL or a file path" in \
+        capsys.readouterr().err
+    assert main(["feeds", "check", str(tmp_path)]) == 1
+    assert "not a file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("verbose", [True, False])
+def test_verbose_works_after_the_subcommand(tmp_path, caplog, capsys, verbose) -> None:
+    db = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
+    assert main(["db", "upgrade", *(["-v"] if verbose else []), "--db", db]) == 0
+    migrations = [r for r in caplog.records if r.name.startswith("alembic")]
+    assert bool(migrations) == verbose
+    assert build_parser().parse_args(["feeds", "export", "-v"]).verbose
+    assert build_parser().parse_args(["-v", "audit"]).verbose
+    assert not build_parser().parse_args(["audit"]).verbose
+
+
+def test_discord_webhooks_are_named_where_destinations_are_explained(tmp_path) -> None:
+    (tmp_path / "channels.yaml").write_text("destinations:\n  - to: telegram:123\n")
+    with pytest.raises(ConfigError, match="discord-webhook:URL"):
+        load_config(tmp_path)
+    assert "discord-webhook:URL" in (REPO / "config" / "channels.yaml").read_text()
+
+
+def test_a_path_feed_to_a_missing_file_is_refused_at_load(tmp_path) -> None:
+    (tmp_path / "feeds.yaml").write_text("feeds:\n  - url: https://a.example/\n"
+                                         "  - path: ../nowhere.rss\n")
+    with pytest.raises(ConfigError, match=r"feeds.yaml: feed #2: 'path' '../nowhere.rss' is "
+                                          r"not a file"):
+        load_config(tmp_path)
+
+
+def test_help_lists_every_command(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command in ("run", "demo", "feeds", "match", "summarize", "preview", "db", "audit",
+                    "import/export"):
+        assert command in out
+
