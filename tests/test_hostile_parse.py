@@ -11,10 +11,15 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from feedserver import rss
@@ -28,6 +33,8 @@ from bot.jobs.process_pool import ProcessPool
 from bot.pipeline.feed_limits import MAX_ATTRIBUTES, MAX_TAGS
 from bot.pipeline.parse import parse_feed
 from bot.text.truncate import strip_controls
+
+REPO = Path(__file__).resolve().parents[1]
 
 HEAD = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Hostile</title>'
 TAIL = b"</channel></rss>"
@@ -189,7 +196,7 @@ async def test_a_parse_past_the_memory_limit_fails_with_the_limit_named() -> Non
 
 
 # --- control characters --------------------------------------------------------------------------
-def entry_texts(feed) -> list[str]:  # noqa: ANN001 - ParsedFeed
+def entry_texts(feed) -> list[str]:  # (a ParsedFeed)
     return [feed.title or "", *(v for e in feed.entries
                                for v in (e.title, e.text, e.guid, e.author, e.url) if v)]
 
@@ -232,3 +239,36 @@ async def test_a_feed_with_nul_characters_is_stored_and_alerted(
         assert alert["title"] == "Nvidia invests in a plant"
     finally:
         await app.close()
+
+
+KILLED_PARENT = """
+import asyncio, os, signal, sys
+from bot.jobs.process_pool import ProcessPool
+
+async def main() -> None:
+    pool = ProcessPool(size=1, time_limit=30)
+    print(await pool.run(os.getpid), flush=True)  # the worker's pid
+    os.kill(os.getpid(), signal.SIGKILL)  # as kill -9 of newsbot would
+
+asyncio.run(main())
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:  # a zombie is as good as gone
+            return stat.read().split(") ", 1)[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to watch the worker")
+def test_a_worker_whose_parent_was_killed_exits_instead_of_lingering() -> None:
+    parent = subprocess.run([sys.executable, "-c", KILLED_PARENT], capture_output=True,
+                            text=True, timeout=60, cwd=str(REPO))
+    assert parent.returncode == -signal.SIGKILL, parent.stderr
+    worker = int(parent.stdout.split()[0])
+    deadline = time.monotonic() + 15
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(worker), "the parse worker outlived its killed parent"

@@ -27,6 +27,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -39,9 +40,34 @@ T = TypeVar("T")
 START_TIMEOUT = 60.0  # seconds for a new worker to answer; a busy machine can be slow to spawn
 
 
+PARENT_CHECK_SECONDS = 1.0
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose parent died (``kill -9`` of newsbot) exits instead of lingering."""
+    while True:
+        time.sleep(PARENT_CHECK_SECONDS)
+        if os.getppid() != parent:  # re-parented: the process that started us is gone
+            os._exit(0)
+
+
+def _one_malloc_arena() -> None:
+    """Keep to one malloc arena (glibc reserves 64 MB of address space per thread arena)."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+        import ctypes.util
+
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-8, 1)  # M_ARENA_MAX
+
+
 def _init_worker(memory_limit: int | None, preload: tuple[str, ...]) -> None:
-    """Runs once in each new worker: ignore Ctrl-C (the parent decides), cap memory, import."""
+    """Runs once in each new worker: ignore Ctrl-C (the parent decides), exit with the parent,
+    cap memory, import."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _one_malloc_arena()  # (a second thread's own arena would eat the memory limit below)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True,
+                     name="exit-with-parent").start()
     if memory_limit:
         with contextlib.suppress(ImportError, ValueError, OSError):
             import resource
