@@ -122,15 +122,11 @@ class FeedStore(StoreBase):
         due = and_(feeds.c.next_poll_at <= now, followed,
                    or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now))
         async with self.tx() as conn:
-            ids = (await conn.execute(select(feeds.c.id).where(due)  # skip rows being claimed
-                                      .order_by(feeds.c.next_poll_at).limit(limit)
-                                      .with_for_update(skip_locked=True))).scalars().all()
-            if not ids:
+            claimed = [row.id for row in await self.lease_rows(
+                conn, feeds, due, feeds.c.next_poll_at, limit, until=now + lease, owner=owner,
+                returning=(feeds.c.id,))]
+            if not claimed:
                 return []
-            claimed = (await conn.execute(
-                update(feeds).where(feeds.c.id.in_(ids), due)
-                .values(lease_until=now + lease, lease_owner=owner)
-                .returning(feeds.c.id))).scalars().all()
             rows = (await conn.execute(select(feeds, untrusted.label("untrusted"))
                                        .where(feeds.c.id.in_(claimed))
                                        .order_by(feeds.c.next_poll_at))).mappings().all()

@@ -58,17 +58,9 @@ class OutboxStore(StoreBase):
                     _free(destinations.c.paused_until, now),
                     _free(destinations.c.lease_until, now), has_due)
         async with self.tx() as conn:
-            # PostgreSQL: rows another worker is claiming right now are skipped, not waited for
-            # (no lock queue, no deadlock); SQLite serialises writers and ignores the clause
-            ids = (await conn.execute(select(destinations.c.id).where(free)
-                                      .order_by(destinations.c.id).limit(limit)
-                                      .with_for_update(skip_locked=True))).scalars().all()
-            if not ids:
-                return []
-            claimed = (await conn.execute(
-                update(destinations).where(destinations.c.id.in_(ids), free)
-                .values(lease_until=now + lease, lease_owner=owner)
-                .returning(destinations.c.id, destinations.c.address))).all()
+            claimed = await self.lease_rows(
+                conn, destinations, free, destinations.c.id, limit, until=now + lease,
+                owner=owner, returning=(destinations.c.id, destinations.c.address))
             batches = []
             for dest_id, address in sorted(claimed):
                 rows = (await conn.execute(
