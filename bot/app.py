@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.adapters.slack.oauth import Workspaces, build_workspaces
 from bot.chat.service import CommandService
 from bot.config.apply import sync_operator_config
 from bot.config.operator import OperatorConfig, load_config
@@ -21,7 +22,7 @@ from bot.delivery.console import ConsoleSink
 from bot.delivery.discord_sink import make_discord_sinks
 from bot.delivery.jsonl import JsonlSink
 from bot.delivery.sinks import Sink
-from bot.delivery.slack_sink import make_slack_sink
+from bot.delivery.slack_sink import SlackTokens, make_slack_sink
 from bot.domain.alert import display_address
 from bot.domain.delivery import Delivery
 from bot.jobs.deliver import Deliverer, DeliveryReport
@@ -73,10 +74,12 @@ def run_summary(report: CycleReport) -> tuple[str, int]:
     return line, EXIT_FEEDS_FAILED if failed else EXIT_UNDELIVERED if undelivered else EXIT_OK
 
 
-def default_sinks(settings: Settings, base_dir: Path | None = None) -> dict[str, Sink]:
-    """Console and jsonl always; Slack and Discord when their tokens are in the environment."""
+def default_sinks(settings: Settings, base_dir: Path | None = None, *,
+                  slack_tokens: SlackTokens | None = None) -> dict[str, Sink]:
+    """Console and jsonl always; Slack and Discord when their tokens are in the environment
+    (Slack for several workspaces: each workspace's token, ``slack_tokens``)."""
     sinks: dict[str, Sink] = {"console": ConsoleSink(), "jsonl": JsonlSink(base_dir)}
-    if slack := make_slack_sink(settings, base_url=settings.slack_api_url):
+    if slack := make_slack_sink(settings, base_url=settings.slack_api_url, tokens=slack_tokens):
         sinks["slack"] = slack
     sinks.update(make_discord_sinks(settings, api_base=settings.discord_api_url))
     return sinks
@@ -104,6 +107,7 @@ class App:
         self.commands = CommandService(storage, defaults=config.watchlist, clock=clock,
                                        url_vetter=guard.vet)
         self._owned = owned
+        self.slack_workspaces: Workspaces | None = None  # Slack for several workspaces
         self.loop_lag = LoopLag()  # event-loop stalls, for the logs and /metrics
 
     @classmethod
@@ -121,8 +125,15 @@ class App:
                                         guard=NetGuard(allow_networks=settings.allow_networks))
             owned.append(real)
             fetcher = real
-        app = cls(settings, storage, config, fetcher, sinks or default_sinks(settings), clock,
-                  tuple(owned))
+        try:  # Slack for several workspaces: installations in the database (a bad key: error)
+            workspaces = build_workspaces(settings, storage) if settings.slack_workspaces else None
+        except BaseException:
+            await storage.dispose()
+            raise
+        tokens = workspaces.tokens if workspaces else None
+        app = cls(settings, storage, config, fetcher,
+                  sinks or default_sinks(settings, slack_tokens=tokens), clock, tuple(owned))
+        app.slack_workspaces = workspaces
         try:
             await app.liveness.start()
             await app.liveness.reap(clock())  # a crashed worker's leases are free at once

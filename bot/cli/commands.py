@@ -7,6 +7,7 @@ import argparse
 from bot.cli.opml import cmd_feeds_export, cmd_feeds_import
 from bot.cli.preview import cmd_preview
 from bot.cli.run import cmd_db_upgrade, cmd_demo, cmd_run
+from bot.cli.tenants import cmd_tenant
 from bot.cli.tools import cmd_audit, cmd_feeds_check, cmd_match, cmd_summarize
 from bot.config.settings import Settings
 
@@ -14,7 +15,7 @@ from bot.config.settings import Settings
 async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     handlers = {
         "run": cmd_run, "demo": cmd_demo, "match": cmd_match, "summarize": cmd_summarize,
-        "audit": cmd_audit, "preview": cmd_preview,
+        "audit": cmd_audit, "preview": cmd_preview, "tenant": cmd_tenant,
     }
     if args.command == "feeds":
         feeds = {"check": cmd_feeds_check, "import": cmd_feeds_import,

@@ -17,7 +17,7 @@ from bot.config.settings import Settings, absolute_sqlite_url, package_version, 
 from bot.domain.errors import NewsbotError
 
 DESCRIPTION = ("Command line: run, demo, feeds check/import/export, match, summarize, preview, "
-               "db upgrade, audit.")
+               "db upgrade, audit, tenant delete.")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--limit", type=int, default=50)
     audit.add_argument("--db", help="database URL")
     audit.add_argument("--json", action="store_true")
+    from bot.cli.tenants import add_tenant_parser
+
+    add_tenant_parser(sub)
     allow_verbose_anywhere(sub)
     return parser
 

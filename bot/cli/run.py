@@ -19,6 +19,7 @@ from discord import LoginFailure
 from bot.adapters.background import BackgroundAdapter, start_all, stop_all
 from bot.adapters.discord.client import start_discord
 from bot.adapters.slack.app import start_slack
+from bot.adapters.slack.oauth import Workspaces
 from bot.app import App, run_summary
 from bot.chat.types import Commands
 from bot.cli.demo import run_demo
@@ -27,6 +28,7 @@ from bot.config.settings import Settings
 from bot.domain.errors import ConfigError
 from bot.jobs.parse_workers import close_parse_workers
 from bot.jobs.scheduler import run_forever
+from bot.storage import AppStateStorage
 from bot.storage.sql.db import current_revision, make_engine, upgrade
 from bot.web.server import start_web
 
@@ -79,12 +81,17 @@ def install_signal_handlers(stop: asyncio.Event, deadline: float = SHUTDOWN_DEAD
     return restore
 
 
-def chat_adapters(settings: Settings, commands: Commands) -> list[BackgroundAdapter]:
-    """Slack and Discord, each started in the background (they are off without their tokens)."""
+def chat_adapters(settings: Settings, commands: Commands, *,
+                  workspaces: Workspaces | None = None,
+                  state: AppStateStorage | None = None) -> list[BackgroundAdapter]:
+    """Slack and Discord, each started in the background (they are off without their tokens).
+    ``workspaces``: Slack for several workspaces; ``state``: where Discord keeps its command
+    tree's hash."""
     return [
-        BackgroundAdapter("Slack", lambda: start_slack(settings, commands),
+        BackgroundAdapter("Slack",
+                          lambda: start_slack(settings, commands, workspaces=workspaces),
                           permanent=(ConfigError,)),
-        BackgroundAdapter("Discord", lambda: start_discord(settings, commands),
+        BackgroundAdapter("Discord", lambda: start_discord(settings, commands, state=state),
                           permanent=(ConfigError, LoginFailure)),
     ]
 
@@ -109,8 +116,8 @@ async def _run(args: argparse.Namespace, settings: Settings, stop: asyncio.Event
             line, status = run_summary(await app.cycle(all_feeds=True))
             print(line, file=sys.stderr)
             return status
-        adapters = [] if args.no_chat_adapters else start_all(chat_adapters(settings,
-                                                                             app.commands))
+        adapters = [] if args.no_chat_adapters else start_all(chat_adapters(
+            settings, app.commands, workspaces=app.slack_workspaces, state=app.storage))
         stopper = asyncio.create_task(stop_all(adapters, when=stop))  # beside the wind-down
         web = None
         try:

@@ -23,6 +23,11 @@ def masked_database_url(url: str) -> str:
 
 
 def slack_status(settings: Settings) -> str:
+    if settings.slack_workspaces:
+        if settings.slack_mode != "http" or not _set(settings.slack_signing_secret):
+            return ("off (several workspaces need NEWSBOT_SLACK_MODE=http and "
+                    "SLACK_SIGNING_SECRET)")
+        return "on (several workspaces, http mode)"
     if not _set(settings.slack_bot_token):
         return "off (SLACK_BOT_TOKEN is not set)"
     if settings.slack_mode == "socket" and not _set(settings.slack_app_token):

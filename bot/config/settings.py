@@ -72,6 +72,15 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "NEWSBOT_SLACK_APP_TOKEN"))
     slack_signing_secret: SecretStr | None = Field(
         None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "NEWSBOT_SLACK_SIGNING_SECRET"))
+    # Slack for several workspaces (OAuth v2 install; bot/adapters/slack/oauth.py): the app's
+    # credentials, where Slack sends the installer back (optional: the app's one redirect URL),
+    # and the key that encrypts the stored workspace tokens (optional)
+    slack_client_id: str = Field(
+        "", validation_alias=AliasChoices("SLACK_CLIENT_ID", "NEWSBOT_SLACK_CLIENT_ID"))
+    slack_client_secret: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_CLIENT_SECRET", "NEWSBOT_SLACK_CLIENT_SECRET"))
+    slack_redirect_uri: str = ""
+    token_key: SecretStr | None = None
     discord_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("DISCORD_TOKEN", "NEWSBOT_DISCORD_TOKEN"))
     # the status page's password; required when NEWSBOT_HTTP_HOST is not a loopback address
@@ -127,6 +136,12 @@ class Settings(BaseSettings):
                              "address: the status page shows every tenant's feeds and alerts "
                              "(or set NEWSBOT_HTTP_HOST=127.0.0.1, or NEWSBOT_HTTP_PORT=0)")
         return value
+
+    @property
+    def slack_workspaces(self) -> bool:
+        """Slack for several workspaces: SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set."""
+        secret = self.slack_client_secret
+        return bool(self.slack_client_id.strip() and secret and secret.get_secret_value())
 
     @property
     def log_level_number(self) -> int:

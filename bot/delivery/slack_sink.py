@@ -37,7 +37,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -85,7 +85,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def slack_client(token: str, *, base_url: str | None = None) -> AsyncWebClient:
+class SlackTokens(Protocol):
+    """Slack for several workspaces: the bot token for a destination's alerts, and the
+    workspace it belongs to (its own history-read limit); raises a ``DeliveryError``
+    (``NotSentError``: the workspace removed the app, its alerts wait)."""
+
+    async def token_for(self, destination_id: int) -> tuple[str, str]:
+        ...
+
+
+def slack_client(token: str | None, *, base_url: str | None = None) -> AsyncWebClient:
     """An ``AsyncWebClient`` with slack_sdk's retries off (the outbox retries, see above)."""
     kwargs: dict[str, Any] = {"token": token, "retry_handlers": [], "timeout": int(TOTAL_TIMEOUT)}
     if base_url:
@@ -99,18 +108,22 @@ class SlackSink:
     Paces one message per ``per_channel_interval`` seconds per channel (Slack's chat.postMessage
     limit) with the shared ``Pacer``; only that channel's sends wait. ``timeout`` bounds each
     call. ``clock`` is wall time (the ``find_sent`` window); ``monotonic`` and ``sleep`` drive the
-    pacing and the history cache (tests pass fakes).
+    pacing and the history cache (tests pass fakes). With ``tokens`` (Slack for several
+    workspaces) every call carries the token of the destination's workspace; without, the
+    client's own token (``SLACK_BOT_TOKEN``).
     """
 
     platform = "slack"
 
-    def __init__(self, client: AsyncWebClient, *, clock: Callable[[], datetime] = utcnow,
+    def __init__(self, client: AsyncWebClient, *, tokens: SlackTokens | None = None,
+                 clock: Callable[[], datetime] = utcnow,
                  per_channel_interval: float = 1.0,
                  monotonic: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  timeout: float = TOTAL_TIMEOUT, max_wait: float = MAX_WAIT,
                  scan_ttl: float = SCAN_TTL) -> None:
         self.client = client
+        self.tokens = tokens
         self.timeout = timeout
         self.clock = clock
         self.pacer = Pacer(limit=1, window=per_channel_interval, max_wait=max_wait,
@@ -124,17 +137,20 @@ class SlackSink:
         payload = render_slack(delivery.alert)
         metadata = {"event_type": EVENT_TYPE, "event_payload": _marker(delivery)}
         key = f"slack:{channel}"
+        auth, _ = await self._auth(delivery)
         await self.pacer.acquire(key)
         response = await self._call(key, channel, partial(
-            self.client.chat_postMessage, channel=channel, metadata=metadata, **payload))
+            self.client.chat_postMessage, channel=channel, metadata=metadata, **auth, **payload))
         ts = response.get("ts")
         return SendResult(message_id=str(ts) if ts else None, extra={"channel": channel})
 
     async def find_sent(self, delivery: Delivery) -> str | None:
         """The ``ts`` of this delivery's message if it is in the channel's recent history."""
         channel = _channel(delivery)
+        auth, history = await self._auth(delivery)
         return await self.scans.lookup(channel, _marker_key(_marker(delivery)),
-                                       delivery.last_attempt_at, partial(self._scan, channel))
+                                       delivery.last_attempt_at,
+                                       partial(self._scan, channel, auth, history))
 
     async def close(self) -> None:
         if self._own_session is not None:
@@ -143,17 +159,25 @@ class SlackSink:
             self.client.session = None
 
     # --- internals --------------------------------------------------------------------------------
-    async def _scan(self, channel: str) -> dict[str, str]:
+    async def _auth(self, delivery: Delivery) -> tuple[dict[str, Any], str]:
+        """The ``token`` argument for this delivery's calls (none: the client's own token) and
+        the pacing key of its workspace's history reads."""
+        if self.tokens is None:
+            return {}, HISTORY_KEY
+        token, workspace = await self.tokens.token_for(delivery.destination_id)
+        return {"token": token}, f"{HISTORY_KEY}:{workspace}"
+
+    async def _scan(self, channel: str, auth: dict[str, Any], history: str) -> dict[str, str]:
         """Every newsbot marker in ``channel`` over ``FIND_WINDOW``: marker -> ``ts``."""
         oldest = f"{(self.clock() - FIND_WINDOW).timestamp():.6f}"
         found: dict[str, str] = {}
         cursor: str | None = None
         for _ in range(FIND_PAGES):
-            await self.pacer.acquire(HISTORY_KEY)
+            await self.pacer.acquire(history)
             kwargs: dict[str, Any] = {"channel": channel, "oldest": oldest, "limit": PAGE_SIZE,
-                                      "include_all_metadata": True, "cursor": cursor}
+                                      "include_all_metadata": True, "cursor": cursor, **auth}
             try:
-                page = await self._call(HISTORY_KEY, channel,
+                page = await self._call(history, channel,
                                         partial(self.client.conversations_history, **kwargs))
             except PermanentDeliveryError as exc:
                 # cannot check: resend (a duplicate is possible, see the module docstring)
@@ -229,12 +253,15 @@ def _marker_of(message: dict[str, Any]) -> str | None:
     return _marker_key({k: str(payload.get(k, "")) for k in ("delivery", "story")})
 
 
-def make_slack_sink(settings: Settings, *, base_url: str | None = None) -> SlackSink | None:
-    """The Slack sink for ``App.sinks["slack"]``, or None when no bot token is set.
+def make_slack_sink(settings: Settings, *, base_url: str | None = None,
+                    tokens: SlackTokens | None = None) -> SlackSink | None:
+    """The Slack sink for ``App.sinks["slack"]``, or None when no bot token is set and no
+    ``tokens`` (Slack for several workspaces) are given.
 
     Every call it makes goes to ``base_url``, by default ``settings.slack_api_url``.
     """
-    if settings.slack_bot_token is None or not settings.slack_bot_token.get_secret_value():
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+    if not token and tokens is None:
         return None
-    return SlackSink(slack_client(settings.slack_bot_token.get_secret_value(),
-                                  base_url=base_url or settings.slack_api_url))
+    return SlackSink(slack_client(None if tokens else token,
+                                  base_url=base_url or settings.slack_api_url), tokens=tokens)

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.storage.ports import ChatStorage, ConfigSyncStorage, DelivererStorage, PollerStorage
+from bot.storage.ports import (
+    AppStateStorage,
+    ChatStorage,
+    ConfigSyncStorage,
+    DelivererStorage,
+    InstallationStorage,
+    PollerStorage,
+)
 from bot.storage.records import (
     AuditEntry,
     Backlog,
@@ -21,11 +28,12 @@ from bot.storage.records import (
 from bot.storage.sql.chat import ChatStore
 from bot.storage.sql.db import MIGRATIONS, current_revision, make_engine, upgrade
 from bot.storage.sql.feeds import FeedStore, is_transient
+from bot.storage.sql.installations import InstallationStore
 from bot.storage.sql.outbox import UNCERTAIN, OutboxStore
 from bot.storage.sql.tenants import TenantStore
 
 
-class Storage(TenantStore, FeedStore, OutboxStore, ChatStore):
+class Storage(TenantStore, FeedStore, OutboxStore, ChatStore, InstallationStore):
     """All queries newsbot makes, on one engine. Build with ``await open_storage(url)``."""
 
 
@@ -43,5 +51,6 @@ async def open_storage(url: str, *, migrate: bool = True,
 
 __all__ = ["AuditEntry", "Backlog", "ChatStorage", "ConfigSyncStorage", "DelivererStorage",
            "DeliveryState", "DestinationBatch", "DestinationStatus", "FeedRow", "Follow",
-           "NewDelivery", "PollRecord", "PollerStorage", "Storage", "StoredArticle", "UNCERTAIN",
+           "NewDelivery", "PollRecord", "PollerStorage", "Storage",
+           "StoredArticle", "UNCERTAIN", "InstallationStorage", "AppStateStorage",
            "is_transient", "open_storage", "MIGRATIONS", "current_revision"]

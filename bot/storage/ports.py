@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from bot.domain.alert import Destination, Subscription
 from bot.domain.article import FeedSource
+from bot.domain.installation import SlackInstallation
 from bot.domain.watchlist import Watchlist
 from bot.storage.records import (
     DeliveryState,
@@ -205,4 +206,42 @@ class ConfigSyncStorage(Protocol):
         ...
 
     async def unfollow_all_except(self, tenant: str, keep_feed_ids: set[int]) -> None:
+        ...
+
+
+class InstallationStorage(Protocol):
+    """What Slack for several workspaces (bot/adapters/slack/) needs: the installation of each
+    workspace (OAuth v2), the one-time OAuth states, the tenant of a destination, and the audit
+    log."""
+
+    async def save_installation(self, install: SlackInstallation, now: datetime) -> str:
+        ...
+
+    async def find_installation(self, team_id: str) -> SlackInstallation | None:
+        ...
+
+    async def remove_installation(self, team_id: str, now: datetime, reason: str) -> bool:
+        ...
+
+    async def issue_oauth_state(self, state: str, expires_at: datetime, now: datetime) -> None:
+        ...
+
+    async def consume_oauth_state(self, state: str, now: datetime) -> bool:
+        ...
+
+    async def destination_tenant(self, destination_id: int) -> str:
+        ...
+
+    async def audit(self, tenant: str, actor: str, action: str, target: str, *, before: Any,
+                    after: Any, now: datetime) -> None:
+        ...
+
+
+class AppStateStorage(Protocol):
+    """Small values an adapter keeps across restarts (the Discord command tree's hash)."""
+
+    async def get_state(self, key: str) -> str | None:
+        ...
+
+    async def set_state(self, key: str, value: str, now: datetime) -> None:
         ...

@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -30,6 +33,9 @@ from discord import app_commands
 from bot.adapters.discord.groups import AdminGroup, NewsGroup
 from bot.chat.types import Commands
 from bot.config.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.storage.ports import AppStateStorage
 
 log = logging.getLogger(__name__)
 
@@ -56,32 +62,58 @@ def parse_guild_ids(value: str) -> tuple[int, ...]:
 
 
 class NewsBot(discord.Client):
-    """Guild intent only; the ``/news`` and ``/news-admin`` trees; commands synced on login."""
+    """Guild intent only; the ``/news`` and ``/news-admin`` trees; commands synced on login when
+    they changed since the last sync (their hash kept in ``state``; without it, on every login)."""
 
     def __init__(self, service: Commands, *, guild_ids: tuple[int, ...] = (),
-                 **options: Any) -> None:
+                 state: AppStateStorage | None = None, **options: Any) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
         super().__init__(intents=intents, allowed_mentions=discord.AllowedMentions.none(),
                          **options)
         self.service = service
         self.guild_ids = guild_ids
+        self.state = state
         self.tree = app_commands.CommandTree(self)
         self.tree.add_command(NewsGroup(service))
         self.tree.add_command(AdminGroup(service))
 
     async def setup_hook(self) -> None:
-        await sync_commands(self.tree, self.guild_ids)
+        await sync_if_changed(self.tree, self.guild_ids, self.state)
 
 
-async def sync_commands(tree: app_commands.CommandTree[Any], guild_ids: tuple[int, ...]) -> None:
+def commands_hash(tree: app_commands.CommandTree[Any], guild_ids: tuple[int, ...]) -> str:
+    """A digest of what a sync would send: the command payloads and where they go."""
+    payload = [c.to_dict(tree) for c in tree.get_commands()]
+    text = json.dumps([payload, sorted(guild_ids)], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def sync_if_changed(tree: app_commands.CommandTree[Any], guild_ids: tuple[int, ...],
+                          state: AppStateStorage | None) -> bool:
+    """Sync unless these very commands were synced for this application before (Discord rate
+    limits command updates; a restart changes nothing). True if a sync was sent."""
+    if state is None:
+        await sync_commands(tree, guild_ids)
+        return True
+    key = f"discord.commands.{tree.client.application_id}"
+    digest = commands_hash(tree, guild_ids)
+    if await state.get_state(key) == digest:
+        log.info("Discord commands unchanged since the last sync; not syncing")
+        return False
+    if await sync_commands(tree, guild_ids):
+        await state.set_state(key, digest, datetime.now(UTC))
+    return True
+
+
+async def sync_commands(tree: app_commands.CommandTree[Any], guild_ids: tuple[int, ...]) -> bool:
     """Per guild when ``guild_ids`` are given (instant: development), else global (production;
-    Discord may take a while to show new global commands everywhere)."""
+    Discord may take a while to show new global commands everywhere). False if it failed."""
     try:
         if not guild_ids:
             synced = await tree.sync()
             log.info("synced %d global Discord commands", len(synced))
-            return
+            return True
         for guild_id in guild_ids:
             guild = discord.Object(id=guild_id)
             tree.copy_global_to(guild=guild)
@@ -89,6 +121,8 @@ async def sync_commands(tree: app_commands.CommandTree[Any], guild_ids: tuple[in
             log.info("synced %d Discord commands to server %d", len(synced), guild_id)
     except discord.HTTPException as exc:  # the bot still posts alerts without fresh commands
         log.error("could not sync Discord commands: %s %s", exc.status, exc.text[:200])
+        return False
+    return True
 
 
 @dataclass
@@ -108,7 +142,8 @@ def _report_exit(task: asyncio.Task[None]) -> None:
         log.error("the Discord client stopped: %s: %s", exc.__class__.__name__, exc)
 
 
-async def start_discord(settings: Settings, commands: Commands) -> DiscordRuntime | None:
+async def start_discord(settings: Settings, commands: Commands, *,
+                        state: AppStateStorage | None = None) -> DiscordRuntime | None:
     """Log in (raises ``discord.LoginFailure`` for a refused token, ``HTTPException`` or a
     connection error otherwise) and run the gateway as a background task; None without a token.
     """
@@ -117,7 +152,7 @@ async def start_discord(settings: Settings, commands: Commands) -> DiscordRuntim
         return None
     if settings.discord_api_url.rstrip("/") != DEFAULT_API:  # a gateway, a local test double
         discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
-    client = NewsBot(commands, guild_ids=parse_guild_ids(settings.discord_guild_ids))
+    client = NewsBot(commands, guild_ids=parse_guild_ids(settings.discord_guild_ids), state=state)
     try:
         await client.login(settings.discord_token.get_secret_value())
     except BaseException:  # refused, unreachable, or the stop: close the client's HTTP session

@@ -6,7 +6,10 @@ within 3 s: a command that finishes within ``fast_reply`` seconds answers in the
 a slower one is acked with "Working on it…" and answered through ``response_url`` (``respond``).
 
 Runners: Socket Mode (``SLACK_APP_TOKEN``, no public URL; the default) and HTTP
-(``SLACK_SIGNING_SECRET``, ``POST /slack/events`` on ``settings.slack_port``). Every HTTP
+(``SLACK_SIGNING_SECRET``, ``POST /slack/events`` on ``settings.slack_port``). Slack for several
+workspaces (``SLACK_CLIENT_ID``/``SLACK_CLIENT_SECRET``, HTTP only) adds the OAuth install
+(``GET /slack/install``, ``GET /slack/oauth_redirect``, bot/adapters/slack/oauth.py) and answers
+each workspace with its own token. Every HTTP
 request is verified before bolt sees it: a missing, non-numeric or stale timestamp or a wrong
 signature gets 401 (bolt alone would answer a non-numeric timestamp with a 500), and so does a
 replay of a request already seen (same timestamp and signature, within the 5-minute window);
@@ -32,6 +35,12 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.adapters.slack.oauth import (
+    INSTALL_PATH,
+    Workspaces,
+    add_workspace_listeners,
+    oauth_settings,
+)
 from bot.adapters.slack.reply import render_reply
 from bot.adapters.slack.verify import (
     StrictRequestVerification,
@@ -115,18 +124,27 @@ class AdminCheck:
 # --- the app --------------------------------------------------------------------------------------
 def build_slack_app(settings: Settings, commands: Commands, *,
                     client: AsyncWebClient | None = None, fast_reply: float = FAST_REPLY,
-                    admins: AdminCheck | None = None) -> AsyncApp:
-    """The bolt app with the ``/news`` command and the article button's action."""
+                    admins: AdminCheck | None = None,
+                    workspaces: Workspaces | None = None) -> AsyncApp:
+    """The bolt app with the ``/news`` command and the article button's action; with
+    ``workspaces``, the OAuth install and each request answered with its workspace's token."""
     quiet_chatty_loggers()  # slack_sdk/slack_bolt DEBUG logs carry response_url and tokens
     secret = _secret(settings.slack_signing_secret)
-    if client is None:
-        token = _secret(settings.slack_bot_token)
-        if not token:
-            raise ConfigError("SLACK_BOT_TOKEN is not set: the Slack app needs a bot token")
-        client = AsyncWebClient(token=token)
-    app = AsyncApp(client=client, signing_secret=secret or None,
-                   request_verification_enabled=False,
-                   before_authorize=StrictRequestVerification(secret) if secret else None)
+    verify = StrictRequestVerification(secret) if secret else None
+    if workspaces is not None:
+        app = AsyncApp(client=client or AsyncWebClient(base_url=settings.slack_api_url),
+                       signing_secret=secret or None, request_verification_enabled=False,
+                       before_authorize=verify,
+                       oauth_settings=oauth_settings(settings, workspaces))
+        add_workspace_listeners(app, workspaces)
+    else:
+        if client is None:
+            token = _secret(settings.slack_bot_token)
+            if not token:
+                raise ConfigError("SLACK_BOT_TOKEN is not set: the Slack app needs a bot token")
+            client = AsyncWebClient(token=token)
+        app = AsyncApp(client=client, signing_secret=secret or None,
+                       request_verification_enabled=False, before_authorize=verify)
     checker = admins or AdminCheck(settings.slack_admin_users)
 
     async def on_news(ack: Any, body: dict[str, Any], respond: Any,
@@ -202,9 +220,27 @@ def events_handler(app: AsyncApp, secret: str, clock: Callable[[], float] = time
     return handle
 
 
+def oauth_handler(app: AsyncApp) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """The aiohttp handler for the install link and the OAuth redirect (bolt's OAuth flow)."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        flow = app.oauth_flow
+        assert flow is not None
+        bolt_request = AsyncBoltRequest(body="", query=request.query_string,
+                                        headers=dict(request.headers))
+        if request.path == flow.install_path:
+            return await to_aiohttp_response(await flow.handle_installation(bolt_request))
+        return await to_aiohttp_response(await flow.handle_callback(bolt_request))
+
+    return handle
+
+
 async def start_http(app: AsyncApp, secret: str, *, host: str, port: int) -> SlackRuntime:
     web_app = web.Application(client_max_size=1024 * 1024)
     web_app.router.add_post(EVENTS_PATH, events_handler(app, secret))
+    if app.oauth_flow is not None:
+        for path in (app.oauth_flow.install_path, app.oauth_flow.redirect_uri_path):
+            web_app.router.add_get(path, oauth_handler(app))
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     try:
@@ -241,10 +277,13 @@ async def start_socket(app: AsyncApp, app_token: str) -> SlackRuntime:
 
 
 async def start_slack(settings: Settings, commands: Commands, *,
-                      client: AsyncWebClient | None = None, host: str = "0.0.0.0"
-                      ) -> SlackRuntime | None:
-    """Start the Slack adapter in ``settings.slack_mode``; None (logged) when tokens are missing."""
+                      client: AsyncWebClient | None = None, host: str = "0.0.0.0",
+                      workspaces: Workspaces | None = None) -> SlackRuntime | None:
+    """Start the Slack adapter in ``settings.slack_mode``; None (logged) when tokens are missing.
+    ``workspaces`` (built by the App on its storage) serve Slack for several workspaces."""
     mode = settings.slack_mode  # "socket" | "http", checked when the settings load
+    if settings.slack_workspaces:
+        return await _start_workspaces(settings, commands, client, host, workspaces)
     if not _secret(settings.slack_bot_token) and client is None:
         log.info("Slack: SLACK_BOT_TOKEN is not set; the Slack adapter is off")
         return None
@@ -263,3 +302,19 @@ async def start_slack(settings: Settings, commands: Commands, *,
         return await start_http(app, _secret(settings.slack_signing_secret), host=host,
                                 port=settings.slack_port)
     return await start_socket(app, _secret(settings.slack_app_token))
+
+
+async def _start_workspaces(settings: Settings, commands: Commands,
+                            client: AsyncWebClient | None, host: str,
+                            workspaces: Workspaces | None) -> SlackRuntime | None:
+    secret = _secret(settings.slack_signing_secret)
+    if settings.slack_mode != "http" or not secret:
+        log.warning("Slack: several workspaces (SLACK_CLIENT_ID) need NEWSBOT_SLACK_MODE=http "
+                    "and SLACK_SIGNING_SECRET; the adapter is off")
+        return None
+    if workspaces is None:
+        raise ConfigError("Slack for several workspaces needs the database's installations")
+    app = build_slack_app(settings, commands, client=client, workspaces=workspaces)
+    runtime = await start_http(app, secret, host=host, port=settings.slack_port)
+    log.info("Slack: several workspaces; install link at %s", INSTALL_PATH)
+    return runtime

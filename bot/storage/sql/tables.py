@@ -188,3 +188,37 @@ audit_log = Table(
     Column("at", UTCDateTime, nullable=False),
     Index("ix_audit_log_tenant_at", "tenant_id", "at"),
 )
+
+# --- Slack for several workspaces (OAuth v2 installs), and small state the adapters keep -----
+slack_installations = Table(
+    "slack_installations", metadata,
+    Column("team_id", String(32), primary_key=True),
+    Column("tenant_id", String(100), nullable=False, unique=True),  # "slack:T123"
+    Column("enterprise_id", String(32)),
+    Column("team_name", String(200), nullable=False, default=""),
+    Column("app_id", String(32)),
+    Column("bot_id", String(32), nullable=False, default=""),
+    Column("bot_user_id", String(32), nullable=False, default=""),
+    # as stored: "fernet:..." when NEWSBOT_TOKEN_KEY is set, else "plain:..."; NULL once removed
+    Column("bot_token", Text),
+    Column("bot_refresh_token", Text),  # token rotation only
+    Column("bot_token_expires_at", UTCDateTime),
+    Column("bot_scopes", Text, nullable=False, default=""),
+    Column("installer_user_id", String(32)),
+    Column("installed_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("removed_at", UTCDateTime),  # app_uninstalled / tokens_revoked; NULL: installed
+)
+
+slack_oauth_states = Table(
+    "slack_oauth_states", metadata,
+    Column("state", String(100), primary_key=True),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+app_state = Table(
+    "app_state", metadata,
+    Column("key", String(200), primary_key=True),  # e.g. "discord.commands.APP.global"
+    Column("value", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
