@@ -2,8 +2,15 @@
 
 Implements ``auth.test``, ``chat.postMessage`` (stores messages with their metadata, like Slack),
 ``conversations.history`` (newest first, ``oldest``, ``limit``, ``cursor``, metadata only with
-``include_all_metadata``), ``users.info`` and a ``/response/...`` endpoint for slash-command
-``response_url`` posts. Every call is recorded. Scripted failures are queued per method:
+``include_all_metadata``), ``users.info``, ``views.publish`` and a ``/response/...`` endpoint for
+slash-command ``response_url`` posts. Every call is recorded.
+
+Several workspaces: ``fake.install_code(code, team)`` makes ``oauth.v2.access`` (the app's client
+id and secret, Basic auth) answer that code once with a new bot token of ``team``;
+``auth.test`` then answers per token (a token the fake never issued is the
+default workspace ``TEAM``); ``fake.revoke(team)`` invalidates a workspace's tokens. With
+``expires_in``, tokens rotate: ``oauth.v2.access`` with ``grant_type=refresh_token`` issues the
+next one. Scripted failures are queued per method:
 
     fake.script("chat.postMessage", Failure(status=429, retry_after=7))
     fake.script("chat.postMessage", Failure(error="channel_not_found"))
@@ -17,6 +24,8 @@ gives an address where nothing listens (connection refused).
 from __future__ import annotations
 
 import asyncio
+import base64
+import itertools
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -66,6 +75,14 @@ class FakeSlack:
     rate_limit_every: int = 0  # every Nth chat.postMessage answers 429 (0: never)
     rate_limit_retry_after: float = 1.0
     _posts: int = 0
+    client_id: str = "111.222"
+    client_secret: str = "fake-client-secret"
+    codes: dict[str, dict[str, Any]] = field(default_factory=dict)  # code -> its install
+    tokens: dict[str, str] = field(default_factory=dict)  # bot token -> team (issued here)
+    refresh: dict[str, str] = field(default_factory=dict)  # refresh token -> team
+    revoked: set[str] = field(default_factory=set)
+    homes: list[dict[str, Any]] = field(default_factory=list)  # views.publish calls
+    _serial: Any = field(default_factory=lambda: itertools.count(1))
 
     @property
     def api_url(self) -> str:
@@ -90,8 +107,20 @@ class FakeSlack:
         self.messages.setdefault(channel, []).append(message)
         return message
 
-    def add_user(self, user: str, **flags: bool) -> None:
-        self.users[user] = {"id": user, "team_id": TEAM, "name": user.lower(), **flags}
+    def add_user(self, user: str, *, team: str = TEAM, **flags: bool) -> None:
+        self.users[user] = {"id": user, "team_id": team, "name": user.lower(), **flags}
+
+    def install_code(self, code: str, team: str, *, installer: str = "UINSTALL",
+                     expires_in: int | None = None, enterprise: str | None = None) -> None:
+        """``code`` answers ``oauth.v2.access`` once, installing the app in ``team``."""
+        self.codes[code] = {"team": team, "installer": installer, "expires_in": expires_in,
+                            "enterprise": enterprise}
+
+    def revoke(self, team: str) -> None:
+        self.revoked |= {t for t, owner in self.tokens.items() if owner == team}
+
+    def team_of(self, token: str | None) -> str:
+        return self.tokens.get(token or "", TEAM)
 
     def response_url(self, name: str = "r1") -> str:
         return f"{self.base}/response/{name}"
@@ -122,12 +151,16 @@ class FakeSlack:
                 await asyncio.sleep(failure.delay)
             if failure.status != 200 or failure.error:
                 return _failure(failure)
+        if method == "oauth.v2.access":
+            return web.json_response(self._oauth_v2_access(auth, args))
         if not token:
             return web.json_response({"ok": False, "error": "not_authed"})
+        if token in self.revoked:
+            return web.json_response({"ok": False, "error": "token_revoked"})
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
-        answer = handler(args)
+        answer = handler({**args, "_team": self.team_of(token)})
         await self._notify()
         return web.json_response(answer)
 
@@ -148,8 +181,49 @@ class FakeSlack:
 
     # --- methods ----------------------------------------------------------------------------------
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "team_id": TEAM, "team": "Test", "user_id": BOT_USER,
-                "bot_id": "BBOT", "user": "newsbot", "url": "https://test.slack.com/"}
+        team = args["_team"]
+        return {"ok": True, "team_id": team, "team": f"Team {team}", "user_id": BOT_USER,
+                "bot_id": "BBOT", "user": "newsbot", "url": f"https://{team.lower()}.slack.com/"}
+
+    def _oauth_v2_access(self, auth: str, args: dict[str, Any]) -> dict[str, Any]:
+        """The app's credentials (Basic auth or form), then a code or a refresh token."""
+        client_id, client_secret = args.get("client_id"), args.get("client_secret")
+        if auth.startswith("Basic "):
+            client_id, _, client_secret = base64.b64decode(auth[6:]).decode().partition(":")
+        if (client_id, client_secret) != (self.client_id, self.client_secret):
+            return {"ok": False, "error": "invalid_client_id"}
+        if args.get("grant_type") == "refresh_token":
+            team = self.refresh.pop(args.get("refresh_token", ""), None)
+            if team is None:
+                return {"ok": False, "error": "invalid_refresh_token"}
+            return {"ok": True, "token_type": "bot", **self._issue(team, 43200)}
+        install = self.codes.pop(args.get("code", ""), None)
+        if install is None:
+            return {"ok": False, "error": "invalid_code"}
+        team = install["team"]
+        enterprise = install["enterprise"]
+        return {"ok": True, "app_id": "A0NEWSBOT", "token_type": "bot",
+                "scope": "chat:write,commands,users:read", "bot_user_id": BOT_USER,
+                "team": {"id": team, "name": f"Team {team}"},
+                "enterprise": {"id": enterprise, "name": "Org"} if enterprise else None,
+                "is_enterprise_install": False,
+                "authed_user": {"id": install["installer"]},
+                **self._issue(team, install["expires_in"])}
+
+    def _issue(self, team: str, expires_in: int | None) -> dict[str, Any]:
+        token = f"xoxb-{team}-{next(self._serial)}"
+        self.tokens[token] = team
+        issued: dict[str, Any] = {"access_token": token}
+        if expires_in is not None:
+            refresh = f"xoxe-1-{team}-{next(self._serial)}"
+            self.refresh[refresh] = team
+            issued.update(refresh_token=refresh, expires_in=expires_in)
+        return issued
+
+    def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        self.homes.append({"team": args["_team"], "user": args.get("user_id"),
+                           "view": _json(args.get("view"))})
+        return {"ok": True, "view": {"id": f"V{len(self.homes)}"}}
 
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = args.get("channel", "")
@@ -158,7 +232,8 @@ class FakeSlack:
         if not (args.get("text") or args.get("blocks")):
             return {"ok": False, "error": "no_text"}
         message = self.add_message(channel, text=args.get("text", ""),
-                                   blocks=_json(args.get("blocks")) or [], bot_id="BBOT")
+                                   blocks=_json(args.get("blocks")) or [], bot_id="BBOT",
+                                   team=args["_team"])
         if args.get("metadata"):
             message["metadata"] = _json(args["metadata"])
         return {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
