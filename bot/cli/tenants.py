@@ -20,6 +20,7 @@ from bot.config.settings import Settings
 from bot.domain.errors import NewsbotError
 from bot.storage import Storage
 from bot.storage.sql.db import upgrade
+from bot.storage.sql.installations import DELETED
 
 PLATFORMS = ("slack:", "discord:")
 
@@ -51,7 +52,7 @@ async def delete_tenant(storage: Storage, tenant: str, *, actor: str) -> int:
     if not any(counts.values()):
         print(f"newsbot: nothing is stored for {tenant}", file=sys.stderr)
         return 1
-    await storage.audit(tenant, actor, "tenant.deleted", tenant, before=counts, after=None,
+    await storage.audit(tenant, actor, DELETED, tenant, before=counts, after=None,
                         now=datetime.now(UTC))
     shown = ", ".join(f"{n} {what}" for what, n in counts.items() if n and what != "tenant")
     print(f"deleted the data of {tenant}: {shown or 'the tenant record'}", file=sys.stderr)

@@ -9,13 +9,12 @@ Runners: Socket Mode (``SLACK_APP_TOKEN``, no public URL; the default) and HTTP
 (``SLACK_SIGNING_SECRET``, ``POST /slack/events`` on ``settings.slack_port``). Slack for several
 workspaces (``SLACK_CLIENT_ID``/``SLACK_CLIENT_SECRET``, HTTP only) adds the OAuth install
 (``GET /slack/install``, ``GET /slack/oauth_redirect``, bot/adapters/slack/oauth.py) and answers
-each workspace with its own token. Every HTTP
-request is verified before bolt sees it: a missing, non-numeric or stale timestamp or a wrong
-signature gets 401 (bolt alone would answer a non-numeric timestamp with a 500), and so does a
-replay of a request already seen (same timestamp and signature, within the 5-minute window);
-a signed body that is not a Slack payload (a JSON array, JSON nested too deeply, garbage) gets
-400 (bot/adapters/slack/verify.py; replies are built in reply.py). Secrets are read from
-``Settings`` (``SecretStr``) and never logged.
+each workspace with its own token. Every HTTP POST is verified before bolt sees it: a missing,
+non-numeric or stale timestamp or a wrong signature gets 401 (bolt alone would answer a
+non-numeric timestamp with a 500), and so does a replay of a request already seen (same
+timestamp and signature, within the 5-minute window); a signed body that is not a Slack payload
+(a JSON array, JSON nested too deeply, garbage) gets 400 (bot/adapters/slack/verify.py; replies
+are built in reply.py). Secrets are read from ``Settings`` (``SecretStr``) and never logged.
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -38,6 +38,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.adapters.slack.oauth import (
     INSTALL_PATH,
     Workspaces,
+    add_single_workspace_listeners,
     add_workspace_listeners,
     oauth_settings,
 )
@@ -145,6 +146,7 @@ def build_slack_app(settings: Settings, commands: Commands, *,
             client = AsyncWebClient(token=token)
         app = AsyncApp(client=client, signing_secret=secret or None,
                        request_verification_enabled=False, before_authorize=verify)
+        add_single_workspace_listeners(app)
     checker = admins or AdminCheck(settings.slack_admin_users)
 
     async def on_news(ack: Any, body: dict[str, Any], respond: Any,
@@ -220,12 +222,12 @@ def events_handler(app: AsyncApp, secret: str, clock: Callable[[], float] = time
     return handle
 
 
-def oauth_handler(app: AsyncApp) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """The aiohttp handler for the install link and the OAuth redirect (bolt's OAuth flow)."""
+def oauth_handler(flow: AsyncOAuthFlow
+                  ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """The aiohttp handler for the install link and the OAuth redirect (bolt's OAuth flow);
+    a browser's GET, so not signed: the flow checks its one-time ``state`` instead."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        flow = app.oauth_flow
-        assert flow is not None
         bolt_request = AsyncBoltRequest(body="", query=request.query_string,
                                         headers=dict(request.headers))
         if request.path == flow.install_path:
@@ -238,9 +240,9 @@ def oauth_handler(app: AsyncApp) -> Callable[[web.Request], Awaitable[web.Stream
 async def start_http(app: AsyncApp, secret: str, *, host: str, port: int) -> SlackRuntime:
     web_app = web.Application(client_max_size=1024 * 1024)
     web_app.router.add_post(EVENTS_PATH, events_handler(app, secret))
-    if app.oauth_flow is not None:
-        for path in (app.oauth_flow.install_path, app.oauth_flow.redirect_uri_path):
-            web_app.router.add_get(path, oauth_handler(app))
+    if (flow := app.oauth_flow) is not None:
+        for path in (flow.install_path, flow.redirect_uri_path):
+            web_app.router.add_get(path, oauth_handler(flow))
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     try:

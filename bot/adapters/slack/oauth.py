@@ -139,3 +139,21 @@ def add_workspace_listeners(app: AsyncApp, workspaces: Workspaces) -> None:
     app.event("app_uninstalled")(on_uninstalled)
     app.event("tokens_revoked")(on_tokens_revoked)
     app.event("app_home_opened")(on_home)
+
+
+def add_single_workspace_listeners(app: AsyncApp) -> None:
+    """One workspace (``SLACK_BOT_TOKEN``): the same events, from the same manifest. A removed
+    app is only logged: the token no longer works, destinations stop on their next alert."""
+
+    async def on_removed(event: dict[str, Any]) -> None:
+        log.error("Slack: the app was %s in this workspace; SLACK_BOT_TOKEN no longer works",
+                  "uninstalled" if event.get("type") == "app_uninstalled" else
+                  "changed (tokens revoked)")
+
+    async def on_home(event: dict[str, Any], client: AsyncWebClient) -> None:
+        if event.get("tab", "home") == "home" and event.get("user") and client.token:
+            await publish_home(client, client.token, str(event["user"]))
+
+    app.event("app_uninstalled")(on_removed)
+    app.event("tokens_revoked")(on_removed)
+    app.event("app_home_opened")(on_home)

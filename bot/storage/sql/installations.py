@@ -30,6 +30,7 @@ from bot.storage.sql.tables import (
 )
 from bot.storage.sql.tenants import make_own_watchlist
 
+DELETED = "tenant.deleted"  # the audit action that records a deletion: kept by the next one
 _COLUMNS = {  # record field -> column
     "team_id": "team_id", "tenant": "tenant_id", "bot_token": "bot_token", "bot_id": "bot_id",
     "bot_user_id": "bot_user_id", "bot_scopes": "bot_scopes", "team_name": "team_name",
@@ -126,8 +127,9 @@ class InstallationStore(StoreBase):
     # --- a tenant's data, gone -------------------------------------------------------------------
     async def delete_tenant(self, tenant: str) -> dict[str, int]:
         """Delete everything stored for ``tenant``: watchlist, follows, destinations with their
-        subscriptions and alerts, audit entries and its Slack installation. Feeds and articles
-        are shared and stay. Returns how many rows of each kind were deleted (all zero: unknown)."""
+        subscriptions and alerts, audit entries (but the records of earlier deletions,
+        ``DELETED``) and its Slack installation. Feeds and articles are shared and stay.
+        Returns how many rows of each kind were deleted (all zero: nothing was stored)."""
         dest_ids = select(destinations.c.id).where(destinations.c.tenant_id == tenant)
         steps: list[tuple[str, Any]] = [
             ("alerts", delete(deliveries).where(deliveries.c.destination_id.in_(dest_ids))),
@@ -136,7 +138,8 @@ class InstallationStore(StoreBase):
             ("destinations", delete(destinations).where(destinations.c.tenant_id == tenant)),
             ("watches", delete(watches).where(watches.c.tenant_id == tenant)),
             ("follows", delete(follows).where(follows.c.tenant_id == tenant)),
-            ("audit entries", delete(audit_log).where(audit_log.c.tenant_id == tenant)),
+            ("audit entries", delete(audit_log).where(audit_log.c.tenant_id == tenant,
+                                                      audit_log.c.action != DELETED)),
             ("installations", delete(slack_installations).where(
                 slack_installations.c.tenant_id == tenant)),
         ]
