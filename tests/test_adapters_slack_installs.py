@@ -154,3 +154,46 @@ def test_the_manifest_asks_for_exactly_the_install_scopes_and_events() -> None:
     assert events == {"app_home_opened", "app_uninstalled", "tokens_revoked"}
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert manifest["settings"]["org_deploy_enabled"] is False
+
+
+async def test_several_workspaces_need_http_mode_and_say_so(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from bot.adapters.slack.app import start_slack
+    from bot.cli.startup_log import slack_status
+    from bot.config.settings import Settings
+
+    monkeypatch.setenv("SLACK_CLIENT_ID", "111.222")
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "s3cret")
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    monkeypatch.delenv("SLACK_SIGNING_SECRET", raising=False)
+    socket = Settings(slack_mode="socket")
+    assert socket.slack_workspaces
+    assert "NEWSBOT_SLACK_MODE=http" in slack_status(socket)
+    assert await start_slack(socket, _NoCommands()) is None
+    assert "NEWSBOT_SLACK_MODE=http" in caplog.text
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "signing")
+    assert slack_status(Settings(slack_mode="http")) == "on (several workspaces, http mode)"
+    monkeypatch.delenv("SLACK_CLIENT_SECRET")
+    assert not Settings(slack_mode="http").slack_workspaces  # one workspace, as before
+
+
+class _NoCommands:
+    async def handle(self, invocation):  # type: ignore[no-untyped-def]
+        raise AssertionError("no command expected")
+
+    async def complete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return []
+
+
+async def test_tokens_sealed_with_a_key_that_is_gone_make_alerts_wait_not_fail(
+        storage: Storage, fake: FakeSlack, clock) -> None:  # type: ignore[no-untyped-def]
+    sealed = SqlInstallationStore(storage, TokenCipher(KEY), clock)
+    await sealed.async_save_bot(Bot(team_id="TK0001", bot_token="xoxb-TK", bot_id="B1",
+                                    bot_user_id="UBOT", installed_at=clock().timestamp()))
+    await storage.ensure_tenant("slack:TK0001", clock())
+    dest = await storage.ensure_destination("slack:TK0001", "slack:CK1", clock())
+    keyless = WorkspaceTokens(SqlInstallationStore(storage, TokenCipher(), clock),
+                              client_id="1", client_secret="2",
+                              client=AsyncWebClient(base_url=fake.api_url))
+    with pytest.raises(NotSentError, match="NEWSBOT_TOKEN_KEY"):  # paused, no attempt counted
+        await keyless.token_for(dest)

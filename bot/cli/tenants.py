@@ -13,14 +13,13 @@ import getpass
 import json
 import sys
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from bot.cli.tools import open_existing_storage
-from bot.config.operator import LOCAL_TENANT
 from bot.config.settings import Settings
 from bot.domain.errors import NewsbotError
-from bot.storage import Storage
-from bot.storage.sql.db import upgrade
-from bot.storage.sql.installations import DELETED
+
+if TYPE_CHECKING:  # the parser imports this module: storage only when the command runs
+    from bot.storage import Storage
 
 PLATFORMS = ("slack:", "discord:")
 
@@ -35,6 +34,10 @@ def add_tenant_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 async def cmd_tenant(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli.tools import open_existing_storage
+    from bot.config.operator import LOCAL_TENANT
+    from bot.storage.sql.db import upgrade
+
     tenant = args.tenant.strip()
     if tenant == LOCAL_TENANT or not tenant.startswith(PLATFORMS) or tenant in PLATFORMS:
         raise NewsbotError(f"{tenant!r} is not a workspace or server: give slack:TEAM_ID or "
@@ -48,6 +51,8 @@ async def cmd_tenant(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def delete_tenant(storage: Storage, tenant: str, *, actor: str) -> int:
+    from bot.storage.sql.installations import DELETED
+
     counts = await storage.delete_tenant(tenant)
     if not any(counts.values()):
         print(f"newsbot: nothing is stored for {tenant}", file=sys.stderr)

@@ -27,7 +27,7 @@ from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.cipher import TokenCipher
-from bot.domain.errors import NotSentError
+from bot.domain.errors import ConfigError, NotSentError
 from bot.domain.installation import SlackInstallation
 
 if TYPE_CHECKING:
@@ -203,7 +203,11 @@ class WorkspaceTokens:
                 raise NotSentError(f"waiting for a token: {LOCAL_HINT}", retry_after=REINSTALL_WAIT)
             return self.fallback, tenant
         team = tenant.removeprefix("slack:")
-        bot = await self.bot(team)
+        try:
+            bot = await self.bot(team)
+        except ConfigError as exc:  # the stored token cannot be read: wait, do not count
+            log.error("Slack: cannot use the token of workspace %s: %s", team, exc)
+            raise NotSentError(f"waiting for a token: {exc}", retry_after=REINSTALL_WAIT) from exc
         if bot is None:
             raise NotSentError(f"waiting for the Slack app to be installed in workspace {team}; "
                                "alerts are kept", retry_after=REINSTALL_WAIT)
