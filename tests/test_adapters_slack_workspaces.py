@@ -73,7 +73,7 @@ class Workspace:
     def tokens(self) -> set[str]:
         return {t for t, team in self.fake.tokens.items() if team == self.team}
 
-    async def install(self, code: str) -> str:
+    async def install(self, code: str, *, expires_in: int | None = None) -> str:
         """The browser's side: open the install link, go to Slack, come back with the code."""
         async with self.http.get(f"{self.base}/slack/install") as resp:
             assert resp.status == 200
@@ -85,7 +85,7 @@ class Workspace:
         assert query["client_id"] == [self.fake.client_id]
         assert set(query["scope"][0].split(",")) >= {"chat:write", "commands", "users:read"}
         state = query["state"][0]
-        self.fake.install_code(code, self.team, installer=self.admin)
+        self.fake.install_code(code, self.team, installer=self.admin, expires_in=expires_in)
         async with self.http.get(f"{self.base}/slack/oauth_redirect",
                                  params={"code": code, "state": state},
                                  headers={"Cookie": cookie}) as resp:
@@ -329,3 +329,25 @@ async def test_the_install_state_is_checked_and_used_once(
                         headers={"Cookie": "slack-app-oauth-state=made-up"}) as resp:
         assert resp.status == 401
     assert "TX0003" not in fake.tokens.values()
+
+
+async def test_with_token_rotation_a_command_refreshes_the_expiring_token_first(
+        newsbot: App, workspaces: tuple[Workspace, Workspace], fake: FakeSlack) -> None:
+    a, _ = workspaces
+    await a.install("code-a", expires_in=60)  # expires well within bolt's 2-hour margin
+    (first,) = a.tokens()
+    assert "subscriptions" in (await a.news("list")).lower()
+    (rotated,) = a.tokens() - {first}
+    refresh = [c for c in fake.calls_to("oauth.v2.access")
+               if c.args.get("grant_type") == "refresh_token"]
+    assert len(refresh) == 1
+    assert tokens_used(fake, "users.info", user="UA1") == {rotated}  # the admin check
+    stored = await newsbot.storage.find_installation("TA0001")
+    assert stored is not None and stored.bot_refresh_token is not None
+    # the sink reads the rotated token from the database: no second refresh
+    await newsbot.storage.ensure_tenant(a.tenant, newsbot.clock())
+    dest = await newsbot.storage.ensure_destination(a.tenant, "slack:CA1", newsbot.clock())
+    assert newsbot.slack_workspaces is not None
+    assert await newsbot.slack_workspaces.tokens.token_for(dest) == (rotated, a.tenant)
+    assert len([c for c in fake.calls_to("oauth.v2.access")
+                if c.args.get("grant_type") == "refresh_token"]) == 1

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.oauth.async_callback_options import (
     AsyncCallbackOptions,
@@ -93,7 +94,7 @@ def oauth_settings(settings: Settings, workspaces: Workspaces) -> AsyncOAuthSett
         log.warning("Slack: an install did not complete (%s)", args.reason)
         return await args.default.failure(args)
 
-    return AsyncOAuthSettings(
+    oauth = AsyncOAuthSettings(
         client_id=settings.slack_client_id.strip(),
         client_secret=_secret(settings.slack_client_secret), scopes=list(SCOPES),
         redirect_uri=settings.slack_redirect_uri.strip() or None, install_path=INSTALL_PATH,
@@ -101,6 +102,13 @@ def oauth_settings(settings: Settings, workspaces: Workspaces) -> AsyncOAuthSett
         installation_store_bot_only=True, state_store=workspaces.states,
         callback_options=AsyncCallbackOptions(success=success, failure=failure),
         token_rotation_expiration_minutes=ROTATE_MINUTES, logger=log)
+    # bolt's own authorize would rotate tokens through https://slack.com/api/ whatever
+    # NEWSBOT_SLACK_API_URL says (GovSlack, a gateway): the same, on our client
+    oauth.authorize = AsyncInstallationStoreAuthorize(
+        logger=log, client_id=oauth.client_id, client_secret=oauth.client_secret,
+        token_rotation_expiration_minutes=ROTATE_MINUTES, installation_store=workspaces.store,
+        bot_only=True, client=workspaces.tokens.client)
+    return oauth
 
 
 async def welcome(workspaces: Workspaces, team: str, user: str | None, token: str) -> None:
