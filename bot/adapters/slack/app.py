@@ -286,6 +286,9 @@ async def start_slack(settings: Settings, commands: Commands, *,
     mode = settings.slack_mode  # "socket" | "http", checked when the settings load
     if settings.slack_workspaces:
         return await _start_workspaces(settings, commands, client, host, workspaces)
+    if settings.slack_client_id.strip():
+        log.warning("Slack: SLACK_CLIENT_ID is set but SLACK_CLIENT_SECRET is not: serving one "
+                    "workspace (SLACK_BOT_TOKEN), no installs")
     if not _secret(settings.slack_bot_token) and client is None:
         log.info("Slack: SLACK_BOT_TOKEN is not set; the Slack adapter is off")
         return None
