@@ -29,6 +29,7 @@ from bot.jobs.heartbeat import LEASE, Heartbeat, worker_id
 from bot.jobs.liveness import Liveness
 from bot.jobs.looplag import LoopLag
 from bot.jobs.poll_feed import FeedFetcher, Poller, PollOutcome
+from bot.net.download import GuardedDownload
 from bot.net.fetcher import Fetcher
 from bot.net.netguard import NetGuard
 from bot.storage import Storage, open_storage
@@ -102,7 +103,7 @@ class App:
                                    max_age=timedelta(days=settings.delivery_max_age_days))
         guard = NetGuard(allow_networks=settings.allow_networks)
         self.commands = CommandService(storage, defaults=config.watchlist, clock=clock,
-                                       url_vetter=guard.vet)
+                                       url_vetter=guard.vet, download=GuardedDownload(guard))
         self._owned = owned
         self.loop_lag = LoopLag()  # event-loop stalls, for the logs and /metrics
 

@@ -2,8 +2,10 @@
 
 Implements ``auth.test``, ``chat.postMessage`` (stores messages with their metadata, like Slack),
 ``conversations.history`` (newest first, ``oldest``, ``limit``, ``cursor``, metadata only with
-``include_all_metadata``), ``users.info`` and a ``/response/...`` endpoint for slash-command
-``response_url`` posts. Every call is recorded. Scripted failures are queued per method:
+``include_all_metadata``), ``users.info``, ``files.info`` (files added with ``add_file``,
+downloaded with the bot token only, like Slack's ``url_private_download``) and a ``/response/...``
+endpoint for slash-command ``response_url`` posts. Every call is recorded. Scripted failures are
+queued per method:
 
     fake.script("chat.postMessage", Failure(status=429, retry_after=7))
     fake.script("chat.postMessage", Failure(error="channel_not_found"))
@@ -66,6 +68,7 @@ class FakeSlack:
     rate_limit_every: int = 0  # every Nth chat.postMessage answers 429 (0: never)
     rate_limit_retry_after: float = 1.0
     _posts: int = 0
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # id -> (name, content)
 
     @property
     def api_url(self) -> str:
@@ -92,6 +95,19 @@ class FakeSlack:
 
     def add_user(self, user: str, **flags: bool) -> None:
         self.users[user] = {"id": user, "team_id": TEAM, "name": user.lower(), **flags}
+
+    def add_file(self, file_id: str, name: str, content: bytes) -> str:
+        """An uploaded file; returns its permalink (what a user copies)."""
+        self.files[file_id] = (name, content)
+        return f"{self.base}/files/UADMIN/{file_id}/{name}"
+
+    async def handle_file(self, request: web.Request) -> web.StreamResponse:
+        found = self.files.get(request.match_info["file"])
+        if not request.headers.get("Authorization", "").startswith("Bearer xox"):
+            return web.Response(status=302, headers={"Location": f"{self.base}/signin"})
+        if found is None:
+            return web.Response(status=404)
+        return web.Response(body=found[1], content_type="application/xml")
 
     def response_url(self, name: str = "r1") -> str:
         return f"{self.base}/response/{name}"
@@ -201,6 +217,15 @@ class FakeSlack:
             return {"ok": False, "error": "user_not_found"}
         return {"ok": True, "user": user}
 
+    def _files_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        found = self.files.get(str(args.get("file")))
+        if found is None:
+            return {"ok": False, "error": "file_not_found"}
+        name, content = found
+        url = f"{self.base}/files-pri/{args['file']}/download/{name}"
+        return {"ok": True, "file": {"id": args["file"], "name": name, "size": len(content),
+                                     "url_private": url, "url_private_download": url}}
+
 
 def _failure(failure: Failure) -> web.Response:
     headers = {}
@@ -236,6 +261,7 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
     app.router.add_route("*", "/api/{method}", fake.handle_api)
     app.router.add_post("/response/{name}", fake.handle_response)
     app.router.add_get("/socket", fake.handle_socket)
+    app.router.add_get("/files-pri/{file}/download/{name}", fake.handle_file)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
