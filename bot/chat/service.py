@@ -90,7 +90,7 @@ class CommandService:
         except NewsbotError as exc:
             log.error("command %r in %s/%s by %s failed: %s: %s", invocation.text[:200],
                       invocation.tenant, invocation.channel, invocation.user,
-                      exc.__class__.__name__, exc)
+                      exc.__class__.__name__, exc, extra={"tenant": invocation.tenant})
             return Reply(FAILURE, ok=False)
 
     @staticmethod
