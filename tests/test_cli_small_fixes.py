@@ -82,3 +82,17 @@ def test_help_lists_every_command(capsys) -> None:
                     "import/export"):
         assert command in out
 
+
+
+def test_feeds_yaml_reports_every_bad_entry_not_only_the_first(tmp_path) -> None:
+    (tmp_path / "feeds.yaml").write_text(
+        "feeds:\n  - url: ftp://a.example/\n  - path: nowhere.rss\n"
+        "  - url: https://b.example/\n    interval_minutes: -3\n"
+        "  - url: https://c.example/\n  - url: https://c.example/\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    lines = str(caught.value).splitlines()
+    assert lines[0].endswith("feeds.yaml: 4 problems")
+    assert [line.split(":")[0].strip() for line in lines[1:]] == [
+        "feed #1", "feed #2", "feed #3", "feed #5"]
+    assert "listed twice (also feed #4)" in lines[4]
