@@ -153,14 +153,6 @@ async def test_members_cannot_import(storage, clock, files) -> None:  # type: ig
 
 
 # --- Slack: a file link ---------------------------------------------------------------------------
-@pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    async with fake_slack() as srv:
-        srv.add_user("UADMIN", is_admin=True)
-        srv.add_user("UPLAIN")
-        yield srv
-
-
 async def slack_news(storage: Any, clock: Any, slack: FakeSlack, text: str, user: str,
                      monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
@@ -173,7 +165,15 @@ async def slack_news(storage: Any, clock: Any, slack: FakeSlack, text: str, user
 
 
 async def test_slack_admin_imports_an_uploaded_file_by_its_link(
-        storage, clock, slack, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+        storage, clock, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    async with fake_slack() as slack:
+        slack.add_user("UADMIN", is_admin=True)
+        slack.add_user("UPLAIN")
+        await _slack_import(storage, clock, slack, monkeypatch)
+
+
+async def _slack_import(storage: Any, clock: Any, slack: FakeSlack,
+                        monkeypatch: pytest.MonkeyPatch) -> None:
     link = slack.add_file("F0OPML0001", "feeds.opml", OPML)
     shown = await slack_news(storage, clock, slack, f"feeds import <{link}>", "UPLAIN",
                              monkeypatch)
