@@ -22,11 +22,11 @@ WORKDIR /app
 # build-essential.
 COPY pyproject.toml README.md constraints.txt ./
 COPY bot/ ./bot/
-RUN pip install --no-cache-dir --constraint=constraints.txt . \
-    && rm -rf build ./*.egg-info
-
+# config/ and seeds/ before the install: pyproject's data-files ship them (share/newsbot) too
 COPY config/ ./config/
 COPY seeds/ ./seeds/
+RUN pip install --no-cache-dir --constraint=constraints.txt . \
+    && rm -rf build ./*.egg-info
 
 # Unprivileged user; /data holds the SQLite file. /app/data points there too, so relative paths
 # in config (the jsonl:data/alerts.jsonl destination) land on the volume as well.
