@@ -15,16 +15,18 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# The same package the README installs (`pip install .`), built from this checkout, not from PyPI.
-# The dependencies install from wheels on x86-64 (no compiler in the image); on a platform where
-# one has no wheel, add a build stage with build-essential.
-COPY pyproject.toml README.md ./
+# The same package the README installs (`pip install .`), built from this checkout, not from PyPI,
+# with its dependencies at the versions in constraints.txt (the ones the tests passed with;
+# regenerate with `python .ci/constraints.py > constraints.txt`). They install from wheels on
+# x86-64 (no compiler in the image); on a platform where one has no wheel, add a build stage with
+# build-essential.
+COPY pyproject.toml README.md constraints.txt ./
 COPY bot/ ./bot/
-RUN pip install --no-cache-dir . \
-    && rm -rf build ./*.egg-info
-
+# config/ and seeds/ before the install: pyproject's data-files ship them (share/newsbot) too
 COPY config/ ./config/
 COPY seeds/ ./seeds/
+RUN pip install --no-cache-dir --constraint=constraints.txt . \
+    && rm -rf build ./*.egg-info
 
 # Unprivileged user; /data holds the SQLite file. /app/data points there too, so relative paths
 # in config (the jsonl:data/alerts.jsonl destination) land on the volume as well.

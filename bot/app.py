@@ -25,11 +25,12 @@ from bot.delivery.sinks import Sink
 from bot.delivery.slack_sink import SlackTokens, make_slack_sink
 from bot.domain.alert import display_address
 from bot.domain.delivery import Delivery
-from bot.jobs.deliver import Deliverer, DeliveryReport
+from bot.jobs.deliver import Deliverer, DeliveryReport, log_context
 from bot.jobs.heartbeat import LEASE, Heartbeat, worker_id
 from bot.jobs.liveness import Liveness
 from bot.jobs.looplag import LoopLag
 from bot.jobs.poll_feed import FeedFetcher, Poller, PollOutcome
+from bot.net.download import GuardedDownload
 from bot.net.fetcher import Fetcher
 from bot.net.netguard import NetGuard
 from bot.storage import Storage, open_storage
@@ -105,7 +106,7 @@ class App:
                                    max_age=timedelta(days=settings.delivery_max_age_days))
         guard = NetGuard(allow_networks=settings.allow_networks)
         self.commands = CommandService(storage, defaults=config.watchlist, clock=clock,
-                                       url_vetter=guard.vet)
+                                       url_vetter=guard.vet, download=GuardedDownload(guard))
         self._owned = owned
         self.slack_workspaces: Workspaces | None = None  # Slack for several workspaces
         self.loop_lag = LoopLag()  # event-loop stalls, for the logs and /metrics
@@ -157,11 +158,12 @@ class App:
 
     async def destination_stopped(self, delivery: Delivery, reason: str) -> None:
         """Tell the admins: the log, and the tenant's audit log (`newsbot audit`, `/news list`)."""
+        tenant = await self.storage.destination_tenant(delivery.destination_id)
         log.error("destination %s stopped after a permanent error: %s. Its alerts are kept: fix "
                   "the cause, then /news resume in the channel (admins), subscribe there, or "
                   "restart with it in config/.",
-                  display_address(delivery.address), reason)
-        tenant = await self.storage.destination_tenant(delivery.destination_id)
+                  display_address(delivery.address), reason,
+                  extra={"tenant": tenant, **log_context(delivery)})
         await self.storage.audit(tenant, "newsbot", "destination.stopped",
                                  display_address(delivery.address),
                                  before={"active": True}, after={"active": False, "reason": reason},

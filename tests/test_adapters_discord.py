@@ -120,7 +120,8 @@ async def test_commands_are_synced_to_the_development_guild_with_admin_hints(bot
     assert subs == {"help", "list", "subscribe", "unsubscribe", "preview", "why"}
     admin = {g["name"]: {o["name"] for o in g.get("options", []) if o["type"] == 1}
              for g in commands["news-admin"]["options"]}
-    assert admin == {"watch": {"add", "remove", "list"}, "feeds": {"add", "remove", "list"},
+    assert admin == {"watch": {"add", "remove", "list"},
+                     "feeds": {"add", "remove", "list", "import"},
                      "resume": set()}
     subscribe = next(o for o in commands["news"]["options"] if o["name"] == "subscribe")
     assert all(o["autocomplete"] for o in subscribe["options"])

@@ -8,10 +8,20 @@ import logging
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
+from typing import Any
 
+from apphelpers import open_app
+from feedserver import Item, rss
+
+from bot.chat.answer import answer
+from bot.chat.types import Invocation
 from bot.cli import main
 from bot.cli.log_format import log_handler
+from bot.domain.article import FeedSource
+from bot.domain.errors import PermanentDeliveryError
 from bot.domain.secrets import protect_logs
+from bot.domain.watchlist import Company, Watchlist
 
 
 def test_json_lines_carry_context_and_are_masked() -> None:
@@ -70,3 +80,53 @@ def test_a_failing_feed_logs_its_id_as_a_field(tmp_path, caplog) -> None:
     assert failed and all(getattr(r, "feed", None) == 1 for r in failed)
     line = json.loads(log_handler("json", io.StringIO()).format(failed[0]))
     assert line["feed"] == 1 and line["level"] == "WARNING"
+
+
+class _RefusingSink:
+    """The platform refuses for good (a removed channel): the destination is stopped."""
+
+    platform = "rec"
+
+    async def send(self, delivery: Any) -> Any:
+        raise PermanentDeliveryError("channel_not_found")
+
+    async def find_sent(self, delivery: Any) -> str | None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_real_log_lines_carry_the_tenant_feed_delivery_and_story_ids(
+        db_url, tmp_path, clock, feed_server, caplog) -> None:  # type: ignore[no-untyped-def]
+    good = feed_server.set("/good.xml", rss([Item("g1", "Nvidia news", "Nvidia will invest.",
+                                                  datetime(2026, 11, 20, tzinfo=UTC))]))
+    bad = feed_server.set("/broken.xml", b"down", status=500)
+    app = await open_app(db_url, tmp_path, clock, sinks={"rec": _RefusingSink()},
+                         feeds=[FeedSource(good, "Good", backfill=1), FeedSource(bad, "Bad")],
+                         watchlist=Watchlist(companies=(Company("Nvidia"),)), address="rec:main")
+    caplog.set_level(logging.INFO)
+    try:
+        await app.cycle(all_feeds=True)
+        bad_id = next(f.id for f in await app.storage.feed_follows("local") if f.url == bad)
+    finally:
+        await app.close()
+    out = io.StringIO()
+    handler = log_handler("json", out)
+    for record in caplog.records:
+        handler.handle(record)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert any(r.get("feed") == bad_id and "HTTP 500" in r["message"] for r in lines), lines
+    stopped = next(r for r in lines if "stopped after a permanent error" in r["message"])
+    assert stopped["tenant"] == "local" and isinstance(stopped["delivery"], int)
+    assert stopped["story"]
+
+    async def broken(invocation: Invocation) -> Any:
+        raise RuntimeError("bug")
+
+    caplog.clear()
+    commands = type("Broken", (), {"handle": staticmethod(broken)})()
+    await answer(commands, Invocation(tenant="discord:42", platform="discord", channel="1",
+                                      user="u", text="list"))
+    (failed,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert failed.tenant == "discord:42"  # type: ignore[attr-defined]

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
+import sys
+import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 from xml.etree import ElementTree
@@ -19,6 +22,8 @@ from bot.config.operator import LOCAL_TENANT, load_config
 from bot.config.opml import parse_opml
 from bot.domain.errors import ConfigError
 from bot.storage import Storage, open_storage
+
+REPO = Path(__file__).resolve().parents[1]
 
 OPML_HEAD = '<?xml version="1.0"?>\n<opml version="2.0"><head><title>t</title></head><body>'
 
@@ -183,8 +188,50 @@ def test_an_installed_newsbot_without_config_says_how_to_give_one(tmp_path, monk
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(settings, "REPO_ROOT", tmp_path / "site-packages")
+    monkeypatch.setattr(settings, "installed_share", lambda: (tmp_path / "share" / "newsbot",))
     assert settings.default_config_dir() == tmp_path / "config"
     db = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
     assert main(["run", "--once", "--db", db]) == 1
     err = capsys.readouterr().err
     assert "config folder not found" in err and "--config" in err
+
+
+def test_a_non_editable_install_finds_the_sample_config_it_brought(tmp_path, monkeypatch,
+                                                                   capsys) -> None:
+    """pip install . puts config/ and seeds/ in <prefix>/share/newsbot (pyproject data-files):
+    from a folder without config/, newsbot uses them and says so."""
+    import bot.cli.demo as demo
+    import bot.config.settings as settings
+
+    share = tmp_path / "prefix" / "share" / "newsbot"
+    shutil.copytree(REPO / "config", share / "config")
+    shutil.copytree(REPO / "seeds", share / "seeds")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setattr(settings, "REPO_ROOT", tmp_path / "site-packages")
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "prefix"))
+    assert settings.default_config_dir() == share / "config"
+    assert demo.seeds_dir() == share / "seeds"
+    db = f"sqlite+aiosqlite:///{work / 'db.sqlite'}"
+    assert main(["run", "--once", "--no-chat-adapters", "--db", db]) == 0
+    assert "Nvidia" in capsys.readouterr().out  # the sample feeds' alerts, on the console
+
+
+def test_pyproject_ships_every_sample_config_and_seed_file() -> None:
+    data_files = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))[
+        "tool"]["setuptools"]["data-files"]
+    shipped = {f for files in data_files.values() for f in files}
+    expected = {p.relative_to(REPO).as_posix() for folder in ("config", "seeds")
+                for p in (REPO / folder).rglob("*") if p.is_file()}
+    assert shipped == expected
+
+
+def test_from_another_folder_a_checkout_install_uses_the_checkouts_config(tmp_path, monkeypatch
+                                                                          ) -> None:
+    import bot.cli.demo as demo
+    import bot.config.settings as settings
+
+    monkeypatch.chdir(tmp_path)
+    assert settings.default_config_dir() == REPO / "config"
+    assert demo.seeds_dir() == REPO / "seeds"

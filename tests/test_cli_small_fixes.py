@@ -82,3 +82,33 @@ def test_help_lists_every_command(capsys) -> None:
                     "import/export"):
         assert command in out
 
+
+
+def test_feeds_yaml_reports_every_bad_entry_not_only_the_first(tmp_path) -> None:
+    (tmp_path / "feeds.yaml").write_text(
+        "feeds:\n  - url: ftp://a.example/\n  - path: nowhere.rss\n"
+        "  - url: https://b.example/\n    interval_minutes: -3\n"
+        "  - url: https://c.example/\n  - url: https://c.example/\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    lines = str(caught.value).splitlines()
+    assert lines[0].endswith("feeds.yaml: 4 problems")
+    assert [line.split(":")[0].strip() for line in lines[1:]] == [
+        "feed #1", "feed #2", "feed #3", "feed #5"]
+    assert "listed twice (also feed #4)" in lines[4]
+
+
+def test_html_input_offsets_index_the_extracted_text_as_documented(tmp_path, capsys) -> None:
+    from bot.text.clean import html_to_text
+
+    html = "<p>Intro <b>bold</b> &amp; text.</p><p>Then Nvidia said hi.</p>"
+    articles = tmp_path / "h.jsonl"
+    articles.write_text(json.dumps({"id": "h", "title": "t", "html": html}) + "\n")
+    watchlist = tmp_path / "w.yaml"
+    watchlist.write_text(WATCHLIST)
+    assert main(["match", "--watchlist", str(watchlist), "--json", str(articles)]) == 0
+    (match,) = json.loads(capsys.readouterr().out)["matches"]
+    assert match["field"] == "text"
+    assert html_to_text(html)[match["start"]:match["end"]] == "Nvidia"
+    documented = (REPO / "docs" / "reference.md").read_text(encoding="utf-8")
+    assert "for `html` input, `field` is `text`" in documented

@@ -173,3 +173,18 @@ def test_the_database_lives_on_the_volume(monkeypatch: pytest.MonkeyPatch) -> No
     assert db_file is not None, settings.database_url
     assert any(PurePosixPath(db_file).is_relative_to(v) for v in volumes), (db_file, volumes)
     assert settings.config_dir == Path("/app/config")
+
+
+def test_what_the_package_build_reads_is_copied_before_the_install() -> None:
+    """pyproject's data-files (the sample config and seeds) must be in the context at
+    `pip install .`, or the build stops with "can't copy 'config/feeds.yaml'"."""
+    (install,) = [a for a in args_of("RUN") if re.search(r"\bpip3? install\b", a)]
+    keywords = instructions()
+    install_at = keywords.index(("RUN", install))
+    copied_before = [src.rstrip("/") for i, (kw, args) in enumerate(keywords)
+                     if kw == "COPY" and i < install_at for src in shlex.split(args)[:-1]]
+    data_files = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))[
+        "tool"]["setuptools"]["data-files"]
+    for files in data_files.values():
+        for name in files:
+            assert any(PurePosixPath(name).is_relative_to(src) for src in copied_before), name

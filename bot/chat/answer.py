@@ -27,5 +27,6 @@ async def answer(commands: Commands,
             log.exception("a command could not be read")
         else:
             log.exception("%s command %r in %s (channel %s) by %s failed", built.platform,
-                          built.text[:80], built.tenant, built.channel, built.user)
+                          built.text[:80], built.tenant, built.channel, built.user,
+                          extra={"tenant": built.tenant})
         return Reply(FAILURE, ok=False)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from bot.chat.parsed import (
     Command,
     FeedAdd,
+    FeedImport,
     FeedList,
     FeedRemove,
     Help,
@@ -76,7 +77,8 @@ USAGE = {
               " [people P1, P2] [exclude E] [case-sensitive]"
               " | watch add topic NAME keywords K1, K2 | watch remove company|topic NAME"
               " | watch list"),
-    "feeds": "feeds add URL [every N min] | feeds remove URL | feeds list",
+    "feeds": ("feeds add URL [every N min] | feeds remove URL | feeds list"
+              " | feeds import (with an OPML file: a Discord attachment, or a Slack file's link)"),
     "resume": "resume (admins: post this channel's held alerts, oldest first, once fixed)",
 }
 SUBCOMMANDS = ("help", "list", "subscribe", "unsubscribe", "preview", "why", "watch", "feeds",
@@ -331,6 +333,10 @@ def parse_feeds(tokens: list[Token]) -> Command:
     action = tokens[0].text.casefold() if tokens else ""
     if action in ("list", "ls", "show"):
         return FeedList()
+    if action == "import":
+        if len(tokens) > 2:
+            raise usage_error("feeds", "Give at most one file link.")
+        return FeedImport(unwrap_url(tokens[1].text) if len(tokens) == 2 else "")
     if action not in ("add", "remove", "rm", "delete", "del"):
         raise usage_error("feeds", f"Unknown feeds action {_short(action, 20)}." if action else "")
     head, sections = split_sections(tokens[1:], {"every"})

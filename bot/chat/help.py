@@ -21,6 +21,8 @@ against it, people (Doug Ford) are never the company
 • watch add topic NAME keywords K1, K2 (a trailing * matches any ending: acqui*)
 • watch remove company|topic NAME · watch list
 • feeds add URL [every N min] · feeds remove URL · feeds list
+• feeds import: follow the feeds of an OPML file (Discord: attach it; Slack: upload it, then \
+feeds import FILE_LINK)
 • resume: post this channel's held alerts (oldest first) after it was stopped and the cause fixed
 Names may contain spaces: subscribe company Mistral AI topic Funding. Lists are \
 comma-separated; quote an item that contains a comma or a keyword: aliases "Alphabet, Inc.", \

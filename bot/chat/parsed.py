@@ -83,11 +83,20 @@ class FeedList:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedImport:
+    """Follow the feeds of an uploaded OPML file (``Invocation.attachment``); ``link`` is the
+    Slack file link the adapter resolved into that attachment, if one was typed."""
+
+    link: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Resume:
     """Deliver to this channel again after it was stopped (admins)."""
 
 
 Command = (Help | ListSubs | Subscribe | Preview | Why | WatchAdd | WatchRemove | WatchList
-           | FeedAdd | FeedRemove | FeedList | Resume)
+           | FeedAdd | FeedRemove | FeedList | FeedImport | Resume)
 
-ADMIN_COMMANDS = (WatchAdd, WatchRemove, WatchList, FeedAdd, FeedRemove, FeedList, Resume)
+ADMIN_COMMANDS = (WatchAdd, WatchRemove, WatchList, FeedAdd, FeedRemove, FeedList, FeedImport,
+                  Resume)

@@ -20,10 +20,12 @@ from bot.chat.feeds import feeds_add, feeds_list, feeds_remove
 from bot.chat.grammar import check_text, parse, tokenize
 from bot.chat.help import help_reply
 from bot.chat.messages import FAILURE, NOT_ADMIN
+from bot.chat.opml import Download, feeds_import
 from bot.chat.parsed import (
     ADMIN_COMMANDS,
     Command,
     FeedAdd,
+    FeedImport,
     FeedList,
     FeedRemove,
     Help,
@@ -43,6 +45,7 @@ from bot.chat.watch import watch_add, watch_list, watch_remove
 from bot.chat.why import why
 from bot.domain.errors import CommandError, NewsbotError, NotAuthorized
 from bot.domain.watchlist import Watchlist, name_key
+from bot.net.download import GuardedDownload
 from bot.net.netguard import vet_url
 from bot.storage import ChatStorage
 
@@ -58,15 +61,18 @@ async def _default_vetter(url: str) -> str:
 
 class CommandService:
     """Implements ``Commands`` on real storage. ``url_vetter`` checks chat-added feed URLs
-    (default: ``vet_url`` with the system resolver; tests inject one with a fake resolver)."""
+    (default: ``vet_url`` with the system resolver; tests inject one with a fake resolver);
+    ``download`` fetches an uploaded file (default: ``GuardedDownload`` with the default guard)."""
 
     def __init__(self, storage: ChatStorage, *, defaults: Watchlist, clock: Callable[[], datetime],
-                 url_vetter: UrlVetter | None = None, limits: Limits | None = None) -> None:
+                 url_vetter: UrlVetter | None = None, limits: Limits | None = None,
+                 download: Download | None = None) -> None:
         self.storage = storage
         self.defaults = defaults
         self.clock = clock
         self.vetter: UrlVetter = url_vetter or _default_vetter
         self.limits = limits or Limits()
+        self.download: Download = download or GuardedDownload()
 
     async def handle(self, invocation: Invocation) -> Reply:
         """Run one command. Never raises for user mistakes: they become ``Reply(ok=False)``."""
@@ -84,7 +90,7 @@ class CommandService:
         except NewsbotError as exc:
             log.error("command %r in %s/%s by %s failed: %s: %s", invocation.text[:200],
                       invocation.tenant, invocation.channel, invocation.user,
-                      exc.__class__.__name__, exc)
+                      exc.__class__.__name__, exc, extra={"tenant": invocation.tenant})
             return Reply(FAILURE, ok=False)
 
     @staticmethod
@@ -123,6 +129,8 @@ class CommandService:
                 return await feeds_remove(ctx, command)
             case FeedList():
                 return await feeds_list(ctx)
+            case FeedImport():
+                return await feeds_import(ctx, command, self.download)
             case Resume():
                 return await resume(ctx)
         raise CommandError("Unknown command; see /news help.")  # pragma: no cover

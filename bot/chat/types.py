@@ -7,10 +7,22 @@ The Slack and Discord adapters translate a slash command into an ``Invocation`` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from bot.domain.alert import Alert
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file given with a command (a Discord attachment, a Slack file): where to GET it. The
+    command layer downloads it through the address guard, size-capped; ``headers`` (Slack's bot
+    token for its own file host) never appear in a repr or a log."""
+
+    name: str
+    url: str
+    size: int | None = None  # bytes, as the platform declared them
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +35,7 @@ class Invocation:
     is_admin: bool = False  # decided by the adapter: Slack admins/owners or configured users;
     #                         Discord Manage Server on interaction.permissions
     user_name: str = ""
+    attachment: Attachment | None = None  # `feeds import`: the uploaded OPML file
 
     @property
     def destination(self) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.app import App, CycleReport
 from bot.config.operator import DestinationSpec, OperatorConfig, load_config
-from bot.config.settings import REPO_ROOT, Settings
+from bot.config.settings import Settings, default_seeds_dir
 from bot.domain.alert import Subscription
 from bot.domain.article import FeedSource
 
@@ -15,8 +15,7 @@ SEED_SUFFIXES = (".rss", ".atom", ".xml", ".json")
 
 
 def seeds_dir() -> Path:
-    here = Path.cwd() / "seeds"
-    return here if here.is_dir() else REPO_ROOT / "seeds"
+    return default_seeds_dir()
 
 
 def demo_config(settings: Settings, seeds: Path) -> OperatorConfig:

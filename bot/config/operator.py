@@ -134,17 +134,31 @@ def parse_feeds(data: Any, source: Path) -> tuple[FeedSource, ...]:
         raise ConfigError(f"{source}: defaults: expected a mapping like "
                           f"{{interval_minutes: 15}}, got {_kind(defaults)}")
     check_keys(defaults, _DEFAULT_KEYS, f"{source}: defaults")
-    feeds = [_feed(raw, defaults, source.parent, f"{source}: feed #{i}")
-             for i, raw in enumerate(_list(data.get("feeds"), "feeds", str(source)), start=1)]
+    feeds: list[FeedSource] = []
+    problems: list[str] = []  # every bad entry is reported, not only the first
     seen: dict[str, int] = {}
-    for i, feed in enumerate(feeds, start=1):
+    for i, raw in enumerate(_list(data.get("feeds"), "feeds", str(source)), start=1):
+        try:
+            feed = _feed(raw, defaults, source.parent, f"{source}: feed #{i}")
+        except ConfigError as exc:
+            problems.append(str(exc))
+            continue
         if feed.url in seen:
-            raise ConfigError(f"{source}: feed #{i}: feed listed twice (also feed "
-                              f"#{seen[feed.url]}): {brief(feed.url, 200)}")
-        seen[feed.url] = i
+            problems.append(f"{source}: feed #{i}: feed listed twice (also feed "
+                            f"#{seen[feed.url]}): {brief(feed.url, 200)}")
+        seen.setdefault(feed.url, i)
+        feeds.append(feed)
+    if len(problems) == 1:
+        raise ConfigError(problems[0])
+    if problems:
+        shown = [p.removeprefix(f"{source}: ") for p in problems[:_MAX_REPORTED]]
+        more = [f"... and {len(problems) - _MAX_REPORTED} more"] if len(
+            problems) > _MAX_REPORTED else []
+        raise ConfigError("\n  ".join([f"{source}: {len(problems)} problems", *shown, *more]))
     return tuple(feeds)
 
 
+_MAX_REPORTED = 20  # problems listed, as for the watchlist
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 

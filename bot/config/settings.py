@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import site
+import sys
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -23,18 +25,38 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]  # the checkout (bot/config/settings.py)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 KIB = 1024
 GIB = 1024 ** 3
 
 
+def installed_share() -> tuple[Path, ...]:
+    """Where ``pip install .`` puts the sample config/ and seeds/ (pyproject's data-files):
+    ``share/newsbot`` under the environment's prefix, or under the user base (``--user``)."""
+    return (Path(sys.prefix) / "share" / "newsbot", Path(site.getuserbase()) / "share" / "newsbot")
+
+
 def default_config_dir() -> Path:
-    """./config when run from a checkout or the Docker work dir, else the one beside the package."""
+    """./config when it has a feeds.yaml (a checkout, the Docker work dir, an operator's folder),
+    else the checkout's beside the package (editable install), else the sample config a
+    non-editable install brought (share/newsbot/config), else ./config (then: not found)."""
     here = Path.cwd() / "config"
-    if (here / "feeds.yaml").exists() or not (REPO_ROOT / "config").is_dir():
-        return here  # an installed package has no config beside it: ./config, or an error
-    return REPO_ROOT / "config"
+    if (here / "feeds.yaml").exists():
+        return here
+    for candidate in (REPO_ROOT / "config", *(d / "config" for d in installed_share())):
+        if (candidate / "feeds.yaml").is_file():
+            return candidate
+    return here
+
+
+def default_seeds_dir() -> Path:
+    """The sample feeds `newsbot demo` reads: ./seeds, the checkout's, or the installed ones."""
+    for candidate in (Path.cwd() / "seeds", REPO_ROOT / "seeds",
+                      *(d / "seeds" for d in installed_share())):
+        if candidate.is_dir():
+            return candidate
+    return Path.cwd() / "seeds"
 
 
 class Settings(BaseSettings):

@@ -2,8 +2,9 @@
 
 Implements ``auth.test``, ``chat.postMessage`` (stores messages with their metadata, like Slack),
 ``conversations.history`` (newest first, ``oldest``, ``limit``, ``cursor``, metadata only with
-``include_all_metadata``), ``users.info``, ``views.publish`` and a ``/response/...`` endpoint for
-slash-command ``response_url`` posts. Every call is recorded.
+``include_all_metadata``), ``users.info``, ``views.publish``, ``files.info`` (files added with
+``add_file``, downloaded with the bot token only, like Slack's ``url_private_download``) and a
+``/response/...`` endpoint for slash-command ``response_url`` posts. Every call is recorded.
 
 Several workspaces: ``fake.install_code(code, team)`` makes ``oauth.v2.access`` (the app's client
 id and secret, Basic auth) answer that code once with a new bot token of ``team``;
@@ -83,6 +84,7 @@ class FakeSlack:
     revoked: set[str] = field(default_factory=set)
     homes: list[dict[str, Any]] = field(default_factory=list)  # views.publish calls
     _serial: Any = field(default_factory=lambda: itertools.count(1))
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # id -> (name, content)
 
     @property
     def api_url(self) -> str:
@@ -121,6 +123,19 @@ class FakeSlack:
 
     def team_of(self, token: str | None) -> str:
         return self.tokens.get(token or "", TEAM)
+
+    def add_file(self, file_id: str, name: str, content: bytes) -> str:
+        """An uploaded file; returns its permalink (what a user copies)."""
+        self.files[file_id] = (name, content)
+        return f"{self.base}/files/UADMIN/{file_id}/{name}"
+
+    async def handle_file(self, request: web.Request) -> web.StreamResponse:
+        found = self.files.get(request.match_info["file"])
+        if not request.headers.get("Authorization", "").startswith("Bearer xox"):
+            return web.Response(status=302, headers={"Location": f"{self.base}/signin"})
+        if found is None:
+            return web.Response(status=404)
+        return web.Response(body=found[1], content_type="application/xml")
 
     def response_url(self, name: str = "r1") -> str:
         return f"{self.base}/response/{name}"
@@ -276,6 +291,15 @@ class FakeSlack:
             return {"ok": False, "error": "user_not_found"}
         return {"ok": True, "user": user}
 
+    def _files_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        found = self.files.get(str(args.get("file")))
+        if found is None:
+            return {"ok": False, "error": "file_not_found"}
+        name, content = found
+        url = f"{self.base}/files-pri/{args['file']}/download/{name}"
+        return {"ok": True, "file": {"id": args["file"], "name": name, "size": len(content),
+                                     "url_private": url, "url_private_download": url}}
+
 
 def _failure(failure: Failure) -> web.Response:
     headers = {}
@@ -311,6 +335,7 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
     app.router.add_route("*", "/api/{method}", fake.handle_api)
     app.router.add_post("/response/{name}", fake.handle_response)
     app.router.add_get("/socket", fake.handle_socket)
+    app.router.add_get("/files-pri/{file}/download/{name}", fake.handle_file)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -10,7 +10,7 @@ commands (discord.py ignores ``default_permissions`` on subcommands):
 - ``/news`` for everyone: help, list, subscribe, unsubscribe, preview, why;
 - ``/news-admin`` (hidden by default from members without Manage Server; a server can change
   that in Server Settings > Integrations, so the check is repeated here on every call):
-  ``watch add|remove|list``, ``feeds add|remove|list`` and ``resume`` (a stopped channel).
+  ``watch add|remove|list``, ``feeds add|remove|list|import`` and ``resume`` (a stopped channel).
 
 Intents: ``Intents.none()`` plus ``guilds`` (no privileged intents): slash commands arrive as
 interactions and need no message content. Every reply goes out with ``AllowedMentions.none()``.

@@ -5,6 +5,7 @@ command grammar's text (pure helpers), the command run through ``chat.answer``, 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any, Literal
 
 import discord
@@ -12,7 +13,7 @@ from discord import app_commands
 
 from bot.chat.answer import answer
 from bot.chat.messages import DISCORD_ADMIN_REFUSAL, DISCORD_DM_REFUSAL
-from bot.chat.types import Commands, Invocation, Reply
+from bot.chat.types import Attachment, Commands, Invocation, Reply
 from bot.render.discord_embed import EMBED_TOTAL_MAX, embed_length, render_discord
 from bot.render.escape import discord_escape, fit
 
@@ -111,9 +112,12 @@ async def _send(interaction: discord.Interaction[Any], content: str, *, ephemera
 
 
 async def run_command(service: Commands, interaction: discord.Interaction[Any], text: str, *,
-                      slow: bool = False, admin: bool = False) -> None:
+                      slow: bool = False, admin: bool = False,
+                      attachment: Attachment | None = None) -> None:
     """Translate, authorise, defer if slow, call the command layer, reply."""
     inv = invocation(interaction, text)
+    if inv is not None and attachment is not None:
+        inv = replace(inv, attachment=attachment)
     if inv is None:
         await _send(interaction, DISCORD_DM_REFUSAL, ephemeral=True)
         return
@@ -267,6 +271,14 @@ class FeedsGroup(app_commands.Group):
     @app_commands.command(name="list", description="The feeds, with their health")
     async def list_(self, interaction: discord.Interaction[Any]) -> None:
         await run_command(self.service, interaction, "feeds list", admin=True)
+
+    @app_commands.command(name="import", description="Follow the feeds of an OPML file")
+    @app_commands.describe(file="An OPML file exported from another feed reader")
+    async def import_(self, interaction: discord.Interaction[Any],
+                      file: discord.Attachment) -> None:
+        upload = Attachment(name=file.filename, url=file.url, size=file.size)
+        await run_command(self.service, interaction, "feeds import", slow=True, admin=True,
+                          attachment=upload)
 
 
 @app_commands.guild_only()

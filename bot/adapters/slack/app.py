@@ -42,6 +42,7 @@ from bot.adapters.slack.oauth import (
     add_workspace_listeners,
     oauth_settings,
 )
+from bot.adapters.slack.files import slack_file
 from bot.adapters.slack.reply import render_reply
 from bot.adapters.slack.verify import (
     StrictRequestVerification,
@@ -173,12 +174,12 @@ async def _run_command(commands: Commands, checker: AdminCheck, client: AsyncWeb
     user = str(body.get("user_id") or "")
 
     async def build() -> Invocation:
+        text = str(body.get("text") or "")
+        admin = await checker.is_admin(client, team, user, str(body.get("enterprise_id") or ""))
         return Invocation(
             tenant=f"slack:{team}", platform="slack", channel=str(body.get("channel_id") or ""),
-            user=user, text=str(body.get("text") or ""),
-            is_admin=await checker.is_admin(client, team, user,
-                                            str(body.get("enterprise_id") or "")),
-            user_name=str(body.get("user_name") or ""))
+            user=user, text=text, is_admin=admin, user_name=str(body.get("user_name") or ""),
+            attachment=await slack_file(client, text) if admin else None)
 
     return await answer(commands, build)
 
