@@ -188,3 +188,34 @@ def test_what_the_package_build_reads_is_copied_before_the_install() -> None:
     for files in data_files.values():
         for name in files:
             assert any(PurePosixPath(name).is_relative_to(src) for src in copied_before), name
+
+
+def pins() -> dict[str, str]:
+    """constraints.txt -> {canonical name: version}; every line an exact ``name==version`` pin."""
+    found: dict[str, str] = {}
+    for line in (REPO / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, sep, version = line.partition("==")
+            assert sep and version, f"constraints.txt: {line!r} is not an exact pin"
+            found[re.sub(r"[-_.]+", "-", name).lower()] = version
+    return found
+
+
+def test_the_image_installs_with_the_constraints_file() -> None:
+    (install,) = [a for a in args_of("RUN") if re.search(r"\bpip3? install\b", a)]
+    assert re.search(r"(--constraint[= ]|-c )constraints\.txt", install), install
+    copied = {src for srcs, _ in copies() for src in srcs}
+    assert "constraints.txt" in copied and not ignored("constraints.txt")
+
+
+def test_the_constraints_pin_every_runtime_dependency_within_pyproject() -> None:
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    pinned = pins()
+    for text in project["dependencies"]:
+        req = Requirement(text)
+        name = re.sub(r"[-_.]+", "-", req.name).lower()
+        assert name in pinned, f"{req.name} is not pinned in constraints.txt"
+        assert req.specifier.contains(pinned[name]), (req.name, pinned[name], str(req.specifier))
