@@ -17,7 +17,6 @@ import aiohttp
 import pytest
 from fakes.fake_slack import TEAM, FakeSlack
 from slack_sdk.web.async_client import AsyncWebClient
-from test_domain_secrets import quiet_slack_levels  # noqa: F401 - fixture
 from test_adapters_slack_app import (  # noqa: F401 - fixtures
     SECRET,
     ScriptedCommands,
@@ -28,6 +27,7 @@ from test_adapters_slack_app import (  # noqa: F401 - fixtures
     settings,
     sign,
 )
+from test_domain_secrets import quiet_slack_levels  # noqa: F401 - fixture
 
 from bot.adapters.slack.app import AdminCheck, build_slack_app, start_slack
 from bot.chat.types import Reply

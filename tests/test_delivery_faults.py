@@ -23,8 +23,8 @@ from bot.app import App, CycleReport, run_summary
 from bot.chat.types import Invocation
 from bot.cli import main
 from bot.config.operator import DestinationSpec
-from bot.delivery.jsonl import JsonlSink
 from bot.delivery.discord_sink import DiscordSink, Pacer
+from bot.delivery.jsonl import JsonlSink
 from bot.delivery.sinks import Sink
 from bot.delivery.slack_sink import SlackSink, slack_client
 from bot.domain.alert import Alert, Subscription

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.config.watchlist import load_watchlist, parse_watchlist, watchlist_to_dict
 from bot.domain.errors import WatchlistError
 from bot.domain.watchlist import Company, Watchlist
 from bot.pipeline.disambiguate import CUES
 from bot.pipeline.entity_weights import WEIGHTS
 from bot.pipeline.match import compile_watchlist
-from bot.config.watchlist import load_watchlist, parse_watchlist, watchlist_to_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = load_watchlist(ROOT / "config" / "examples" / "ambiguous-companies.yaml")

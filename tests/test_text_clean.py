@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.text.clean import strip_boilerplate, html_to_text
+from bot.text.clean import html_to_text, strip_boilerplate
 
 
 def test_inline_tags_keep_the_spaces_between_words() -> None:

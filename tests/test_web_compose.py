@@ -128,8 +128,8 @@ async def test_the_health_checks_pass_against_a_running_server_and_fail_without(
         service, tmp_path, clock, feed_server) -> None:
     from apphelpers import open_app
 
-    from bot.domain.watchlist import Watchlist
     from bot.delivery.console import ConsoleSink
+    from bot.domain.watchlist import Watchlist
 
     argv = healthcheck_argv(service)
     if service is not None:  # compose probes the container's fixed port: point it at ours

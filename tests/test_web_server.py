@@ -107,8 +107,8 @@ async def test_readyz_is_503_when_the_database_is_behind_the_migrations(app) -> 
 async def test_readyz_is_503_before_the_first_cycle(db_url, tmp_path, clock) -> None:
     from apphelpers import open_app
 
-    from bot.domain.watchlist import Watchlist
     from bot.delivery.console import ConsoleSink
+    from bot.domain.watchlist import Watchlist
 
     app = await open_app(db_url, tmp_path, clock, feeds=[], watchlist=Watchlist(),
                          sinks={"console": ConsoleSink()}, address="console")

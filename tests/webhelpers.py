@@ -14,9 +14,9 @@ from apphelpers import open_app
 from feedserver import FeedServer, Item, rss
 
 from bot.app import App
-from bot.domain.errors import RateLimitedError
 from bot.domain.article import FeedSource
 from bot.domain.delivery import Delivery, SendResult
+from bot.domain.errors import RateLimitedError
 from bot.domain.watchlist import Company, Watchlist
 from bot.web.server import WebServer
 

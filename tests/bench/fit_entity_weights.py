@@ -28,9 +28,9 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bot.config.watchlist import load_watchlist  # noqa: E402
 from bot.pipeline.disambiguate import CUES, Model, decide  # noqa: E402
 from bot.pipeline.match import Matcher, compile_watchlist  # noqa: E402
-from bot.config.watchlist import load_watchlist  # noqa: E402
 
 # ``shared`` sits next to the checkout (or next to the worktrees' folder)
 SHARED = next((p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared")

@@ -35,6 +35,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.adapters.slack.files import slack_file
 from bot.adapters.slack.oauth import (
     INSTALL_PATH,
     Workspaces,
@@ -42,7 +43,6 @@ from bot.adapters.slack.oauth import (
     add_workspace_listeners,
     oauth_settings,
 )
-from bot.adapters.slack.files import slack_file
 from bot.adapters.slack.reply import render_reply
 from bot.adapters.slack.verify import (
     StrictRequestVerification,

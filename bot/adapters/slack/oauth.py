@@ -51,7 +51,7 @@ INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 # what newsbot does in a workspace, and no more (config/slack-manifest.yaml lists the same)
 SCOPES = ("chat:write", "chat:write.public", "commands", "users:read", "channels:history",
-          "groups:history")
+          "groups:history", "files:read")
 WELCOME = ("*newsbot is installed.* It posts news about the companies and topics your team "
            "watches.\n\n"
            "• Type `/news help` in any channel to see the commands.\n"
