@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.chat.controls_grammar import ALIASES
+from bot.chat.controls_grammar import USAGE as CONTROLS_USAGE
 from bot.chat.grammar import USAGE
 from bot.chat.types import Reply
 
@@ -14,13 +16,20 @@ company, a topic, or a company AND a topic ("company *" = any watched company)
 • preview TEXT_OR_URL: the alert this channel would get for a text or a stored article, and why
 • preview company NAME: the alerts the last 7 days of stored articles would have produced
 • why URL: was that article seen, matched, routed here and delivered, or why not
+This channel's controls (shown by list):
+• digest daily HH:MM [TIME_ZONE] | digest weekly DAY HH:MM [TIME_ZONE] | digest off
+• quiet HH:MM-HH:MM [TIME_ZONE] | quiet off · timezone TIME_ZONE (IANA, e.g. Europe/Paris)
+• mute NAME [7d] · unmute NAME · exclude WORD_OR_PHRASE · unexclude WORD_OR_PHRASE
+• cap N (alerts/hour; the rest go in the next digest) · max_age 3d · prominent_only on|off
 Admins only:
+• mention @ROLE_OR_GROUP | mention off: ping that one role or user group with each alert
+• admin-channel [off]: post admin notices here · status: the admin channel and latest notices
 • watch add company NAME [aliases A, B] [context C, D] [senses S1, S2] [people P1, P2] \
 [exclude E] [case-sensitive]: context words count for the company, sense words (fruit, river) \
 against it, people (Doug Ford) are never the company
 • watch add topic NAME keywords K1, K2 (a trailing * matches any ending: acqui*)
 • watch remove company|topic NAME · watch list
-• feeds add URL [every N min] · feeds remove URL · feeds list
+• feeds add URL [every N min] [backfill N] · feeds remove URL · feeds list
 • resume: post this channel's held alerts (oldest first) after it was stopped and the cause fixed
 Names may contain spaces: subscribe company Mistral AI topic Funding. Lists are \
 comma-separated; quote an item that contains a comma or a keyword: aliases "Alphabet, Inc.", \
@@ -33,4 +42,7 @@ def help_reply(topic: str = "") -> Reply:
     key = {"unsub": "unsubscribe", "sub": "subscribe", "feed": "feeds"}.get(key, key)
     if key in USAGE:
         return Reply(f"Usage: /news {USAGE[key]}")
+    key = ALIASES.get(key, key)
+    if key in CONTROLS_USAGE:
+        return Reply(f"Usage: /news {CONTROLS_USAGE[key]}")
     return Reply(GENERAL)

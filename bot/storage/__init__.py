@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.storage.ports import ChatStorage, ConfigSyncStorage, DelivererStorage, PollerStorage
+from bot.storage.ports import (
+    ChatStorage,
+    ConfigSyncStorage,
+    ControlsStorage,
+    DelivererStorage,
+    DigestStorage,
+    PollerStorage,
+)
 from bot.storage.records import (
     AuditEntry,
     Backlog,
@@ -19,13 +26,14 @@ from bot.storage.records import (
     StoredArticle,
 )
 from bot.storage.sql.chat import ChatStore
+from bot.storage.sql.controls import ControlsStore
 from bot.storage.sql.db import MIGRATIONS, current_revision, make_engine, upgrade
 from bot.storage.sql.feeds import FeedStore, is_transient
 from bot.storage.sql.outbox import UNCERTAIN, OutboxStore
 from bot.storage.sql.tenants import TenantStore
 
 
-class Storage(TenantStore, FeedStore, OutboxStore, ChatStore):
+class Storage(TenantStore, FeedStore, OutboxStore, ChatStore, ControlsStore):
     """All queries newsbot makes, on one engine. Build with ``await open_storage(url)``."""
 
 
@@ -41,7 +49,8 @@ async def open_storage(url: str, *, migrate: bool = True,
     return Storage(engine)
 
 
-__all__ = ["AuditEntry", "Backlog", "ChatStorage", "ConfigSyncStorage", "DelivererStorage",
+__all__ = ["AuditEntry", "Backlog", "ChatStorage", "ConfigSyncStorage", "ControlsStorage",
+           "DigestStorage", "DelivererStorage",
            "DeliveryState", "DestinationBatch", "DestinationStatus", "FeedRow", "Follow",
            "NewDelivery", "PollRecord", "PollerStorage", "Storage", "StoredArticle", "UNCERTAIN",
            "is_transient", "open_storage", "MIGRATIONS", "current_revision"]

@@ -10,8 +10,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from bot.domain.alert import Destination, Subscription
+from bot.domain.alert import Alert, Destination, Subscription
 from bot.domain.article import FeedSource
+from bot.domain.controls import ChannelControls
 from bot.domain.watchlist import Watchlist
 from bot.storage.records import (
     DeliveryState,
@@ -19,9 +20,13 @@ from bot.storage.records import (
     DestinationStatus,
     FeedRow,
     Follow,
+    HeldAlert,
+    HeldDestination,
+    Notice,
     PollRecord,
     StoredArticle,
 )
+from bot.storage.sql.outbox import Admit
 
 
 class PollerStorage(Protocol):
@@ -61,7 +66,8 @@ class DelivererStorage(Protocol):
 
     async def claim_destinations(self, now: datetime, *, owner: str, lease: timedelta,
                                  platforms: Iterable[str], limit: int = 50,
-                                 per_destination: int = 100) -> list[DestinationBatch]:
+                                 per_destination: int = 100, admit: Admit | None = None
+                                 ) -> list[DestinationBatch]:
         ...
 
     async def expire_deliveries(self, cutoff: datetime, now: datetime, max_age: str) -> int:
@@ -98,9 +104,50 @@ class DelivererStorage(Protocol):
         ...
 
 
-class ChatStorage(Protocol):
+class ControlsStorage(Protocol):
+    """Channel controls: a destination's settings, the tenant's admin channel and notices."""
+
+    async def controls(self, destination_id: int) -> ChannelControls:
+        ...
+
+    async def set_controls(self, destination_id: int, controls: ChannelControls,
+                           now: datetime) -> None:
+        ...
+
+    async def set_admin_channel(self, tenant: str, destination_id: int | None,
+                                now: datetime) -> None:
+        ...
+
+    async def admin_channel(self, tenant: str) -> int | None:
+        ...
+
+    async def notices(self, tenant: str, limit: int = 10) -> list[Notice]:
+        ...
+
+    async def post_notice(self, tenant: str, notice: Alert, now: datetime) -> bool:
+        ...
+
+
+class DigestStorage(ControlsStorage, Protocol):
+    """What the digest job (bot/jobs/digest.py) needs: held alerts and queuing their digest."""
+
+    async def held_destinations(self) -> list[HeldDestination]:
+        ...
+
+    async def held_alerts(self, destination_id: int, before: datetime) -> list[HeldAlert]:
+        ...
+
+    async def queue_digest(self, destination_id: int, digest: Alert, held_ids: Sequence[int],
+                           now: datetime) -> bool:
+        ...
+
+    async def release_held(self, held_ids: Sequence[int], now: datetime) -> None:
+        ...
+
+
+class ChatStorage(ControlsStorage, Protocol):
     """What the chat commands (``bot.chat``) need: a tenant's watchlist, follows, destinations,
-    subscriptions, stored articles and delivery states, and the audit log."""
+    subscriptions, stored articles and delivery states, the audit log and channel controls."""
 
     async def watchlist(self, tenant: str) -> Watchlist:
         ...
