@@ -25,6 +25,7 @@ from bot.delivery.slack_sink import make_slack_sink
 from bot.domain.alert import display_address
 from bot.domain.delivery import Delivery
 from bot.jobs.deliver import Deliverer, DeliveryReport
+from bot.jobs.digest import DigestJob
 from bot.jobs.heartbeat import LEASE, Heartbeat, worker_id
 from bot.jobs.liveness import Liveness
 from bot.jobs.looplag import LoopLag
@@ -94,6 +95,7 @@ class App:
         self.clock = clock
         self.metrics = Metrics(clock)  # its own registry: /metrics (bot/web)
         self.poller = Poller(storage, TimedFetcher(fetcher, self.metrics))
+        self.digests = DigestJob(storage)  # channel controls: held alerts -> digests
         self.owner = worker_id()
         self.liveness = Liveness(storage, self.owner)  # started by open(); see jobs/liveness.py
         self.deliverer = Deliverer(storage, metered(self.sinks, self.metrics), clock,
@@ -189,6 +191,7 @@ class App:
         self.metrics.cycle_started(self.clock())
         outcomes = await self.poll_due(all_feeds=all_feeds)
         self.metrics.record_polls(outcomes)
+        await self.digests.run(self.clock())
         delivery = await self.deliver_due()
         return CycleReport(
             polled=len(outcomes), failed=sum(not o.ok for o in outcomes),

@@ -167,3 +167,17 @@ class Alert:
             items=tuple(cls.from_json(i) for i in data.get("items", ())),
             more=int(data.get("more", 0)),
         )
+
+
+def digest_group(alert: Alert) -> str:
+    """A digest groups its stories by their first company (else topic)."""
+    return alert.companies[0] if alert.companies else (alert.topics[0] if alert.topics
+                                                       else "Other")
+
+
+def digest_groups(items: tuple[Alert, ...] | list[Alert]) -> list[tuple[str, list[Alert]]]:
+    """Stories by ``digest_group``, groups in order of first appearance."""
+    groups: dict[str, list[Alert]] = {}
+    for item in items:
+        groups.setdefault(digest_group(item), []).append(item)
+    return list(groups.items())
