@@ -29,6 +29,7 @@ from bot.jobs.digest import DigestJob
 from bot.jobs.heartbeat import LEASE, Heartbeat, worker_id
 from bot.jobs.liveness import Liveness
 from bot.jobs.looplag import LoopLag
+from bot.jobs.notices import Notices
 from bot.jobs.poll_feed import FeedFetcher, Poller, PollOutcome
 from bot.net.fetcher import Fetcher
 from bot.net.netguard import NetGuard
@@ -96,6 +97,7 @@ class App:
         self.metrics = Metrics(clock)  # its own registry: /metrics (bot/web)
         self.poller = Poller(storage, TimedFetcher(fetcher, self.metrics))
         self.digests = DigestJob(storage)  # channel controls: held alerts -> digests
+        self.notices = Notices(storage)  # admin notices in chat
         self.owner = worker_id()
         self.liveness = Liveness(storage, self.owner)  # started by open(); see jobs/liveness.py
         self.deliverer = Deliverer(storage, metered(self.sinks, self.metrics), clock,
@@ -153,6 +155,8 @@ class App:
                   "restart with it in config/.",
                   display_address(delivery.address), reason)
         tenant = await self.storage.destination_tenant(delivery.destination_id)
+        await self.notices.destination_stopped(delivery.destination_id, delivery.address, reason,
+                                               self.clock())
         await self.storage.audit(tenant, "newsbot", "destination.stopped",
                                  display_address(delivery.address),
                                  before={"active": True}, after={"active": False, "reason": reason},
@@ -192,6 +196,7 @@ class App:
         outcomes = await self.poll_due(all_feeds=all_feeds)
         self.metrics.record_polls(outcomes)
         await self.digests.run(self.clock())
+        await self.notices.run(self.clock())
         delivery = await self.deliver_due()
         return CycleReport(
             polled=len(outcomes), failed=sum(not o.ok for o in outcomes),

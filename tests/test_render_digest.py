@@ -92,3 +92,15 @@ def test_the_channels_one_mention_is_allowed_alone() -> None:
 def test_a_digest_round_trips_through_the_outbox_json() -> None:
     d = digest(4, mention="role:1")
     assert Alert.from_json(json.loads(json.dumps(d.to_json()))) == d
+
+
+def test_the_discord_sink_allows_exactly_the_channels_role() -> None:
+    from bot.delivery.discord_sink import channel_body, webhook_body
+    from bot.domain.delivery import Delivery
+
+    alert = Alert.from_json({**make_alert("discord:1").to_json(), "mention": "role:7"})
+    delivery = Delivery(id=1, destination_id=1, address="discord:1", alert=alert)
+    assert channel_body(delivery)["allowed_mentions"] == {"parse": [], "roles": ["7"]}
+    assert webhook_body(delivery)["allowed_mentions"] == {"parse": [], "roles": ["7"]}
+    plain = Delivery(id=2, destination_id=1, address="discord:1", alert=make_alert("discord:1"))
+    assert channel_body(plain)["allowed_mentions"] == {"parse": []}

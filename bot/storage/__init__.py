@@ -11,6 +11,7 @@ from bot.storage.ports import (
     ControlsStorage,
     DelivererStorage,
     DigestStorage,
+    NoticeStorage,
     PollerStorage,
 )
 from bot.storage.records import (
@@ -50,7 +51,7 @@ async def open_storage(url: str, *, migrate: bool = True,
 
 
 __all__ = ["AuditEntry", "Backlog", "ChatStorage", "ConfigSyncStorage", "ControlsStorage",
-           "DigestStorage", "DelivererStorage",
+           "DigestStorage", "DelivererStorage", "NoticeStorage",
            "DeliveryState", "DestinationBatch", "DestinationStatus", "FeedRow", "Follow",
            "NewDelivery", "PollRecord", "PollerStorage", "Storage", "StoredArticle", "UNCERTAIN",
            "is_transient", "open_storage", "MIGRATIONS", "current_revision"]

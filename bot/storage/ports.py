@@ -18,6 +18,7 @@ from bot.storage.records import (
     DeliveryState,
     DestinationBatch,
     DestinationStatus,
+    FailingFollow,
     FeedRow,
     Follow,
     HeldAlert,
@@ -128,6 +129,16 @@ class ControlsStorage(Protocol):
         ...
 
 
+class NoticeStorage(ControlsStorage, Protocol):
+    """What the admin notices (bot/jobs/notices.py) need besides the controls."""
+
+    async def failing_follows(self, failing_since: datetime) -> list[FailingFollow]:
+        ...
+
+    async def destination_tenant(self, destination_id: int) -> str:
+        ...
+
+
 class DigestStorage(ControlsStorage, Protocol):
     """What the digest job (bot/jobs/digest.py) needs: held alerts and queuing their digest."""
 
@@ -222,7 +233,15 @@ class ChatStorage(ControlsStorage, Protocol):
 
 class ConfigSyncStorage(Protocol):
     """What ``bot.config.apply.sync_operator_config`` needs: the local tenant's feeds,
-    watchlist, destinations and subscriptions replaced by the operator's files."""
+    watchlist, destinations, subscriptions and channel controls replaced by the operator's
+    files."""
+
+    async def controls(self, destination_id: int) -> ChannelControls:
+        ...
+
+    async def set_controls(self, destination_id: int, controls: ChannelControls,
+                           now: datetime) -> None:
+        ...
 
     async def ensure_destination(self, tenant: str, address: str, now: datetime) -> int:
         ...

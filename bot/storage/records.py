@@ -160,3 +160,13 @@ class Notice:
     key: str
     text: str
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FailingFollow:
+    tenant: str
+    feed_id: int
+    url: str
+    since: datetime  # the last success (or the feed's creation)
+    last_error: str
+    error_count: int

@@ -12,18 +12,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.alert import DIGEST_PREFIX, NOTICE_PREFIX, Alert
 from bot.domain.controls import ChannelControls
-from bot.storage.records import HeldAlert, HeldDestination, Notice
+from bot.storage.records import FailingFollow, HeldAlert, HeldDestination, Notice
 from bot.storage.sql.base import StoreBase
 from bot.storage.sql.tables import (
     admin_channels,
     channel_settings,
     deliveries,
     destinations,
+    feeds,
+    follows,
     notices,
 )
 
@@ -135,6 +137,21 @@ class ControlsStore(StoreBase):
                                            status="pending", attempts=0, next_attempt_at=now,
                                            alert=notice.to_json(), created_at=now))
         return new
+
+    async def failing_follows(self, failing_since: datetime) -> list[FailingFollow]:
+        """Every tenant's follows of feeds that have failed without a success since before
+        ``failing_since`` (no success ever: counted from the feed's creation)."""
+        since = func.coalesce(feeds.c.last_success_at, feeds.c.created_at)
+        query = (select(follows.c.tenant_id, feeds.c.id, feeds.c.url, since.label("since"),
+                        feeds.c.last_error, feeds.c.error_count)
+                 .join(follows, follows.c.feed_id == feeds.c.id)
+                 .where(feeds.c.error_count > 0, feeds.c.last_error_at.is_not(None),
+                        since <= failing_since)
+                 .order_by(feeds.c.id, follows.c.tenant_id))
+        async with self.tx() as conn:
+            rows = (await conn.execute(query)).all()
+        return [FailingFollow(r.tenant_id, r.id, r.url, r.since, r.last_error or "",
+                              r.error_count) for r in rows]
 
     async def notices(self, tenant: str, limit: int = 10) -> list[Notice]:
         async with self.tx() as conn:
