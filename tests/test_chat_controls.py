@@ -162,3 +162,32 @@ async def test_a_snooze_expires(service, storage, clock) -> None:
     (row,) = await storage.delivery_states(tenant=T_A)
     assert row.status == "pending"
     assert "muted" not in (await user("list")).text
+
+
+async def test_a_feed_added_from_chat_takes_a_bounded_backfill(service, storage, clock) -> None:
+    admin = User(service, admin=True)
+    await admin("subscribe company Nvidia")
+    assert not (await admin(f"feeds add {FEED} backfill 51")).ok
+    assert not (await admin(f"feeds add {FEED} backfill some")).ok
+    reply = await admin(f"feeds add {FEED} every 30 min backfill 2")
+    assert reply.ok and "its 2 newest entries" in reply.text, reply.text
+    (entry,) = [e for e in await storage.audit_entries(T_A) if e.action == "feed.add"]
+    assert entry.after["backfill"] == 2 and entry.after["interval_minutes"] == 30
+    fetcher = StaticFetcher()
+    fetcher.body = rss([Item(f"g{i}", f"Nvidia item {i}", "Nvidia did it.",
+                             published=clock.now - timedelta(days=30 - i), link=link(f"b{i}"))
+                        for i in range(4)])
+    await poll(storage, fetcher, clock)  # the first poll: the 2 newest, however old
+    rows = await storage.delivery_states(tenant=T_A)
+    assert sorted(r.alert.url for r in rows) == [link("b2"), link("b3")]
+    assert {r.status for r in rows} == {"pending"}
+
+
+async def test_help_lists_the_controls_and_fits_a_discord_message(service) -> None:
+    from bot.render.escape import discord_escape, size
+
+    text = (await User(service)("help")).text
+    assert "mute NAME [7d]" in text and "admin-channel" in text
+    assert size(discord_escape(text)) <= 2000
+    usage = (await User(service)("help max-age")).text
+    assert usage.startswith("Usage: /news max_age DURATION")

@@ -16,14 +16,12 @@ company, a topic, or a company AND a topic ("company *" = any watched company)
 • preview TEXT_OR_URL: the alert this channel would get for a text or a stored article, and why
 • preview company NAME: the alerts the last 7 days of stored articles would have produced
 • why URL: was that article seen, matched, routed here and delivered, or why not
-This channel's controls (shown by list):
-• digest daily HH:MM [TIME_ZONE] | digest weekly DAY HH:MM [TIME_ZONE] | digest off
-• quiet HH:MM-HH:MM [TIME_ZONE] | quiet off · timezone TIME_ZONE (IANA, e.g. Europe/Paris)
-• mute NAME [7d] · unmute NAME · exclude WORD_OR_PHRASE · unexclude WORD_OR_PHRASE
-• cap N (alerts/hour; the rest go in the next digest) · max_age 3d · prominent_only on|off
+This channel's controls (see list; /news help digest, … for each):
+• digest daily|weekly DAY HH:MM [ZONE] · quiet 22:00-07:00 [ZONE] · timezone ZONE · cap N/hour
+• mute NAME [7d] · unmute NAME · exclude PHRASE · unexclude PHRASE · max_age 3d · \
+prominent_only on|off
 Admins only:
-• mention @ROLE_OR_GROUP | mention off: ping that one role or user group with each alert
-• admin-channel [off]: post admin notices here · status: the admin channel and latest notices
+• mention GROUP_OR_ROLE · admin-channel (notices go here) · status
 • watch add company NAME [aliases A, B] [context C, D] [senses S1, S2] [people P1, P2] \
 [exclude E] [case-sensitive]: context words count for the company, sense words (fruit, river) \
 against it, people (Doug Ford) are never the company

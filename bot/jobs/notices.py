@@ -36,6 +36,7 @@ class Notices:
                  feed_failing: timedelta = timedelta(hours=FEED_FAILING_HOURS)) -> None:
         self.storage = storage
         self.feed_failing = feed_failing
+        self._done: set[tuple[str, str]] = set()  # (tenant, key) noticed: no write each cycle
 
     async def run(self, now: datetime) -> int:
         """Notice every feed failing for longer than ``feed_failing``, and at once a poll that
@@ -54,7 +55,12 @@ class Notices:
                               f"{f.last_error}. /news feeds list shows its health.", now)
             else:
                 continue
+            if (f.tenant, item.story) in self._done:
+                continue
             posted += await self.storage.post_notice(f.tenant, item, now)
+            if len(self._done) > 10_000:
+                self._done.clear()
+            self._done.add((f.tenant, item.story))
         return posted
 
     async def destination_stopped(self, destination_id: int, address: str, reason: str,

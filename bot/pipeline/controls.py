@@ -109,10 +109,6 @@ def subscription_fires(subs: tuple[Subscription, ...],
 
 
 # --- admission at delivery time -------------------------------------------------------------------
-def local(controls: ChannelControls, now: datetime) -> datetime:
-    return now.astimezone(controls.zone)
-
-
 def in_quiet(quiet: QuietHours, zone: ZoneInfo, now: datetime) -> bool:
     t = now.astimezone(zone).time()
     if quiet.start < quiet.end:
