@@ -191,3 +191,32 @@ async def test_help_lists_the_controls_and_fits_a_discord_message(service) -> No
     assert size(discord_escape(text)) <= 2000
     usage = (await User(service)("help max-age")).text
     assert usage.startswith("Usage: /news max_age DURATION")
+
+
+async def test_a_subscription_may_name_its_own_mention(service, storage) -> None:
+    admin = User(service, T_B, admin=True)
+    await admin("subscribe company Nvidia")
+    await admin("subscribe topic Funding")
+    reply = await admin("mention <@&77> company Nvidia")
+    assert reply.ok, reply.text
+    missing = await admin("mention <@&77> company Airbus")
+    assert not missing.ok and "not subscribed to that" in missing.text
+    got = await controls(storage, T_B)
+    assert got.sub_mentions == (("Nvidia", "role:77"),) and got.mention is None
+    assert got.mention_for(("Funding", "Nvidia")) == "role:77"
+    assert got.mention_for(("Funding",)) is None
+    assert "mention for Nvidia: role:77" in (await admin("list")).text
+    assert (await admin("mention off company Nvidia")).ok
+    assert (await controls(storage, T_B)).sub_mentions == ()
+
+
+async def test_queued_alerts_carry_the_channels_one_mention(service, storage, clock) -> None:
+    admin = User(service, admin=True)
+    await admin("subscribe company Nvidia")
+    await admin("subscribe company Airbus")
+    assert (await admin("mention subteam:S0AB company Nvidia")).ok
+    await _polled(storage, clock, service, [
+        Item("e", "Nvidia shares rise", "Nvidia shares rose.", link=link("nv")),
+        Item("a", "Airbus wins an order", "Airbus won 40 jets.", link=link("ab"))])
+    rows = {r.alert.url: r.alert.mention for r in await storage.delivery_states(tenant=T_A)}
+    assert rows == {link("nv"): "subteam:S0AB", link("ab"): None}

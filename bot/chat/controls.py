@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.chat.base import Ctx, did_you_mean, short
-from bot.chat.parsed import ExcludeCmd, MuteCmd, SetControl
+from bot.chat.parsed import ExcludeCmd, MuteCmd, SetControl, Subscribe
+from bot.chat.subscriptions import channel, existing_subscription
 from bot.chat.types import Reply
 from bot.domain.controls import (
     MAX_EXCLUDES,
@@ -86,9 +87,25 @@ async def set_control(ctx: Ctx, cmd: SetControl) -> Reply:
     if cmd.name == "mention" and cmd.value and not str(cmd.value).startswith(
             "role:" if ctx.inv.platform == "discord" else "subteam:"):
         raise CommandError("On Discord name a role (@role); on Slack a user group (@group).")
+    if cmd.subscription is not None:
+        return await _sub_mention(ctx, cmd, cmd.subscription)
     before = await ctx.storage.controls(await ctx.destination_id())
     after, text = applied(before, cmd)
     return await _save(ctx, cmd.name, before, after, text)
+
+
+async def _sub_mention(ctx: Ctx, cmd: SetControl, target: Subscribe) -> Reply:
+    """``mention TOKEN company NAME``: only alerts of that subscription of this channel."""
+    dest = await channel(ctx)
+    sub = existing_subscription(target, dest.subscriptions)
+    if sub is None:
+        have = ", ".join(s.label() for s in dest.subscriptions[:10]) or "none"
+        raise CommandError(f"This channel is not subscribed to that. Its subscriptions: {have}.")
+    token = str(cmd.value) if cmd.value else None
+    after = dest.controls.with_sub_mention(sub.label(), token)
+    text = (f"set alerts here under {sub.label()} to mention {_mention_label(token)}."
+            if token else f"turned the mention for {sub.label()} off here.")
+    return await _save(ctx, "mention", dest.controls, after, text)
 
 
 def _mutable(watchlist: Watchlist, name: str) -> tuple[str, str]:

@@ -7,8 +7,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.chat.grammar import Token, _short, check_term, check_text, join_value, parse, tokenize
-from bot.chat.parsed import AdminChannel, Command, ExcludeCmd, MuteCmd, SetControl, Status
+from bot.chat.grammar import (
+    Token,
+    _short,
+    check_term,
+    check_text,
+    join_value,
+    parse,
+    split_sections,
+    tokenize,
+)
+from bot.chat.parsed import (
+    AdminChannel,
+    Command,
+    ExcludeCmd,
+    MuteCmd,
+    SetControl,
+    Status,
+    Subscribe,
+)
 from bot.domain.controls import (
     MAX_CAP,
     QuietHours,
@@ -31,7 +48,8 @@ USAGE = {
     "unexclude": "unexclude WORD_OR_PHRASE",
     "prominent_only": "prominent_only on|off (alert only when the company is in the title or "
                       "first paragraph)",
-    "mention": "mention @ROLE_OR_GROUP | mention off (admins)",
+    "mention": "mention ROLE_OR_GROUP|off [company NAME] [topic TOPIC] (admins; with a "
+               "subscription of this channel: for that one only)",
     "admin-channel": "admin-channel | admin-channel off (admins: notices go to this channel)",
     "status": "status (admins: the admin channel and the latest notices)",
 }
@@ -115,10 +133,7 @@ def parse_control(sub: str, rest: list[Token]) -> Command | None:
             raise _usage(sub)
         return SetControl("prominent_only", text.casefold() in ON)
     if sub == "mention":
-        if _is_off(rest):
-            return SetControl("mention", None)
-        return SetControl("mention", _value(sub, mention_token, text) if text else
-                          _fail(sub, "Name one role or user group."))
+        return _mention(rest)
     if sub == "admin-channel":
         if rest and not _is_off(rest):
             raise _usage(sub)
@@ -146,6 +161,23 @@ def _mute(sub: str, rest: list[Token]) -> MuteCmd:
     if sub == "mute" and duration is None:
         duration = parse_duration(DEFAULT_MUTE)
     return MuteCmd(check_term(name, "name"), duration, remove=sub == "unmute")
+
+
+def _mention(rest: list[Token]) -> SetControl:
+    head, sections = split_sections(rest, {"company", "topic"})
+    target = None
+    if sections:
+        company, topic = (join_value(sections[k]) if k in sections else None
+                          for k in ("company", "topic"))
+        if company == "" or topic == "":
+            raise _usage("mention", "Missing the subscription's name.")
+        target = Subscribe(company=company, topic=topic)
+    if not head:
+        raise _usage("mention", "Name one role or user group.")
+    if _is_off(head):
+        return SetControl("mention", None, subscription=target)
+    return SetControl("mention", _value("mention", mention_token, join_value(head)),
+                      subscription=target)
 
 
 def _cap(rest: list[Token], text: str) -> SetControl:

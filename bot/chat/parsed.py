@@ -100,6 +100,7 @@ class SetControl:
     name: ControlName
     value: object = None
     timezone: str | None = None  # `digest daily 08:00 Europe/Paris` sets the zone too
+    subscription: Subscribe | None = None  # `mention <@&1> company Nvidia`: that one only
 
 
 @dataclass(frozen=True, slots=True)

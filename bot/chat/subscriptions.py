@@ -107,7 +107,7 @@ async def subscribe(ctx: Ctx, cmd: Subscribe) -> Reply:
     return Reply(text, ephemeral=False)
 
 
-def _existing(cmd: Subscribe, subs: tuple[Subscription, ...]) -> Subscription | None:
+def existing_subscription(cmd: Subscribe, subs: tuple[Subscription, ...]) -> Subscription | None:
     """The channel's subscription the user names (even if no longer in the watchlist)."""
     for s in subs:
         if cmd.name is not None:
@@ -124,7 +124,7 @@ def _existing(cmd: Subscribe, subs: tuple[Subscription, ...]) -> Subscription | 
 
 async def unsubscribe(ctx: Ctx, cmd: Subscribe) -> Reply:
     dest = await channel(ctx)
-    sub = _existing(cmd, dest.subscriptions)
+    sub = existing_subscription(cmd, dest.subscriptions)
     if sub is None:
         asked = cmd.name or " + ".join(x for x in (cmd.company, cmd.topic) if x)
         have = ", ".join(s.label() for s in dest.subscriptions[:10]) or "none"

@@ -148,6 +148,17 @@ class ChannelControls:
     prominent_only: bool = False
     mutes: tuple[Mute, ...] = field(default=())
     mention: str | None = None  # role:ID (Discord) | subteam:ID (Slack)
+    # a subscription's own mention: (its label, e.g. "Nvidia + Funding", the token)
+    sub_mentions: tuple[tuple[str, str], ...] = ()
+
+    def mention_for(self, reasons: tuple[str, ...]) -> str | None:
+        """The mention of the first firing subscription that has one, else the channel's."""
+        own = dict(self.sub_mentions)
+        return next((own[r] for r in reasons if r in own), self.mention)
+
+    def with_sub_mention(self, label: str, token: str | None) -> ChannelControls:
+        kept = tuple(p for p in self.sub_mentions if p[0] != label)
+        return replace(self, sub_mentions=(*kept, (label, token)) if token else kept)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -186,6 +197,7 @@ class ChannelControls:
             "mutes": [{"kind": m.kind, "name": m.name, "until": m.until.isoformat()}
                       for m in self.mutes],
             "mention": self.mention,
+            "sub_mentions": [list(p) for p in self.sub_mentions],
         }
 
     @classmethod
@@ -204,6 +216,7 @@ class ChannelControls:
             mutes=tuple(Mute(m["kind"], m["name"], datetime.fromisoformat(m["until"]))
                         for m in data.get("mutes", ())),
             mention=data.get("mention"),
+            sub_mentions=tuple((str(a), str(b)) for a, b in data.get("sub_mentions", ())),
         )
 
     def describe(self, now: datetime) -> list[str]:
@@ -224,4 +237,5 @@ class ChannelControls:
             lines.append(f"muted: {m.name} ({m.kind}) until {m.until:%Y-%m-%d %H:%M} UTC")
         if self.mention:
             lines.append(f"mention: {self.mention}")
+        lines += [f"mention for {label}: {token}" for label, token in self.sub_mentions]
         return lines

@@ -86,5 +86,5 @@ def build_alert(article: Article, feed_title: str, result: MatchResult, summary:
         evidence=pick_evidence(result.matches),
         reasons=reasons,
         story=article.story,
-        mention=destination.controls.mention,
+        mention=destination.controls.mention_for(reasons),
     )

@@ -78,8 +78,11 @@ def news_controls(service: Commands) -> list[app_commands.Command[Any, Any, None
 def admin_controls(service: Commands) -> list[app_commands.Command[Any, Any, None]]:
     """The ``/news-admin`` subcommands: the channel's mention, the admin channel, status."""
 
-    async def mention(interaction: Interaction, role: discord.Role | None = None) -> None:
+    async def mention(interaction: Interaction, role: discord.Role | None = None,
+                      company: NAME | None = None, topic: NAME | None = None) -> None:
         text = f"mention <@&{role.id}>" if role is not None else "mention off"
+        text += "".join(f" {key} {quote(value)}" for key, value in
+                        (("company", company), ("topic", topic)) if value)
         await run_command(service, interaction, text, admin=True)
 
     async def admin_channel(interaction: Interaction, off: bool = False) -> None:
@@ -90,7 +93,8 @@ def admin_controls(service: Commands) -> list[app_commands.Command[Any, Any, Non
         await run_command(service, interaction, "status", admin=True)
 
     specs: list[tuple[str, str, Any]] = [
-        ("mention", "Ping this role with each alert here (no role: mentions off)", mention),
+        ("mention", "Ping this role with alerts here, or of one subscription (no role: off)",
+         mention),
         ("admin-channel", "Post admin notices (feed failing, channel stopped) here", admin_channel),
         ("status", "The admin channel and the latest admin notices", status),
     ]
