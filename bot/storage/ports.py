@@ -6,7 +6,7 @@ A consumer that needs more adds the method here first, so what touches the datab
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -27,7 +27,9 @@ from bot.storage.records import (
     PollRecord,
     StoredArticle,
 )
-from bot.storage.sql.outbox import Admit
+
+# a channel's controls at delivery time: (controls, now, alerts sent this hour) -> why it waits
+Admit = Callable[[ChannelControls, datetime, int], str | None]
 
 
 class PollerStorage(Protocol):

@@ -10,7 +10,7 @@ never attempted and is simply sent.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,14 +21,13 @@ from bot.domain.address import Address
 from bot.domain.alert import DIGEST_PREFIX, NOTICE_PREFIX, Alert, display_address
 from bot.domain.controls import ChannelControls
 from bot.domain.delivery import Delivery
+from bot.storage.ports import Admit
 from bot.storage.records import Backlog, DeliveryState, DestinationBatch, DestinationStatus
 from bot.storage.sql.base import StoreBase
 from bot.storage.sql.controls import ControlsStore, is_special
 from bot.storage.sql.tables import deliveries, destinations, feeds
 
 UNCERTAIN = "outcome unknown: "  # last_error prefix: the attempt may have landed
-# a channel's controls at delivery time: (controls, now, alerts sent this hour) -> why it waits
-Admit = Callable[[ChannelControls, datetime, int], str | None]
 
 
 def platform_of(address: str) -> str:
