@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sample_alert import make_alert
+from slack_sdk.models.blocks import Block
 
 from bot.domain.alert import Alert
 from bot.pipeline.digest import build_digest
@@ -51,6 +52,10 @@ def test_a_big_digest_stays_within_limits_and_says_how_many_more(n) -> None:
     d = digest(n, title_len=190)
     slack = render_slack(d)
     assert len(slack["blocks"]) <= 50 and payload_size(slack) <= 12_000
+    for block in slack["blocks"]:  # what slack_sdk's models accept, Slack accepts
+        parsed = Block.parse(block)
+        assert parsed is not None
+        parsed.validate_json()
     for block in slack["blocks"]:
         if block["type"] == "section":
             assert len(block["text"]["text"]) <= 3000
