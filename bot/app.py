@@ -26,9 +26,11 @@ from bot.delivery.slack_sink import SlackTokens, make_slack_sink
 from bot.domain.alert import display_address
 from bot.domain.delivery import Delivery
 from bot.jobs.deliver import Deliverer, DeliveryReport, log_context
+from bot.jobs.digest import DigestJob
 from bot.jobs.heartbeat import LEASE, Heartbeat, worker_id
 from bot.jobs.liveness import Liveness
 from bot.jobs.looplag import LoopLag
+from bot.jobs.notices import Notices
 from bot.jobs.poll_feed import FeedFetcher, Poller, PollOutcome
 from bot.net.download import GuardedDownload
 from bot.net.fetcher import Fetcher
@@ -98,6 +100,8 @@ class App:
         self.clock = clock
         self.metrics = Metrics(clock)  # its own registry: /metrics (bot/web)
         self.poller = Poller(storage, TimedFetcher(fetcher, self.metrics))
+        self.digests = DigestJob(storage)  # channel controls: held alerts -> digests
+        self.notices = Notices(storage)  # admin notices in chat
         self.owner = worker_id()
         self.liveness = Liveness(storage, self.owner)  # started by open(); see jobs/liveness.py
         self.deliverer = Deliverer(storage, metered(self.sinks, self.metrics), clock,
@@ -164,6 +168,8 @@ class App:
                   "restart with it in config/.",
                   display_address(delivery.address), reason,
                   extra={"tenant": tenant, **log_context(delivery)})
+        await self.notices.destination_stopped(delivery.destination_id, delivery.address, reason,
+                                               self.clock())
         await self.storage.audit(tenant, "newsbot", "destination.stopped",
                                  display_address(delivery.address),
                                  before={"active": True}, after={"active": False, "reason": reason},
@@ -202,6 +208,8 @@ class App:
         self.metrics.cycle_started(self.clock())
         outcomes = await self.poll_due(all_feeds=all_feeds)
         self.metrics.record_polls(outcomes)
+        await self.digests.run(self.clock())
+        await self.notices.run(self.clock())
         delivery = await self.deliver_due()
         return CycleReport(
             polled=len(outcomes), failed=sum(not o.ok for o in outcomes),

@@ -117,12 +117,14 @@ async def test_commands_are_synced_to_the_development_guild_with_admin_hints(bot
         discord.Permissions(manage_guild=True).value)
     assert commands["news"].get("default_member_permissions") is None
     subs = {o["name"] for o in commands["news"]["options"]}
-    assert subs == {"help", "list", "subscribe", "unsubscribe", "preview", "why"}
+    assert subs == {"help", "list", "subscribe", "unsubscribe", "preview", "why",
+                    "digest", "quiet", "timezone", "mute", "unmute", "cap", "max-age", "exclude",
+                    "unexclude", "prominent-only"}
     admin = {g["name"]: {o["name"] for o in g.get("options", []) if o["type"] == 1}
              for g in commands["news-admin"]["options"]}
     assert admin == {"watch": {"add", "remove", "list"},
                      "feeds": {"add", "remove", "list", "import"},
-                     "resume": set()}
+                     "resume": set(), "mention": set(), "admin-channel": set(), "status": set()}
     subscribe = next(o for o in commands["news"]["options"] if o["name"] == "subscribe")
     assert all(o["autocomplete"] for o in subscribe["options"])
 
@@ -307,3 +309,42 @@ async def test_a_refused_token_keeps_discord_off_without_retries_and_is_never_lo
     assert adapter.attempts == 1 and adapter.runtime is None  # refused: not retried
     assert "Discord cannot start" in caplog.text
     assert "not-the-right-token-1234" not in caplog.text
+
+
+# --- channel controls (bot/adapters/discord/controls.py) ------------------------------------
+async def controls(storage):
+    dests = await storage.destinations(TENANT, active_only=False)
+    return next(d for d in dests if d.address == f"discord:{CHANNEL}").controls
+
+
+async def test_a_member_sets_the_channels_controls(bot, fake, storage) -> None:
+    await invoke(bot, "news digest", schedule="daily 08:00", timezone="Europe/Paris")
+    reply = last_reply(fake)
+    assert "daily 08:00 Europe/Paris digest" in reply["content"] and not ephemeral(reply)
+    await invoke(bot, "news mute", name="Nvidia", duration="2d")
+    await invoke(bot, "news cap", per_hour=4)
+    await invoke(bot, "news max-age", duration="1d")
+    await invoke(bot, "news exclude", phrase="sponsored")
+    await invoke(bot, "news prominent-only", on=True)
+    await invoke(bot, "news quiet", hours="22:00-07:00")
+    got = await controls(storage)
+    assert (str(got.digest), got.timezone, got.cap, got.excludes, got.prominent_only) == (
+        "daily 08:00", "Europe/Paris", 4, ("sponsored",), True)
+    assert [m.name for m in got.mutes] == ["Nvidia"] and str(got.quiet) == "22:00-07:00"
+    await invoke(bot, "news list")
+    assert "digest: daily 08:00 Europe/Paris" in last_reply(fake)["content"]
+    await invoke(bot, "news unmute", name="Nvidia")
+    await invoke(bot, "news cap", per_hour=0)
+    got = await controls(storage)
+    assert got.mutes == () and got.cap is None
+    await invoke(bot, "news timezone", name="Mars/Olympus")
+    assert ephemeral(last_reply(fake)) and "Unknown time zone" in last_reply(fake)["content"]
+
+
+async def test_admin_channel_and_status_are_for_manage_server(bot, fake, storage) -> None:
+    await invoke(bot, "news-admin admin-channel")
+    assert "Manage Server" in last_reply(fake)["content"]
+    await invoke(bot, "news-admin admin-channel", perms=ADMIN)
+    assert "now posted in this channel" in last_reply(fake)["content"]
+    await invoke(bot, "news-admin status", perms=ADMIN)
+    assert f"Admin channel: {CHANNEL} (this channel)." in last_reply(fake)["content"]

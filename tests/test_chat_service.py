@@ -42,8 +42,9 @@ async def test_subscribe_list_unsubscribe(service, storage) -> None:
     assert again.ok and again.ephemeral and "already subscribed" in again.text
     listed = await user("list")
     assert listed.ephemeral
-    assert listed.text.splitlines()[1:] == ["• Mistral AI + Funding", "• Nvidia", "• Acquisition",
-                                            "• any company"]
+    assert listed.text.splitlines()[1:5] == ["• Mistral AI + Funding", "• Nvidia", "• Acquisition",
+                                             "• any company"]
+    assert listed.text.splitlines()[5:] == ["This channel's controls:", "• max_age: 3d"]
     dest = (await storage.destinations(T_A))[0]
     assert dest.address == "slack:C1"
     assert Subscription(company="Mistral AI", topic="Funding") in dest.subscriptions

@@ -22,7 +22,7 @@ from bot.domain.watchlist import Company, Topic, Watchlist
 
 WATCHLIST = Watchlist(companies=(Company("Nvidia"),),
                       topics=(Topic("Funding", ("invest*",)),))
-T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)  # within max_age (3 days) of the clock
 CHANNEL = "123456789012345678"
 
 

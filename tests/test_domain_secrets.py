@@ -105,7 +105,7 @@ def test_the_replay_cache_forgets_pairs_once_their_window_has_passed() -> None:
 
 # --- end to end: a webhook destination that fails in every way ------------------------------------
 def items(n: int) -> list[Item]:
-    t0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    t0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)  # within max_age of the clock
     return [Item(guid=f"g{i}", title=f"Nvidia news {i}", text=f"Nvidia said {i} things.",
                  published=t0 + timedelta(days=i)) for i in range(n)]
 

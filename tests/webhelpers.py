@@ -21,7 +21,7 @@ from bot.domain.watchlist import Company, Watchlist
 from bot.web.server import WebServer
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)> Evil & Co'
-T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)  # within max_age (3 days) of the clock
 
 
 class ThrottledSink:

@@ -42,13 +42,15 @@ async def feeds_add(ctx: Ctx, cmd: FeedAdd) -> Reply:
         raise CommandError(f"This workspace already follows {ctx.limits.max_feeds} feeds, the "
                            "limit; remove one first.")
     feed_id = await ctx.storage.ensure_feed(FeedSource(url, interval_minutes=minutes), ctx.now)
-    await ctx.storage.follow(ctx.tenant, feed_id, title="", backfill=0, source="chat",
-                             now=ctx.now)
+    await ctx.storage.follow(ctx.tenant, feed_id, title="", backfill=cmd.backfill,
+                             source="chat", now=ctx.now)
     after = (await ctx.storage.feed_follows(ctx.tenant, url))[0]
     await ctx.storage.audit(ctx.tenant, ctx.inv.user, "feed.add", url, before=None,
-                            after=after.to_dict(), now=ctx.now)
+                            after={**after.to_dict(), "backfill": cmd.backfill}, now=ctx.now)
+    backfill = (f" Its first poll alerts on its {cmd.backfill} newest entries (backfill)."
+                if cmd.backfill else "")
     return Reply(f"Now following {url}, polled every {after.interval_minutes} min. New articles "
-                 "from its next poll on are matched against the watchlist.")
+                 f"from its next poll on are matched against the watchlist.{backfill}")
 
 
 async def _find(ctx: Ctx, url: str) -> FeedRow:

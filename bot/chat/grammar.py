@@ -77,12 +77,13 @@ USAGE = {
               " [people P1, P2] [exclude E] [case-sensitive]"
               " | watch add topic NAME keywords K1, K2 | watch remove company|topic NAME"
               " | watch list"),
-    "feeds": ("feeds add URL [every N min] | feeds remove URL | feeds list"
+    "feeds": ("feeds add URL [every N min] [backfill N] | feeds remove URL | feeds list"
               " | feeds import (with an OPML file: a Discord attachment, or a Slack file's link)"),
     "resume": "resume (admins: post this channel's held alerts, oldest first, once fixed)",
 }
 SUBCOMMANDS = ("help", "list", "subscribe", "unsubscribe", "preview", "why", "watch", "feeds",
-               "resume")
+               "resume")  # (the channel controls are listed by /news help)
+MAX_CHAT_BACKFILL = 50  # entries a chat-added feed may alert on at its first poll
 
 
 def usage_error(sub: str, problem: str = "") -> CommandError:
@@ -339,14 +340,14 @@ def parse_feeds(tokens: list[Token]) -> Command:
         return FeedImport(unwrap_url(tokens[1].text) if len(tokens) == 2 else "")
     if action not in ("add", "remove", "rm", "delete", "del"):
         raise usage_error("feeds", f"Unknown feeds action {_short(action, 20)}." if action else "")
-    head, sections = split_sections(tokens[1:], {"every"})
+    head, sections = split_sections(tokens[1:], {"every", "backfill"})
     if len(head) != 1:
         raise usage_error("feeds", "Give one feed URL." if not head else
                           "Give one feed URL (no spaces).")
     url = unwrap_url(head[0].text)
     if action != "add":
         if sections:
-            raise usage_error("feeds", "'every' only goes with 'feeds add'.")
+            raise usage_error("feeds", "'every' and 'backfill' only go with 'feeds add'.")
         return FeedRemove(url)
     interval = None
     if "every" in sections:
@@ -354,4 +355,11 @@ def parse_feeds(tokens: list[Token]) -> Command:
         if not m:
             raise usage_error("feeds", "Write the interval as 'every N min'.")
         interval = int(m.group(1))
-    return FeedAdd(url, interval)
+    backfill = 0
+    if "backfill" in sections:
+        count = join_value(sections["backfill"])
+        if not count.isdigit() or int(count) > MAX_CHAT_BACKFILL:
+            raise usage_error("feeds", f"Write the backfill as a number from 0 to "
+                              f"{MAX_CHAT_BACKFILL}.")
+        backfill = int(count)
+    return FeedAdd(url, interval, backfill)

@@ -4,6 +4,7 @@ subcommand, ``Command`` (any of them) and ``ADMIN_COMMANDS`` (those only admins 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 
 Kind = Literal["company", "topic"]
@@ -70,6 +71,7 @@ class WatchList:
 class FeedAdd:
     url: str
     interval_minutes: int | None = None
+    backfill: int = 0  # entries of the first poll to alert on (bounded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +97,46 @@ class Resume:
     """Deliver to this channel again after it was stopped (admins)."""
 
 
+ControlName = Literal["digest", "quiet", "timezone", "cap", "max_age", "prominent_only",
+                      "mention"]
+
+
+@dataclass(frozen=True, slots=True)
+class SetControl:
+    """One channel control (bot/domain/controls.py), parsed; ``value`` None turns it off."""
+
+    name: ControlName
+    value: object = None
+    timezone: str | None = None  # `digest daily 08:00 Europe/Paris` sets the zone too
+    subscription: Subscribe | None = None  # `mention <@&1> company Nvidia`: that one only
+
+
+@dataclass(frozen=True, slots=True)
+class MuteCmd:
+    name: str
+    duration: timedelta | None = None
+    remove: bool = False  # unmute
+
+
+@dataclass(frozen=True, slots=True)
+class ExcludeCmd:
+    phrase: str
+    remove: bool = False  # unexclude
+
+
+@dataclass(frozen=True, slots=True)
+class AdminChannel:
+    off: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """The admin channel and the latest admin notices."""
+
+
 Command = (Help | ListSubs | Subscribe | Preview | Why | WatchAdd | WatchRemove | WatchList
-           | FeedAdd | FeedRemove | FeedList | FeedImport | Resume)
+           | FeedAdd | FeedRemove | FeedList | FeedImport | Resume | SetControl | MuteCmd | ExcludeCmd
+           | AdminChannel | Status)
 
 ADMIN_COMMANDS = (WatchAdd, WatchRemove, WatchList, FeedAdd, FeedRemove, FeedList, FeedImport,
-                  Resume)
+                  Resume, AdminChannel, Status)

@@ -15,23 +15,31 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Literal
 
+from bot.chat.admin_channel import admin_channel, status
 from bot.chat.base import Ctx, Limits, UrlVetter
+from bot.chat.controls import exclude, mute, set_control
+from bot.chat.controls_grammar import parse_any
 from bot.chat.feeds import feeds_add, feeds_list, feeds_remove
-from bot.chat.grammar import check_text, parse, tokenize
+from bot.chat.grammar import check_text, tokenize
 from bot.chat.help import help_reply
 from bot.chat.messages import FAILURE, NOT_ADMIN
 from bot.chat.opml import Download, feeds_import
 from bot.chat.parsed import (
     ADMIN_COMMANDS,
+    AdminChannel,
     Command,
+    ExcludeCmd,
     FeedAdd,
     FeedImport,
     FeedList,
     FeedRemove,
     Help,
     ListSubs,
+    MuteCmd,
     Preview,
     Resume,
+    SetControl,
+    Status,
     Subscribe,
     WatchAdd,
     WatchList,
@@ -51,7 +59,8 @@ from bot.storage import ChatStorage
 
 log = logging.getLogger(__name__)
 
-ADMIN_WORDS = ("watch", "feeds", "feed", "resume")
+ADMIN_WORDS = ("watch", "feeds", "feed", "resume", "admin-channel", "admin_channel", "status",
+               "mention", "mentions")
 INLINE_NAMES = 2000  # watchlists up to this size are searched on the loop (a few ms at most)
 
 
@@ -78,7 +87,7 @@ class CommandService:
         """Run one command. Never raises for user mistakes: they become ``Reply(ok=False)``."""
         try:
             self._authorise_early(invocation)
-            command = parse(invocation.text)
+            command = parse_any(invocation.text)
             if isinstance(command, ADMIN_COMMANDS) and not invocation.is_admin:
                 raise NotAuthorized(NOT_ADMIN)
             now = self.clock()
@@ -133,6 +142,16 @@ class CommandService:
                 return await feeds_import(ctx, command, self.download)
             case Resume():
                 return await resume(ctx)
+            case SetControl():
+                return await set_control(ctx, command)
+            case MuteCmd():
+                return await mute(ctx, command)
+            case ExcludeCmd():
+                return await exclude(ctx, command)
+            case AdminChannel():
+                return await admin_channel(ctx, command)
+            case Status():
+                return await status(ctx)
         raise CommandError("Unknown command; see /news help.")  # pragma: no cover
 
     async def complete(self, tenant: str, kind: Literal["company", "topic"], prefix: str,

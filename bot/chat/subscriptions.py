@@ -27,14 +27,16 @@ def _watched(sub: Subscription, watchlist: Watchlist) -> bool:
 
 async def list_subscriptions(ctx: Ctx) -> Reply:
     dest = await channel(ctx)
+    controls = "This channel's controls:\n" + bullet(dest.controls.describe(ctx.now), 30)
     if not dest.subscriptions:
         return Reply("This channel has no subscriptions yet. Try /news subscribe company NAME "
-                     "or /news subscribe topic TOPIC (see /news help).")
+                     "or /news subscribe topic TOPIC (see /news help).\n" + controls)
     watchlist = await ctx.storage.watchlist(ctx.tenant)
     lines = [s.label() + ("" if _watched(s, watchlist) else " (no longer watched)")
              for s in dest.subscriptions]
     text = f"This channel's subscriptions ({len(lines)}):\n{bullet(lines, 50)}"
-    return Reply("\n".join([text, *delivery_state(await ctx.storage.destination_status(dest.id))]))
+    status = await ctx.storage.destination_status(dest.id)
+    return Reply("\n".join([text, controls, *delivery_state(status)]))
 
 
 def delivery_state(status: DestinationStatus) -> list[str]:
@@ -48,6 +50,8 @@ def delivery_state(status: DestinationStatus) -> list[str]:
     elif status.waiting_reason:
         lines.append(f"Alerts to this channel are {status.waiting_reason}; {held} alert(s) "
                      "are held and go out when newsbot starts with it.")
+    if digest := status.counts.get("held", 0):
+        lines.append(f"{digest} alert(s) wait for this channel's next digest.")
     if expired := status.counts.get("expired", 0):
         lines.append(f"{expired} alert(s) expired before they could be posted (/news why URL "
                      "tells why).")
@@ -103,7 +107,7 @@ async def subscribe(ctx: Ctx, cmd: Subscribe) -> Reply:
     return Reply(text, ephemeral=False)
 
 
-def _existing(cmd: Subscribe, subs: tuple[Subscription, ...]) -> Subscription | None:
+def existing_subscription(cmd: Subscribe, subs: tuple[Subscription, ...]) -> Subscription | None:
     """The channel's subscription the user names (even if no longer in the watchlist)."""
     for s in subs:
         if cmd.name is not None:
@@ -120,7 +124,7 @@ def _existing(cmd: Subscribe, subs: tuple[Subscription, ...]) -> Subscription | 
 
 async def unsubscribe(ctx: Ctx, cmd: Subscribe) -> Reply:
     dest = await channel(ctx)
-    sub = _existing(cmd, dest.subscriptions)
+    sub = existing_subscription(cmd, dest.subscriptions)
     if sub is None:
         asked = cmd.name or " + ".join(x for x in (cmd.company, cmd.topic) if x)
         have = ", ".join(s.label() for s in dest.subscriptions[:10]) or "none"

@@ -37,6 +37,12 @@ def _delivery(info: DeliveryState, ctx: Ctx, status: DestinationStatus) -> str:
     if info.status == "rejected":
         return (f"Queued here{under} but rejected by the platform: "
                 f"{info.last_error or 'no reason recorded'}.")
+    if info.status == "filtered":
+        return f"Kept back here{under} by this channel's controls: {info.last_error}."
+    if info.status == "held":
+        return f"Queued here{under}, waiting ({info.last_error})."
+    if info.status == "digested":
+        return f"Queued here{under} and {info.last_error}."
     if info.status == "expired":
         return f"Queued here{under} {when(info.created_at, ctx.now)} but {info.last_error}."
     if not status.active:

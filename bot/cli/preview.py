@@ -1,4 +1,4 @@
-"""`newsbot preview --platform slack|discord [--watchlist FILE] [ARTICLES.jsonl|-]`.
+"""`newsbot preview [--digest] --platform slack|discord [--watchlist FILE] [ARTICLES.jsonl|-]`.
 
 Prints, one JSON line per matched article, the exact payload that would be sent: for Slack the
 ``chat.postMessage`` arguments (``text``, ``blocks``, ...; the channel is added at send time), for
@@ -9,6 +9,9 @@ With ``--explain``, each payload also says which cues decided each ambiguous com
 chat previews do: one more Slack section block, or one more field of the Discord embed, escaped
 for the platform and within its limits (section 3,000, field 1,024 characters); articles where only
 rejected occurrences were found are printed too, with the explanation alone.
+
+With ``--digest``, all the matched articles are rendered as the ONE digest message a channel in
+digest mode would get, printed as a single JSON object (what does not fit says "+N more").
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from bot.domain.alert import Alert, Destination, Subscription
 from bot.domain.article import Article
 from bot.domain.watchlist import Watchlist
 from bot.pipeline import alerts
+from bot.pipeline.digest import build_digest
 from bot.pipeline.evidence import EVIDENCE_MAX, explain_lines, reading
 from bot.pipeline.keys import canonical_url
 from bot.pipeline.match import Matcher, compile_watchlist
@@ -49,6 +53,8 @@ def add_preview_parser(subparsers: Any) -> None:
                          help="watchlist YAML (default: CONFIG_DIR/watchlist.yaml)")
     preview.add_argument("--explain", action="store_true",
                          help="add which cues decided each ambiguous company name")
+    preview.add_argument("--digest", action="store_true",
+                         help="print the ONE digest message of all matched articles instead")
     preview.add_argument("articles", nargs="?", default="-", help="JSONL file, or - for stdin")
 
 
@@ -90,6 +96,8 @@ async def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
     dest = preview_destination(args.platform, watchlist)
     render = RENDERERS[args.platform]
     errors: list[str] = []
+    if args.digest:
+        return print_digest(args, matcher, dest, render)
     for art in read_articles(args.articles, errors):
         alert = alert_for(art, matcher, dest)
         payload = render(alert) if alert is not None else None
@@ -97,6 +105,19 @@ async def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
             payload = with_evidence(args.platform, payload, evidence_text(art, matcher))
         if payload is not None:
             print(json.dumps(payload, ensure_ascii=False))
+    for error in errors:
+        print(f"newsbot: {error}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def print_digest(args: argparse.Namespace, matcher: Matcher, dest: Destination,
+                 render: Callable[[Alert], dict[str, Any]]) -> int:
+    errors: list[str] = []
+    matched = [a for art in read_articles(args.articles, errors)
+               if (a := alert_for(art, matcher, dest)) is not None]
+    slot = datetime.now(UTC).replace(second=0, microsecond=0)
+    digest = build_digest(matched, destination=dest.address, slot=slot, label="preview")
+    print(json.dumps(render(digest), ensure_ascii=False))
     for error in errors:
         print(f"newsbot: {error}", file=sys.stderr)
     return 1 if errors else 0

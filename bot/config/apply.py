@@ -7,6 +7,7 @@ removed; their history stays).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from bot.config.operator import LOCAL_TENANT, OperatorConfig
@@ -28,4 +29,6 @@ async def sync_operator_config(storage: ConfigSyncStorage, config: OperatorConfi
         dest_id = await storage.ensure_destination(tenant, spec.address, now)
         await storage.resume_destination(dest_id)  # a restart is the operator's "try again"
         await storage.set_subscriptions(dest_id, spec.subscriptions, now)
+        mutes = (await storage.controls(dest_id)).active_mutes(now)  # (chat-only, temporary)
+        await storage.set_controls(dest_id, replace(spec.controls, mutes=mutes), now)
     await storage.remove_destinations_except(tenant, {d.address for d in config.destinations})

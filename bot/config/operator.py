@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.config.channel_controls import CONTROL_KEYS, parse_controls
 from bot.config.watchlist import parse_watchlist
 from bot.config.yaml_files import brief, did_you_mean, read_yaml
 from bot.domain.address import Address
 from bot.domain.alert import Subscription
 from bot.domain.article import FeedSource
+from bot.domain.controls import ChannelControls
 from bot.domain.errors import ConfigError
 from bot.domain.watchlist import Watchlist
 
@@ -30,13 +32,14 @@ MAX_INTERVAL_MINUTES = 7 * 24 * 60
 MAX_BACKFILL = 10_000
 _FEED_KEYS = ("url", "path", "title", "interval_minutes", "backfill")
 _DEFAULT_KEYS = ("title", "interval_minutes", "backfill")
-_DESTINATION_KEYS = ("to", "companies", "topics", "company_and_topic")
+_DESTINATION_KEYS = ("to", "companies", "topics", "company_and_topic", *CONTROL_KEYS)
 
 
 @dataclass(frozen=True, slots=True)
 class DestinationSpec:
     address: str
     subscriptions: tuple[Subscription, ...]
+    controls: ChannelControls = ChannelControls()  # digest, quiet hours, cap ... (channels.yaml)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +239,8 @@ def _destination(raw: Any, watchlist: Watchlist, env: Mapping[str, str], where: 
                           f"got {brief(written)}")
     written = written.strip()
     address = parse_address(expand_env(written, env, where), where, written)
-    return DestinationSpec(address, parse_subscriptions(raw, watchlist, where)), written
+    return DestinationSpec(address, parse_subscriptions(raw, watchlist, where),
+                           parse_controls(raw, where)), written
 
 
 def parse_channels(data: Any, source: Path, watchlist: Watchlist,

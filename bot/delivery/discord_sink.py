@@ -51,6 +51,7 @@ from bot.domain.address import Address
 from bot.domain.delivery import Delivery, SendResult
 from bot.domain.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from bot.net.retry_after import header, retry_after
+from bot.render.digest import allowed_mentions
 from bot.render.discord_embed import render_discord
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ def channel_body(delivery: Delivery) -> dict[str, Any]:
     """The JSON body of ``POST /channels/{id}/messages``: rendered alert, no mentions, nonce,
     and the delivery's marker at the end of the embed footer."""
     body = render_discord(delivery.alert)
-    body["allowed_mentions"] = {"parse": []}
+    body["allowed_mentions"] = allowed_mentions(delivery.alert)  # none, or the channel's role
     body["nonce"] = delivery_nonce(delivery)
     body["enforce_nonce"] = True
     for embed in (body.get("embeds") or [])[:1]:
@@ -102,7 +103,7 @@ def channel_body(delivery: Delivery) -> dict[str, Any]:
 
 def webhook_body(delivery: Delivery) -> dict[str, Any]:
     body = render_discord(delivery.alert)
-    body["allowed_mentions"] = {"parse": []}
+    body["allowed_mentions"] = allowed_mentions(delivery.alert)  # none, or the channel's role
     return body
 
 

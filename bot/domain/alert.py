@@ -3,12 +3,15 @@ destinations, and the ``Alert`` a sink posts (stored with its outbox row as JSON
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from bot.domain.address import Address
+from bot.domain.controls import ChannelControls
 
+DIGEST_PREFIX = "digest:"  # the story key of a digest message (one outbox row per period)
+NOTICE_PREFIX = "notice:"  # the story key of an admin notice (one outbox row per event)
 MatchKind = Literal["company", "topic"]
 Field = Literal["title", "text"]
 
@@ -82,6 +85,7 @@ class Destination:
     address: str
     subscriptions: tuple[Subscription, ...] = ()
     active: bool = True
+    controls: ChannelControls = field(default_factory=ChannelControls)  # bot/domain/controls.py
 
     @property
     def platform(self) -> str:
@@ -111,6 +115,13 @@ class Alert:
     evidence: tuple[Match, ...] = ()
     reasons: tuple[str, ...] = ()  # which subscriptions fired
     story: str = ""
+    mention: str | None = None  # the one role/user group to ping (ChannelControls.mention)
+    items: tuple[Alert, ...] = ()  # a digest: its stories (this alert is the digest message)
+    more: int = 0  # a digest: stories left out to stay within limits
+
+    @property
+    def is_digest(self) -> bool:
+        return self.story.startswith(DIGEST_PREFIX)
 
     @property
     def hit_sentence(self) -> str | None:
@@ -131,6 +142,9 @@ class Alert:
             "evidence": [m.to_dict() for m in self.evidence],
             "reasons": list(self.reasons),
             "story": self.story,
+            **({"mention": self.mention} if self.mention else {}),
+            **({"items": [i.to_json() for i in self.items], "more": self.more}
+               if self.is_digest else {}),
         }
 
     @classmethod
@@ -149,4 +163,21 @@ class Alert:
                            for m in data.get("evidence", ())),
             reasons=tuple(data.get("reasons", ())),
             story=data.get("story", ""),
+            mention=data.get("mention"),
+            items=tuple(cls.from_json(i) for i in data.get("items", ())),
+            more=int(data.get("more", 0)),
         )
+
+
+def digest_group(alert: Alert) -> str:
+    """A digest groups its stories by their first company (else topic)."""
+    return alert.companies[0] if alert.companies else (alert.topics[0] if alert.topics
+                                                       else "Other")
+
+
+def digest_groups(items: tuple[Alert, ...] | list[Alert]) -> list[tuple[str, list[Alert]]]:
+    """Stories by ``digest_group``, groups in order of first appearance."""
+    groups: dict[str, list[Alert]] = {}
+    for item in items:
+        groups.setdefault(digest_group(item), []).append(item)
+    return list(groups.items())

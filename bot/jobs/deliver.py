@@ -36,6 +36,7 @@ from bot.domain.errors import (
     UnknownOutcomeError,
 )
 from bot.jobs.heartbeat import BEAT_SECONDS, LEASE, Heartbeat, worker_id
+from bot.pipeline.controls import admit
 from bot.storage import UNCERTAIN, DelivererStorage
 from bot.storage.records import Backlog, DestinationBatch
 
@@ -139,7 +140,8 @@ class Deliverer:
         if self.reap is not None:  # an ended worker's destinations are free at once
             await self.reap(now)
         batches = await self.storage.claim_destinations(
-            now, owner=self.owner, lease=self.lease, platforms=list(self.sinks), limit=limit)
+            now, owner=self.owner, lease=self.lease, platforms=list(self.sinks), limit=limit,
+            admit=admit)  # channel controls: digest mode, quiet hours, the hourly cap
         if not batches:
             return report
         async with Heartbeat(self.renew, self.beat_seconds):  # every destination finishes

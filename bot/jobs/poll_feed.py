@@ -14,6 +14,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Protocol
 
 from bot.domain.article import Article, FetchResult
@@ -143,7 +144,8 @@ class Poller:
         default_title = feed.title or parsed.title or feed.url
         for follow in follows:
             candidates = fresh if follow.primed else newest(articles, follow.backfill)
-            planned += await self._alerts_for(follow, follow.title or default_title, candidates)
+            planned += await self._alerts_for(follow, follow.title or default_title, candidates,
+                                              now, backfill=not follow.primed)
         plan = cap_poll(fresh, planned, self.max_alerts)
         deferred = len(new) - len(plan.articles)
         # a new follow is primed once the document has been taken whole: the entries a capped
@@ -156,8 +158,8 @@ class Poller:
         return PollOutcome(feed.url, True, new_articles=len(plan.articles), alerts=created,
                            deferred=deferred)
 
-    async def _alerts_for(self, follow: Follow, title: str, candidates: Sequence[Article]
-                          ) -> tuple[PlannedAlert, ...]:
+    async def _alerts_for(self, follow: Follow, title: str, candidates: Sequence[Article],
+                          now: datetime, *, backfill: bool) -> tuple[PlannedAlert, ...]:
         if not candidates:
             return ()
         watchlist = await self.storage.watchlist(follow.tenant)
@@ -166,7 +168,8 @@ class Poller:
             return ()
         matcher = await compile_off_loop(watchlist)
         # matching and summarising a big poll is CPU work: off the event loop
-        return await asyncio.to_thread(plan_alerts, matcher, destinations, title, candidates)
+        return await asyncio.to_thread(  # (now: the channel controls, e.g. max_age)
+            partial(plan_alerts, matcher, destinations, title, candidates, now, backfill=backfill))
 
     def _cap_note(self, feed: FeedRow, stored: int, deferred: int) -> str:
         note = (f"poll capped: {stored} new entries stored, {deferred} left for the next "
@@ -176,7 +179,7 @@ class Poller:
 
     async def _record(self, feed: FeedRow, now: datetime, fetched: FetchResult, plan: PollPlan,
                       primed: Sequence[int], feed_title: str | None, deferred: int = 0) -> int:
-        deliveries = tuple(NewDelivery(p.destination_id, p.article_key, p.alert)
+        deliveries = tuple(NewDelivery(p.destination_id, p.article_key, p.alert, p.filtered)
                            for p in plan.alerts)
         if deferred:  # no validators: the next poll must get the whole document again
             etag = last_modified = None

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.domain.alert import Alert, Destination, MatchResult, Summary
 from bot.domain.article import Article
 from bot.pipeline.match import Matcher
-from bot.pipeline.route import build_alert, route
+from bot.pipeline.route import build_alert, route, route_screened
 from bot.pipeline.summarise import summarise
 
 SUMMARY_SENTENCES = 3
@@ -28,6 +29,7 @@ class PlannedAlert:
     article_key: str
     destination_id: int
     alert: Alert
+    filtered: str | None = None  # the channel's controls keep it from posting (why)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,18 +50,26 @@ def alert_for(article: Article, feed_title: str, result: MatchResult, dest: Dest
 
 
 def plan_alerts(matcher: Matcher, destinations: Sequence[Destination], feed_title: str,
-                candidates: Sequence[Article]) -> tuple[PlannedAlert, ...]:
-    """Every alert the candidates produce for these destinations, in the candidates' order."""
+                candidates: Sequence[Article], now: datetime | None = None, *,
+                backfill: bool = False) -> tuple[PlannedAlert, ...]:
+    """Every alert the candidates produce for these destinations, in the candidates' order.
+
+    With ``now``, each channel's controls screen them (bot/pipeline/controls.py): an alert a
+    channel does not want (too old, muted, excluded, not prominent) carries the reason; a new
+    follow's ``backfill`` is not held to the age gate."""
     out: list[PlannedAlert] = []
     for article in candidates:
         result = matcher.match(article.title, article.text)
-        routes = route(result, destinations)
+        routes = (route_screened(article, result, destinations, now, backfill=backfill)
+                  if now is not None else
+                  tuple((dest, reasons, None) for dest, reasons in route(result, destinations)))
         if not routes:
             continue
         summary = summary_for(article, result)
         out += [PlannedAlert(article.key, dest.id,
-                             build_alert(article, feed_title, result, summary, dest, reasons))
-                for dest, reasons in routes]
+                             build_alert(article, feed_title, result, summary, dest, reasons),
+                             filtered)
+                for dest, reasons, filtered in routes]
     return tuple(out)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from bot.domain.alert import (
     Alert,
@@ -15,6 +16,7 @@ from bot.domain.alert import (
 )
 from bot.domain.article import Article
 from bot.domain.watchlist import name_key
+from bot.pipeline.controls import screen, subscription_fires
 
 MAX_EVIDENCE = 6
 
@@ -44,6 +46,20 @@ def route(result: MatchResult, destinations: Sequence[Destination]
     return tuple(out)
 
 
+def route_screened(article: Article, result: MatchResult, destinations: Sequence[Destination],
+                   now: datetime, *, backfill: bool = False
+                   ) -> tuple[tuple[Destination, tuple[str, ...], str | None], ...]:
+    """``route`` with each channel's controls: (destination, reasons, why it is filtered out
+    there or None). A filtered alert is still queued, as filtered, so ``why`` can tell."""
+    out = []
+    for dest, _ in route(result, destinations):
+        reasons, filtered = screen(dest.controls, article, result,
+                                   subscription_fires(dest.subscriptions, fires), now,
+                                   backfill=backfill)
+        out.append((dest, reasons, filtered))
+    return tuple(out)
+
+
 def pick_evidence(matches: Sequence[Match], limit: int = MAX_EVIDENCE) -> tuple[Match, ...]:
     """The first hit of each company, then of each topic: enough to say why, no more."""
     seen: set[tuple[str, str]] = set()
@@ -70,4 +86,5 @@ def build_alert(article: Article, feed_title: str, result: MatchResult, summary:
         evidence=pick_evidence(result.matches),
         reasons=reasons,
         story=article.story,
+        mention=destination.controls.mention_for(reasons),
     )

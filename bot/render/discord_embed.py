@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain.alert import Alert
+from bot.render.digest import allowed_mentions, mention_markup, render_discord_digest
 from bot.render.escape import (
     clean_text,
     discord_escape,
@@ -54,8 +55,12 @@ def render_discord(alert: Alert) -> dict[str, Any]:
     """The message body for ``alert``: ``{"content", "embeds": [embed], "allowed_mentions"}``.
 
     ``allowed_mentions`` is ``{"parse": []}``: nothing in the message can ping anyone, whatever the
-    feed wrote; mentions are also broken visually and markdown is escaped.
+    feed wrote; mentions are also broken visually and markdown is escaped. The channel's opt-in
+    mention (one role) leads the content and is the one mention allowed. A digest is rendered by
+    bot/render/digest.py.
     """
+    if alert.is_digest:
+        return render_discord_digest(alert)
     embed: dict[str, Any] = {
         "title": fit(clean_text(alert.title, single_line=True), TITLE_MAX, discord_escape)
         or "(untitled)",
@@ -74,10 +79,11 @@ def render_discord(alert: Alert) -> dict[str, Any]:
     over = embed_length(embed) - EMBED_TOTAL_MAX
     if over > 0:  # cannot happen with the budgets above; kept so a budget change stays safe
         embed["description"] = _fit_escaped(embed["description"], size(embed["description"]) - over)
+    mention = mention_markup(alert)
     return {
-        "content": _content(alert),
+        "content": f"{mention} {_content(alert)}".strip() if mention else _content(alert),
         "embeds": [embed],
-        "allowed_mentions": {"parse": []},
+        "allowed_mentions": allowed_mentions(alert),
     }
 
 

@@ -25,6 +25,7 @@ from slack_sdk.models.blocks import (
 
 from bot.domain.alert import Alert
 from bot.domain.errors import DeliveryError
+from bot.render.digest import mention_markup, render_slack_digest
 from bot.render.escape import (
     clean_text,
     fit,
@@ -55,8 +56,14 @@ def render_slack(alert: Alert) -> dict[str, Any]:
 
     Returns ``{"text", "blocks", "unfurl_links", "unfurl_media"}``; ``blocks`` passed slack_sdk's
     validation. Raises ``DeliveryError`` only if that validation fails (a bug here, not bad input).
+    A digest is rendered by bot/render/digest.py; the channel's opt-in mention, if any, is the
+    first section.
     """
+    if alert.is_digest:
+        return render_slack_digest(alert)
+    mention = mention_markup(alert)
     blocks: list[Block] = [
+        *([SectionBlock(text=_mrkdwn(mention))] if mention else []),
         HeaderBlock(text=PlainTextObject(text=_title(alert), emoji=True)),
         SectionBlock(text=_mrkdwn(_summary(alert))),
         ContextBlock(elements=[_mrkdwn(part) for part in _context_parts(alert)]),

@@ -9,8 +9,11 @@ from bot.storage.ports import (
     AppStateStorage,
     ChatStorage,
     ConfigSyncStorage,
+    ControlsStorage,
     DelivererStorage,
+    DigestStorage,
     InstallationStorage,
+    NoticeStorage,
     PollerStorage,
 )
 from bot.storage.records import (
@@ -26,6 +29,7 @@ from bot.storage.records import (
     StoredArticle,
 )
 from bot.storage.sql.chat import ChatStore
+from bot.storage.sql.controls import ControlsStore
 from bot.storage.sql.db import MIGRATIONS, current_revision, make_engine, upgrade
 from bot.storage.sql.feeds import FeedStore, is_transient
 from bot.storage.sql.installations import InstallationStore
@@ -33,7 +37,8 @@ from bot.storage.sql.outbox import UNCERTAIN, OutboxStore
 from bot.storage.sql.tenants import TenantStore
 
 
-class Storage(TenantStore, FeedStore, OutboxStore, ChatStore, InstallationStore):
+class Storage(TenantStore, FeedStore, OutboxStore, ChatStore, InstallationStore,
+              ControlsStore):
     """All queries newsbot makes, on one engine. Build with ``await open_storage(url)``."""
 
 
@@ -49,7 +54,8 @@ async def open_storage(url: str, *, migrate: bool = True,
     return Storage(engine)
 
 
-__all__ = ["AuditEntry", "Backlog", "ChatStorage", "ConfigSyncStorage", "DelivererStorage",
+__all__ = ["AuditEntry", "Backlog", "ChatStorage", "ConfigSyncStorage", "ControlsStorage",
+           "DigestStorage", "DelivererStorage", "NoticeStorage",
            "DeliveryState", "DestinationBatch", "DestinationStatus", "FeedRow", "Follow",
            "NewDelivery", "PollRecord", "PollerStorage", "Storage",
            "StoredArticle", "UNCERTAIN", "InstallationStorage", "AppStateStorage",

@@ -6,23 +6,31 @@ A consumer that needs more adds the method here first, so what touches the datab
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from bot.domain.alert import Destination, Subscription
+from bot.domain.alert import Alert, Destination, Subscription
 from bot.domain.article import FeedSource
+from bot.domain.controls import ChannelControls
 from bot.domain.installation import SlackInstallation
 from bot.domain.watchlist import Watchlist
 from bot.storage.records import (
     DeliveryState,
     DestinationBatch,
     DestinationStatus,
+    FailingFollow,
     FeedRow,
     Follow,
+    HeldAlert,
+    HeldDestination,
+    Notice,
     PollRecord,
     StoredArticle,
 )
+
+# a channel's controls at delivery time: (controls, now, alerts sent this hour) -> why it waits
+Admit = Callable[[ChannelControls, datetime, int], str | None]
 
 
 class PollerStorage(Protocol):
@@ -62,7 +70,8 @@ class DelivererStorage(Protocol):
 
     async def claim_destinations(self, now: datetime, *, owner: str, lease: timedelta,
                                  platforms: Iterable[str], limit: int = 50,
-                                 per_destination: int = 100) -> list[DestinationBatch]:
+                                 per_destination: int = 100, admit: Admit | None = None
+                                 ) -> list[DestinationBatch]:
         ...
 
     async def expire_deliveries(self, cutoff: datetime, now: datetime, max_age: str) -> int:
@@ -99,9 +108,60 @@ class DelivererStorage(Protocol):
         ...
 
 
-class ChatStorage(Protocol):
+class ControlsStorage(Protocol):
+    """Channel controls: a destination's settings, the tenant's admin channel and notices."""
+
+    async def controls(self, destination_id: int) -> ChannelControls:
+        ...
+
+    async def set_controls(self, destination_id: int, controls: ChannelControls,
+                           now: datetime) -> None:
+        ...
+
+    async def set_admin_channel(self, tenant: str, destination_id: int | None,
+                                now: datetime) -> None:
+        ...
+
+    async def admin_channel(self, tenant: str) -> int | None:
+        ...
+
+    async def notices(self, tenant: str, limit: int = 10) -> list[Notice]:
+        ...
+
+    async def post_notice(self, tenant: str, notice: Alert, now: datetime) -> bool:
+        ...
+
+
+class NoticeStorage(ControlsStorage, Protocol):
+    """What the admin notices (bot/jobs/notices.py) need besides the controls."""
+
+    async def failing_follows(self, failing_since: datetime) -> list[FailingFollow]:
+        ...
+
+    async def destination_tenant(self, destination_id: int) -> str:
+        ...
+
+
+class DigestStorage(ControlsStorage, Protocol):
+    """What the digest job (bot/jobs/digest.py) needs: held alerts and queuing their digest."""
+
+    async def held_destinations(self) -> list[HeldDestination]:
+        ...
+
+    async def held_alerts(self, destination_id: int, before: datetime) -> list[HeldAlert]:
+        ...
+
+    async def queue_digest(self, destination_id: int, digest: Alert, held_ids: Sequence[int],
+                           now: datetime) -> bool:
+        ...
+
+    async def release_held(self, held_ids: Sequence[int], now: datetime) -> None:
+        ...
+
+
+class ChatStorage(ControlsStorage, Protocol):
     """What the chat commands (``bot.chat``) need: a tenant's watchlist, follows, destinations,
-    subscriptions, stored articles and delivery states, and the audit log."""
+    subscriptions, stored articles and delivery states, the audit log and channel controls."""
 
     async def watchlist(self, tenant: str) -> Watchlist:
         ...
@@ -176,7 +236,15 @@ class ChatStorage(Protocol):
 
 class ConfigSyncStorage(Protocol):
     """What ``bot.config.apply.sync_operator_config`` needs: the local tenant's feeds,
-    watchlist, destinations and subscriptions replaced by the operator's files."""
+    watchlist, destinations, subscriptions and channel controls replaced by the operator's
+    files."""
+
+    async def controls(self, destination_id: int) -> ChannelControls:
+        ...
+
+    async def set_controls(self, destination_id: int, controls: ChannelControls,
+                           now: datetime) -> None:
+        ...
 
     async def ensure_destination(self, tenant: str, address: str, now: datetime) -> int:
         ...

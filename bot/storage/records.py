@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.domain.alert import Alert
 from bot.domain.article import Article
+from bot.domain.controls import ChannelControls
 from bot.domain.delivery import Delivery
 
 TRUSTED_SOURCES = ("config", "opml")  # the operator's follows: feeds.yaml, `feeds import`
@@ -53,6 +54,7 @@ class NewDelivery:
     destination_id: int
     article_key: str
     alert: Alert
+    filtered: str | None = None  # the channel's controls keep it back: stored as "filtered"
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,3 +137,36 @@ class AuditEntry:
     before: Any
     after: Any
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HeldAlert:
+    id: int
+    alert: Alert
+    reason: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HeldDestination:
+    id: int
+    tenant: str
+    address: str
+    controls: ChannelControls
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    key: str
+    text: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FailingFollow:
+    tenant: str
+    feed_id: int
+    url: str
+    since: datetime  # the last success (or the feed's creation)
+    last_error: str
+    error_count: int

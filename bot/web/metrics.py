@@ -31,7 +31,7 @@ from bot.jobs.looplag import LagSnapshot
 from bot.jobs.poll_feed import FeedFetcher, PollOutcome
 from bot.web.queries import OutboxCounts
 
-ALERT_STATES = ("pending", "sent", "rejected", "expired")
+ALERT_STATES = ("pending", "sent", "rejected", "expired", "filtered", "held", "digested")
 FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 

@@ -77,7 +77,8 @@ def destination_row(d: DestinationRow, now: datetime) -> tuple[str, list[str]]:
 
 
 def alert_row(a: AlertRow, now: datetime) -> tuple[str, list[str]]:
-    cls = "" if a.status == "sent" else "warn" if a.status == "pending" else "bad"
+    cls = ("" if a.status in ("sent", "digested", "filtered")  # (filtered: a channel's choice)
+           else "warn" if a.status in ("pending", "held") else "bad")
     return cls, [when(a.created_at, now), cell(a.destination), cell(a.title), cell(a.feed),
                  cell(a.status), cell(a.attempts), when(a.sent_at, now) if a.sent_at else "",
                  cell(a.last_error)]

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
+from bot.adapters.discord.controls import admin_controls, news_controls, with_commands
 from bot.adapters.discord.groups import AdminGroup, NewsGroup
 from bot.chat.types import Commands
 from bot.config.settings import Settings
@@ -75,8 +76,8 @@ class NewsBot(discord.Client):
         self.guild_ids = guild_ids
         self.state = state
         self.tree = app_commands.CommandTree(self)
-        self.tree.add_command(NewsGroup(service))
-        self.tree.add_command(AdminGroup(service))
+        self.tree.add_command(with_commands(NewsGroup(service), news_controls(service)))
+        self.tree.add_command(with_commands(AdminGroup(service), admin_controls(service)))
 
     async def setup_hook(self) -> None:
         await sync_if_changed(self.tree, self.guild_ids, self.state)

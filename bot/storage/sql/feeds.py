@@ -192,7 +192,8 @@ class FeedStore(StoreBase):
         for d in queued:
             created += (await conn.execute(stmt.values(
                 destination_id=d.destination_id, story=d.alert.story,
-                article_id=ids.get(d.article_key), status="pending", attempts=0,
+                article_id=ids.get(d.article_key), attempts=0,
+                status="filtered" if d.filtered else "pending", last_error=d.filtered,
                 next_attempt_at=rec.now, alert=d.alert.to_json(),
                 created_at=rec.now))).rowcount
         return created

@@ -11,17 +11,20 @@ never attempted and is simply sent.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, false, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.domain.address import Address
-from bot.domain.alert import Alert, display_address
+from bot.domain.alert import DIGEST_PREFIX, NOTICE_PREFIX, Alert, display_address
+from bot.domain.controls import ChannelControls
 from bot.domain.delivery import Delivery
+from bot.storage.ports import Admit
 from bot.storage.records import Backlog, DeliveryState, DestinationBatch, DestinationStatus
 from bot.storage.sql.base import StoreBase
+from bot.storage.sql.controls import ControlsStore, is_special
 from bot.storage.sql.tables import deliveries, destinations, feeds
 
 UNCERTAIN = "outcome unknown: "  # last_error prefix: the attempt may have landed
@@ -46,13 +49,38 @@ def _due(now: datetime) -> ColumnElement[bool]:
     return and_(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now)
 
 
+async def _admitted(conn: Any, dest_id: int, rows: Any, controls: ChannelControls,
+                    now: datetime, admit: Admit) -> list[Any]:
+    """The rows that go out now; the others are marked held, with the reason."""
+    if not controls.holds_alerts():
+        return list(rows)
+    hour = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    sent = int((await conn.execute(select(func.count()).where(
+        deliveries.c.destination_id == dest_id, deliveries.c.status == "sent",
+        deliveries.c.sent_at >= hour, deliveries.c.story.not_like(f"{DIGEST_PREFIX}%"),
+        deliveries.c.story.not_like(f"{NOTICE_PREFIX}%")))).scalar_one())
+    kept = []
+    for row in rows:
+        special = is_special(row["story"]) or row["attempt_started_at"] is not None
+        reason = None if special else admit(controls, now, sent)
+        if reason is None:
+            kept.append(row)
+            sent += 0 if special else 1
+            continue
+        await conn.execute(update(deliveries).where(deliveries.c.id == row["id"])
+                           .values(status="held", last_error=reason[:1000]))
+    return kept
+
+
 class OutboxStore(StoreBase):
     # --- claiming, per destination ----------------------------------------------------------------
     async def claim_destinations(self, now: datetime, *, owner: str, lease: timedelta,
                                  platforms: Iterable[str], limit: int = 50,
-                                 per_destination: int = 100) -> list[DestinationBatch]:
+                                 per_destination: int = 100, admit: Admit | None = None
+                                 ) -> list[DestinationBatch]:
         """Lease up to ``limit`` active, unpaused, unleased destinations of ``platforms`` that
-        have due deliveries; return each with its due deliveries, oldest first."""
+        have due deliveries; return each with its due deliveries, oldest first. ``admit`` (the
+        channel controls' decision) holds the alerts that must wait for a digest."""
         has_due = exists().where(deliveries.c.destination_id == destinations.c.id, _due(now))
         free = and_(destinations.c.active.is_(True), on_platforms(list(platforms)),
                     _free(destinations.c.paused_until, now),
@@ -62,10 +90,14 @@ class OutboxStore(StoreBase):
                 conn, destinations, free, destinations.c.id, limit, until=now + lease,
                 owner=owner, returning=(destinations.c.id, destinations.c.address))
             batches = []
+            controls = await ControlsStore.controls_of(conn, [d for d, _ in claimed]
+                                                       ) if admit else {}
             for dest_id, address in sorted(claimed):
                 rows = (await conn.execute(
                     select(deliveries).where(deliveries.c.destination_id == dest_id, _due(now))
                     .order_by(deliveries.c.id).limit(per_destination))).mappings().all()
+                if admit is not None and dest_id in controls:
+                    rows = await _admitted(conn, dest_id, rows, controls[dest_id], now, admit)
                 batches.append(DestinationBatch(dest_id, address, tuple(
                     Delivery(id=r["id"], destination_id=dest_id, address=address,
                              alert=Alert.from_json(r["alert"]), attempts=r["attempts"],

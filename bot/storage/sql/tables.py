@@ -222,3 +222,30 @@ app_state = Table(
     Column("value", Text, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+# --- channel controls (issue 13): per destination settings, the admin channel, admin notices ------
+channel_settings = Table(
+    "channel_settings", metadata,
+    Column("destination_id", Integer, ForeignKey("destinations.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("settings", JSON, nullable=False),  # ChannelControls.to_json()
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+admin_channels = Table(
+    "admin_channels", metadata,
+    Column("tenant_id", String(100), ForeignKey("tenants.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("destination_id", Integer, ForeignKey("destinations.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+notices = Table(
+    "notices", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tenant_id", String(100), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(300), nullable=False),  # the event, once: "notice:feed-failing:12:..."
+    Column("text", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "key", name="uq_notices_tenant_key"),
+)

@@ -27,6 +27,7 @@ from bot.domain.alert import Destination, Subscription
 from bot.domain.watchlist import Watchlist, name_key
 from bot.storage.records import AuditEntry
 from bot.storage.sql.base import StoreBase
+from bot.storage.sql.controls import ControlsStore
 from bot.storage.sql.tables import audit_log, destinations, subscriptions, tenants, watches
 
 DEFAULTS_TENANT = LOCAL_TENANT  # whose watchlist new tenants read until they edit their own
@@ -210,13 +211,15 @@ class TenantStore(StoreBase):
             subs = (await conn.execute(select(subscriptions).where(
                 subscriptions.c.destination_id.in_([d["id"] for d in dests])
             ).order_by(subscriptions.c.id))).mappings().all()
+            controls = await ControlsStore.controls_of(conn, [d["id"] for d in dests])
         by_dest: dict[int, list[Subscription]] = {}
         for s in subs:
             by_dest.setdefault(s["destination_id"], []).append(
                 Subscription(company=s["company"] or None, topic=s["topic"] or None))
         return tuple(
             Destination(id=d["id"], tenant=d["tenant_id"], address=d["address"],
-                        subscriptions=tuple(by_dest.get(d["id"], ())), active=d["active"])
+                        subscriptions=tuple(by_dest.get(d["id"], ())), active=d["active"],
+                        **({"controls": controls[d["id"]]} if d["id"] in controls else {}))
             for d in dests)
 
     async def remove_destinations_except(self, tenant: str, keep: set[str]) -> None:
