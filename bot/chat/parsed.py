@@ -135,8 +135,8 @@ class Status:
 
 
 Command = (Help | ListSubs | Subscribe | Preview | Why | WatchAdd | WatchRemove | WatchList
-           | FeedAdd | FeedRemove | FeedList | FeedImport | Resume | SetControl | MuteCmd | ExcludeCmd
-           | AdminChannel | Status)
+           | FeedAdd | FeedRemove | FeedList | FeedImport | Resume | SetControl | MuteCmd
+           | ExcludeCmd | AdminChannel | Status)
 
 ADMIN_COMMANDS = (WatchAdd, WatchRemove, WatchList, FeedAdd, FeedRemove, FeedList, FeedImport,
                   Resume, AdminChannel, Status)
