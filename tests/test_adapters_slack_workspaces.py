@@ -45,7 +45,7 @@ _EVENTS = itertools.count(1)
 def items(n: int) -> list[Item]:
     from datetime import UTC, datetime
 
-    t0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    t0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # within the 3-day freshness gate of the clock
     return [Item(guid=f"g{i}", title=f"Nvidia news number {i}",
                  text=f"Nvidia said on day {i} that it would build a new plant.",
                  published=t0 + timedelta(days=i)) for i in range(n)]
