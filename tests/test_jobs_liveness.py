@@ -154,6 +154,15 @@ async def test_a_worker_whose_lock_connection_dropped_takes_its_lock_again(
                                     "WHERE locktype = 'advisory' AND objid = :low"),
                                {"low": lock_key(app.owner) & 0xFFFFFFFF})
             await conn.commit()
+            # pg_terminate_backend only signals the backend: wait until it is gone with its lock
+            for _ in range(100):
+                held = (await conn.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = "
+                                                "'advisory' AND objid = :low"),
+                                           {"low": lock_key(app.owner) & 0xFFFFFFFF})).scalar()
+                await conn.commit()
+                if not held:
+                    break
+                await asyncio.sleep(0.05)
         assert await other.liveness.dead([app.owner]) == [app.owner]
         await app.deliver_due()  # each round first checks its own lock
         assert await other.liveness.dead([app.owner]) == []
