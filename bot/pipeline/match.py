@@ -53,10 +53,15 @@ TOPIC: MatchKind = "topic"
 _FIELDS: tuple[Field, Field] = ("title", "text")
 
 # One watched term of a key: (kind, owner index, term as written, reported name, the owner's
-# hints if it is ambiguous, the term is scored per occurrence, the owner is case-sensitive).
-_Term = tuple[MatchKind, int, str, str, Hints | None, bool, bool]
-# A key's automaton payload: (key length, is prefix, is multi-word, terms).
-_Payload = tuple[int, bool, bool, list[_Term]]
+# hints if it is ambiguous, the term is scored per occurrence, the owner is case-sensitive, the
+# term itself spans a sentence break).
+_Term = tuple[MatchKind, int, str, str, Hints | None, bool, bool, bool]
+# A key's terms when none of them has a check but the sentence break: (kind, name, term, the
+# term spans a break).
+_Plain = tuple[tuple[MatchKind, str, str, bool], ...]
+# A key's automaton payload: (key length, is prefix, is multi-word, terms, the same terms as
+# ``_Plain`` if none has hints or case, else None: the hit needs no other check).
+_Payload = tuple[int, bool, bool, list[_Term], _Plain | None]
 # A hit that passed: (field index, start, -end, order found, kind, name, term, is multi-word,
 # evidence); sorts as reported.
 _Found = tuple[int, int, int, int, MatchKind, str, str, bool, tuple[str, ...]]
@@ -87,18 +92,23 @@ class Matcher:
             hints = compile_hints(c) if is_ambiguous(c) else None
             for term in (c.name, *c.aliases):
                 scored = hints is not None and is_scored_term(term)
-                _add(keys, (COMPANY, i, term, c.name, hints, scored, c.case_sensitive),
-                     prefix=False)
+                _add(keys, (COMPANY, i, term, c.name, hints, scored, c.case_sensitive,
+                            _BREAK.search(term) is not None), prefix=False)
         for j, t in enumerate(watchlist.topics):
             for kw in t.keywords:
-                _add(keys, (TOPIC, j, kw, t.name, None, False, False), prefix=kw.endswith("*"))
+                breaks = _BREAK.search(kw) is not None
+                _add(keys, (TOPIC, j, kw, t.name, None, False, False, breaks),
+                     prefix=kw.endswith("*"))
         self._automaton: ahocorasick.Automaton | None = None
         if keys:
             automaton = ahocorasick.Automaton()
             for key, terms in keys.items():
                 prefix = key[-1] != " "
                 multi = key.count(" ") > (1 if prefix else 2)
-                payload: _Payload = (len(key), prefix, multi, terms)  # (no copy: less to GC)
+                plain = None
+                if all(t[4] is None and not t[6] for t in terms):
+                    plain = tuple((t[0], t[3], t[2], t[7]) for t in terms)
+                payload: _Payload = (len(key), prefix, multi, terms, plain)  # (no copy: less GC)
                 automaton.add_word(key, payload)
             automaton.make_automaton()
             self._automaton = automaton
@@ -154,20 +164,27 @@ class Matcher:
         hits to be scored go to ``candidates``."""
         assert self._automaton is not None
         doc = docs[fi]
-        padded, original = doc.padded, doc.original
-        for last, (size, prefix, multi, terms) in self._automaton.iter(padded):
+        padded, original, span = doc.padded, doc.original, doc.span
+        for last, (size, prefix, multi, terms, plain) in self._automaton.iter(padded):
             ps = last - size + 2
             pe = padded.find(" ", last + 1) if prefix else last
-            for kind, owner, term, name, hints, scored, case_sensitive in terms:
+            if plain is not None:  # most hits: no hints, no case, so only the span to find
+                start, end = span(ps, pe)
+                broken = multi and _BREAK.search(original, start, end) is not None
+                for kind, name, term, breaks in plain:
+                    if not broken or breaks:
+                        found.append((fi, start, -end, len(found), kind, name, term, multi, ()))
+                continue
+            for kind, owner, term, name, hints, scored, case_sensitive, breaks in terms:
                 if hints is not None and (covered(hints.exclude, padded, ps, pe)
                                           or covered(hints.people, padded, ps, pe)):
                     if vetoed is not None and scored:
                         vetoed.append((fi, ps, pe, name, hints))
                     continue
-                start, end = doc.span(ps, pe)
+                start, end = span(ps, pe)
                 if case_sensitive and not _same_case(original[start:end], term, scored):
                     continue
-                if multi and _BREAK.search(original, start, end) and not _BREAK.search(term):
+                if multi and not breaks and _BREAK.search(original, start, end):
                     continue
                 if scored:
                     assert hints is not None

@@ -5,9 +5,9 @@ Run: ``python tests/bench/bench_match.py [--articles 600] [--sizes 100,1000,1000
 For each size a fresh child process generates a watchlist of N companies (a made-up name like
 "Zorvex Labs", the bare word "Zorvex" and a ticker as aliases; 10% case-sensitive, 5% with
 context words, 2% with exclusions: these 17% are *ambiguous*, so each occurrence of their bare
-one-word alias is scored by ``pipeline/disambiguate.py``) plus 8 topics, and 5 KB articles (English-like filler with
-curly quotes and accented words, and 6 company mentions drawn from the watchlist, so every size
-sees the same number of hits). It prints:
+one-word alias is scored by ``pipeline/disambiguate.py``) plus 8 topics, and 5 KB articles
+(English-like filler with curly quotes and accented words, and 6 company mentions drawn from the
+watchlist, so every size sees the same number of hits). It prints:
 
 - build: compile time and the process's resident memory growth (RSS, includes the C automaton);
 - ours: articles/s of ``compile_watchlist(wl).match`` on one core, best of 3 runs, for the mixed
