@@ -124,6 +124,10 @@ class Hints:
     people: re.Pattern[str] | None
     exclude: re.Pattern[str] | None
     case_sensitive: bool
+    # the same words, to ask whether the whole article has one (``_in_article``)
+    context_in: re.Pattern[str] | None = None
+    senses_in: re.Pattern[str] | None = None
+    people_in: re.Pattern[str] | None = None
 
 
 def is_ambiguous(company: Company) -> bool:
@@ -139,9 +143,12 @@ def is_scored_term(term: str) -> bool:
 
 
 def compile_hints(company: Company) -> Hints:
-    return Hints(_words(company.context, prefix=True), _words(company.senses, prefix=True),
-                 _words(company.people, prefix=False), _words(company.exclude, prefix=False),
-                 company.case_sensitive)
+    context = _words(company.context, prefix=True)
+    senses = _words(company.senses, prefix=True)
+    people = _words(company.people, prefix=False)
+    return Hints(context, senses, people, _words(company.exclude, prefix=False),
+                 company.case_sensitive, _in_article(context), _in_article(senses),
+                 _in_article(people))
 
 
 def _words(terms: tuple[str, ...], *, prefix: bool) -> re.Pattern[str] | None:
@@ -166,6 +173,17 @@ def _words(terms: tuple[str, ...], *, prefix: bool) -> re.Pattern[str] | None:
         return None
     alternatives.sort(key=len, reverse=True)
     return re.compile(r"(?<= )(?:" + "|".join(alternatives) + r")(?= )")
+
+
+def _in_article(pattern: re.Pattern[str] | None) -> re.Pattern[str] | None:
+    """``pattern`` for yes/no searches over a whole article: a leading space instead of the
+    look-behind. ``re`` tries a pattern that starts with a look-behind at every character, and
+    jumps from space to space (C speed) to one that starts with a literal: 10x faster over a 5 KB
+    article. Its matches include the space before the word, so it only says whether there is one.
+    """
+    if pattern is None:
+        return None
+    return re.compile(" " + pattern.pattern.removeprefix("(?<= )"))
 
 
 def covered(pattern: re.Pattern[str] | None, padded: str, ps: int, pe: int) -> bool:
@@ -292,11 +310,11 @@ def _hinted(occ: Occurrence, hints: Hints) -> list[str]:
         if sense <= 1:
             out.append("sense_next_to_name")
     if context == _FAR:
-        has = hints.context is not None and hints.context.search(occ.article)
+        has = hints.context_in is not None and hints.context_in.search(occ.article)
         out.append("context_article" if has else "no_context")
-    if sense == _FAR and hints.senses is not None and hints.senses.search(occ.article):
+    if sense == _FAR and hints.senses_in is not None and hints.senses_in.search(occ.article):
         out.append("sense_article")
-    if hints.people is not None and hints.people.search(occ.article):
+    if hints.people_in is not None and hints.people_in.search(occ.article):
         out.append("person_in_article")
     return out
 

@@ -119,13 +119,14 @@ class Matcher:
         if self._automaton is None or not (title or text):
             return MatchResult()
         docs, found, candidates = self._collect(title, text)
-        for candidate, _, found_cues in _read(candidates, docs, found):
+        finders = _finders(docs)  # shared with ``_result``: each text is reversed once
+        for candidate, _, found_cues in _read(candidates, docs, found, finders):
             decision = decide(found_cues)
             if decision.accepted:
                 fi, start, end, _, name, term, _ = candidate
                 found.append((fi, start, -end, len(found), COMPANY, name, term, False,
                               decision.evidence))
-        return _result(found, docs) if found else MatchResult()
+        return _result(found, finders) if found else MatchResult()
 
     def candidates(self, title: str, text: str) -> tuple[set[str], list[tuple[str, Cues]]]:
         """For fitting and explaining: the companies that count without scoring, and each scored
@@ -134,7 +135,7 @@ class Matcher:
             return set(), []
         docs, found, candidates = self._collect(title, text)
         plain = {f[5] for f in found if f[4] == COMPANY}
-        return plain, [(c[4], cs) for c, _, cs in _read(candidates, docs, found)]
+        return plain, [(c[4], cs) for c, _, cs in _read(candidates, docs, found, _finders(docs))]
 
     def explain(self, title: str, text: str) -> list[Seen]:
         """For ``why`` and previews only: every occurrence of a scored name with its cues, and
@@ -145,7 +146,7 @@ class Matcher:
         docs, found, candidates = self._collect(title, text, vetoed)
         article = docs[0].padded + docs[1].padded
         seen = [Seen(c[4], _FIELDS[c[0]], occ.sentence, occ.start, occ.end, article, cs, c[6])
-                for c, occ, cs in _read(candidates, docs, found)]
+                for c, occ, cs in _read(candidates, docs, found, _finders(docs))]
         return seen + [_veto(v, docs, article) for v in vetoed]
 
     def _collect(self, title: str, text: str, vetoed: list[_Vetoed] | None = None
@@ -193,8 +194,13 @@ class Matcher:
                     found.append((fi, start, -end, len(found), kind, name, term, multi, ()))
 
 
+def _finders(docs: tuple[FoldedText, FoldedText]) -> tuple[_Sentences, _Sentences]:
+    return _Sentences(docs[0].original), _Sentences(docs[1].original)
+
+
 def _read(candidates: list[_Candidate], docs: tuple[FoldedText, FoldedText],
-          found: list[_Found]) -> Iterator[tuple[_Candidate, Occurrence, Cues]]:
+          found: list[_Found], finders: tuple[_Sentences, _Sentences]
+          ) -> Iterator[tuple[_Candidate, Occurrence, Cues]]:
     """Each candidate, where it is, and the cues around it (``disambiguate.cues``)."""
     if not candidates:
         return
@@ -202,7 +208,6 @@ def _read(candidates: list[_Candidate], docs: tuple[FoldedText, FoldedText],
     accepted = {f[5] for f in found if f[4] == COMPANY}
     topics = any(f[4] == TOPIC for f in found)
     named = {c[4] for c in candidates}
-    finders = [_Sentences(doc.original) for doc in docs]
     for candidate in candidates:
         fi, start, end, _, name, _, hints = candidate
         finder = finders[fi]
@@ -267,7 +272,7 @@ class _Sentences:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.reversed = text[::-1]
+        self.reversed = ""  # ``text`` reversed, made on the first search
         self._from = self._until = -1
         self._last = ""
         self.start = self._start = 0  # where the last sentence returned starts in ``text``
@@ -284,6 +289,8 @@ class _Sentences:
         text, size = self.text, len(self.text)
         left = 0  # the space or line break before the sentence (stripped below)
         here = size - start  # ``start - 1`` in the reversed text
+        if not self.reversed:
+            self.reversed = text[::-1]
         back = _SENTENCE_START_REVERSED.search(self.reversed, here)
         while back is not None:
             r = back.start()
@@ -303,7 +310,7 @@ class _Sentences:
         return sentence
 
 
-def _result(found: list[_Found], docs: tuple[FoldedText, FoldedText]) -> MatchResult:
+def _result(found: list[_Found], sentences: tuple[_Sentences, _Sentences]) -> MatchResult:
     """Drop occurrences inside a longer one of the same name; order by field, then position
     (then the order found); build a ``Match``, with its sentence, for each one kept."""
     found.sort()
@@ -311,7 +318,6 @@ def _result(found: list[_Found], docs: tuple[FoldedText, FoldedText]) -> MatchRe
     kept: list[Match] = []
     companies: dict[str, None] = {}
     topics: dict[str, None] = {}
-    sentences: list[_Sentences | None] = [None, None]
     for fi, start, neg_end, _, kind, name, term, multi, evidence in found:
         key = (kind, name, fi)
         end = -neg_end
@@ -319,8 +325,6 @@ def _result(found: list[_Found], docs: tuple[FoldedText, FoldedText]) -> MatchRe
             continue
         reach[key] = end  # sorted by start: a later one inside this one ends no later
         finder = sentences[fi]
-        if finder is None:
-            finder = sentences[fi] = _Sentences(docs[fi].original)
         kept.append(Match(kind, name, term, _FIELDS[fi], start, end,
                           finder.around(start, end, not multi), evidence))
         (companies if kind == COMPANY else topics)[name] = None
