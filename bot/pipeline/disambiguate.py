@@ -24,7 +24,7 @@ become the match's evidence, which ``why`` and previews show.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.domain.watchlist import Company
 from bot.pipeline.entity_weights import BIAS, THRESHOLD, WEIGHTS
@@ -207,6 +207,10 @@ class Occurrence:
     article: str
     others: bool
     topics: bool
+    # whether a hint pattern is in ``article``, shared by the candidates of one article: the
+    # answer is the same for each occurrence of a name, and each search reads the whole article
+    in_article: dict[re.Pattern[str], bool] = field(default_factory=dict, compare=False,
+                                                    repr=False)
 
 
 def cues(occ: Occurrence, hints: Hints) -> frozenset[str]:
@@ -324,16 +328,25 @@ def _hinted(occ: Occurrence, hints: Hints) -> list[str]:
         if sense <= 1:
             out.append("sense_next_to_name")
     if context == _FAR:
-        has = hints.context_in is not None and hints.context_in.search(occ.article)
+        has = _in_text(occ, hints.context_in)
         out.append("context_article" if has else "no_context")
-    if sense == _FAR and hints.senses_in is not None and hints.senses_in.search(occ.article):
+    if sense == _FAR and _in_text(occ, hints.senses_in):
         out.append("sense_article")
-    if hints.people_in is not None and hints.people_in.search(occ.article):
+    if _in_text(occ, hints.people_in):
         out.append("person_in_article")
     return out
 
 
 _FAR = 1 << 30
+
+
+def _in_text(occ: Occurrence, pattern: re.Pattern[str] | None) -> bool:
+    if pattern is None:
+        return False
+    has = occ.in_article.get(pattern)
+    if has is None:
+        has = occ.in_article[pattern] = pattern.search(occ.article) is not None
+    return has
 
 
 def _distance(pattern: re.Pattern[str] | None, before: str, after: str) -> int:

@@ -208,13 +208,14 @@ def _read(candidates: list[_Candidate], docs: tuple[FoldedText, FoldedText],
     accepted = {f[5] for f in found if f[4] == COMPANY}
     topics = any(f[4] == TOPIC for f in found)
     named = {c[4] for c in candidates}
+    in_article: dict[re.Pattern[str], bool] = {}
     for candidate in candidates:
         fi, start, end, _, name, _, hints = candidate
         finder = finders[fi]
         sentence = finder.around(start, end, True)
         local = start - finder.start
         occ = Occurrence(sentence, local, local + end - start, article,
-                         bool((accepted | named) - {name}), topics)
+                         bool((accepted | named) - {name}), topics, in_article)
         yield candidate, occ, cues(occ, hints)
 
 
