@@ -24,7 +24,7 @@ become the match's evidence, which ``why`` and previews show.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.domain.watchlist import Company
 from bot.pipeline.entity_weights import BIAS, THRESHOLD, WEIGHTS
@@ -124,6 +124,10 @@ class Hints:
     people: re.Pattern[str] | None
     exclude: re.Pattern[str] | None
     case_sensitive: bool
+    # the same words, to ask whether the whole article has one (``_in_article``)
+    context_in: re.Pattern[str] | None = None
+    senses_in: re.Pattern[str] | None = None
+    people_in: re.Pattern[str] | None = None
 
 
 def is_ambiguous(company: Company) -> bool:
@@ -139,9 +143,12 @@ def is_scored_term(term: str) -> bool:
 
 
 def compile_hints(company: Company) -> Hints:
-    return Hints(_words(company.context, prefix=True), _words(company.senses, prefix=True),
-                 _words(company.people, prefix=False), _words(company.exclude, prefix=False),
-                 company.case_sensitive)
+    context = _words(company.context, prefix=True)
+    senses = _words(company.senses, prefix=True)
+    people = _words(company.people, prefix=False)
+    return Hints(context, senses, people, _words(company.exclude, prefix=False),
+                 company.case_sensitive, _in_article(context), _in_article(senses),
+                 _in_article(people))
 
 
 def _words(terms: tuple[str, ...], *, prefix: bool) -> re.Pattern[str] | None:
@@ -168,6 +175,17 @@ def _words(terms: tuple[str, ...], *, prefix: bool) -> re.Pattern[str] | None:
     return re.compile(r"(?<= )(?:" + "|".join(alternatives) + r")(?= )")
 
 
+def _in_article(pattern: re.Pattern[str] | None) -> re.Pattern[str] | None:
+    """``pattern`` for yes/no searches over a whole article: a leading space instead of the
+    look-behind. ``re`` tries a pattern that starts with a look-behind at every character, and
+    jumps from space to space (C speed) to one that starts with a literal: 10x faster over a 5 KB
+    article. Its matches include the space before the word, so it only says whether there is one.
+    """
+    if pattern is None:
+        return None
+    return re.compile(" " + pattern.pattern.removeprefix("(?<= )"))
+
+
 def covered(pattern: re.Pattern[str] | None, padded: str, ps: int, pe: int) -> bool:
     """Whether a match of ``pattern`` in ``padded`` covers the occurrence ``padded[ps:pe]``."""
     if pattern is None:
@@ -189,6 +207,10 @@ class Occurrence:
     article: str
     others: bool
     topics: bool
+    # whether a hint pattern is in ``article``, shared by the candidates of one article: the
+    # answer is the same for each occurrence of a name, and each search reads the whole article
+    in_article: dict[re.Pattern[str], bool] = field(default_factory=dict, compare=False,
+                                                    repr=False)
 
 
 def cues(occ: Occurrence, hints: Hints) -> frozenset[str]:
@@ -197,8 +219,9 @@ def cues(occ: Occurrence, hints: Hints) -> frozenset[str]:
     before, after = sentence[:occ.start], sentence[occ.end:]
     found: set[str] = set(_capitals(sentence, surface, before))
     found.update(_organisation(sentence, before, after))
+    tail = _tail(before)
     found.update(name for name, before_re, after_re in _AROUND
-                 if (before_re is not None and before_re.search(before))
+                 if (before_re is not None and before_re.search(before, tail))
                  or (after_re is not None and after_re.match(after)))
     if "company_verb" in found:
         found.discard("verb_after")
@@ -211,6 +234,19 @@ def cues(occ: Occurrence, hints: Hints) -> frozenset[str]:
         found.add("topic")
     found.update(_hinted(occ, hints))
     return frozenset(found)
+
+
+# The patterns read before the name end where it starts ($) and span four words at most ("chief
+# executive of the"): they are searched from the fifth word before the name (``re`` still sees
+# the text before for ``\b``), not tried at each character of the sentence, with a long
+# alternation and IGNORECASE (which made them half of the scoring's time on long sentences).
+_BEFORE_WORDS = 5
+
+
+def _tail(before: str) -> int:
+    """Where the last ``_BEFORE_WORDS`` words of ``before`` start (at the space before them)."""
+    parts = before.rsplit(None, _BEFORE_WORDS)
+    return len(parts[0]) if len(parts) > _BEFORE_WORDS else 0
 
 
 def _organisation(sentence: str, before: str, after: str) -> list[str]:
@@ -282,8 +318,8 @@ def _hinted(occ: Occurrence, hints: Hints) -> list[str]:
     # the sentence without the name itself (a sense word "shells" must not find "Shell")
     before = f" {fold_term(occ.sentence[:occ.start])} "
     after = f" {fold_term(occ.sentence[occ.end:])} "
-    context = _distance(hints.context, before, after)
-    sense = _distance(hints.senses, before, after)
+    context = _distance(hints.context_in, before, after)
+    sense = _distance(hints.senses_in, before, after)
     out = []
     if context < sense:
         out.append("context_sentence")
@@ -292,11 +328,11 @@ def _hinted(occ: Occurrence, hints: Hints) -> list[str]:
         if sense <= 1:
             out.append("sense_next_to_name")
     if context == _FAR:
-        has = hints.context is not None and hints.context.search(occ.article)
+        has = _in_text(occ, hints.context_in)
         out.append("context_article" if has else "no_context")
-    if sense == _FAR and hints.senses is not None and hints.senses.search(occ.article):
+    if sense == _FAR and _in_text(occ, hints.senses_in):
         out.append("sense_article")
-    if hints.people is not None and hints.people.search(occ.article):
+    if _in_text(occ, hints.people_in):
         out.append("person_in_article")
     return out
 
@@ -304,12 +340,22 @@ def _hinted(occ: Occurrence, hints: Hints) -> list[str]:
 _FAR = 1 << 30
 
 
+def _in_text(occ: Occurrence, pattern: re.Pattern[str] | None) -> bool:
+    if pattern is None:
+        return False
+    has = occ.in_article.get(pattern)
+    if has is None:
+        has = occ.in_article[pattern] = pattern.search(occ.article) is not None
+    return has
+
+
 def _distance(pattern: re.Pattern[str] | None, before: str, after: str) -> int:
-    """How near the name (in characters of folded text) the nearest word of ``pattern`` is."""
+    """How near the name (in characters of folded text) the nearest word of ``pattern`` (a
+    ``_in_article`` pattern: its matches start at the space before the word) is."""
     if pattern is None:
         return _FAR
     ends = [len(before) - m.end() - 1 for m in pattern.finditer(before)]
-    starts = [m.start() - 1 for m in pattern.finditer(after)]
+    starts = [m.start() for m in pattern.finditer(after)]
     return min(ends + starts, default=_FAR)
 
 

@@ -53,10 +53,15 @@ TOPIC: MatchKind = "topic"
 _FIELDS: tuple[Field, Field] = ("title", "text")
 
 # One watched term of a key: (kind, owner index, term as written, reported name, the owner's
-# hints if it is ambiguous, the term is scored per occurrence, the owner is case-sensitive).
-_Term = tuple[MatchKind, int, str, str, Hints | None, bool, bool]
-# A key's automaton payload: (key length, is prefix, is multi-word, terms).
-_Payload = tuple[int, bool, bool, list[_Term]]
+# hints if it is ambiguous, the term is scored per occurrence, the owner is case-sensitive, the
+# term itself spans a sentence break).
+_Term = tuple[MatchKind, int, str, str, Hints | None, bool, bool, bool]
+# A key's terms when none of them has a check but the sentence break: (kind, name, term, the
+# term spans a break).
+_Plain = tuple[tuple[MatchKind, str, str, bool], ...]
+# A key's automaton payload: (key length, is prefix, is multi-word, terms, the same terms as
+# ``_Plain`` if none has hints or case, else None: the hit needs no other check).
+_Payload = tuple[int, bool, bool, list[_Term], _Plain | None]
 # A hit that passed: (field index, start, -end, order found, kind, name, term, is multi-word,
 # evidence); sorts as reported.
 _Found = tuple[int, int, int, int, MatchKind, str, str, bool, tuple[str, ...]]
@@ -87,18 +92,23 @@ class Matcher:
             hints = compile_hints(c) if is_ambiguous(c) else None
             for term in (c.name, *c.aliases):
                 scored = hints is not None and is_scored_term(term)
-                _add(keys, (COMPANY, i, term, c.name, hints, scored, c.case_sensitive),
-                     prefix=False)
+                _add(keys, (COMPANY, i, term, c.name, hints, scored, c.case_sensitive,
+                            _BREAK.search(term) is not None), prefix=False)
         for j, t in enumerate(watchlist.topics):
             for kw in t.keywords:
-                _add(keys, (TOPIC, j, kw, t.name, None, False, False), prefix=kw.endswith("*"))
+                breaks = _BREAK.search(kw) is not None
+                _add(keys, (TOPIC, j, kw, t.name, None, False, False, breaks),
+                     prefix=kw.endswith("*"))
         self._automaton: ahocorasick.Automaton | None = None
         if keys:
             automaton = ahocorasick.Automaton()
             for key, terms in keys.items():
                 prefix = key[-1] != " "
                 multi = key.count(" ") > (1 if prefix else 2)
-                payload: _Payload = (len(key), prefix, multi, terms)  # (no copy: less to GC)
+                plain = None
+                if all(t[4] is None and not t[6] for t in terms):
+                    plain = tuple((t[0], t[3], t[2], t[7]) for t in terms)
+                payload: _Payload = (len(key), prefix, multi, terms, plain)  # (no copy: less GC)
                 automaton.add_word(key, payload)
             automaton.make_automaton()
             self._automaton = automaton
@@ -109,13 +119,14 @@ class Matcher:
         if self._automaton is None or not (title or text):
             return MatchResult()
         docs, found, candidates = self._collect(title, text)
-        for candidate, _, found_cues in _read(candidates, docs, found):
+        finders = _finders(docs)  # shared with ``_result``: each text is reversed once
+        for candidate, _, found_cues in _read(candidates, docs, found, finders):
             decision = decide(found_cues)
             if decision.accepted:
                 fi, start, end, _, name, term, _ = candidate
                 found.append((fi, start, -end, len(found), COMPANY, name, term, False,
                               decision.evidence))
-        return _result(found, docs) if found else MatchResult()
+        return _result(found, finders) if found else MatchResult()
 
     def candidates(self, title: str, text: str) -> tuple[set[str], list[tuple[str, Cues]]]:
         """For fitting and explaining: the companies that count without scoring, and each scored
@@ -124,7 +135,7 @@ class Matcher:
             return set(), []
         docs, found, candidates = self._collect(title, text)
         plain = {f[5] for f in found if f[4] == COMPANY}
-        return plain, [(c[4], cs) for c, _, cs in _read(candidates, docs, found)]
+        return plain, [(c[4], cs) for c, _, cs in _read(candidates, docs, found, _finders(docs))]
 
     def explain(self, title: str, text: str) -> list[Seen]:
         """For ``why`` and previews only: every occurrence of a scored name with its cues, and
@@ -135,7 +146,7 @@ class Matcher:
         docs, found, candidates = self._collect(title, text, vetoed)
         article = docs[0].padded + docs[1].padded
         seen = [Seen(c[4], _FIELDS[c[0]], occ.sentence, occ.start, occ.end, article, cs, c[6])
-                for c, occ, cs in _read(candidates, docs, found)]
+                for c, occ, cs in _read(candidates, docs, found, _finders(docs))]
         return seen + [_veto(v, docs, article) for v in vetoed]
 
     def _collect(self, title: str, text: str, vetoed: list[_Vetoed] | None = None
@@ -154,20 +165,27 @@ class Matcher:
         hits to be scored go to ``candidates``."""
         assert self._automaton is not None
         doc = docs[fi]
-        padded, original = doc.padded, doc.original
-        for last, (size, prefix, multi, terms) in self._automaton.iter(padded):
+        padded, original, span = doc.padded, doc.original, doc.span
+        for last, (size, prefix, multi, terms, plain) in self._automaton.iter(padded):
             ps = last - size + 2
             pe = padded.find(" ", last + 1) if prefix else last
-            for kind, owner, term, name, hints, scored, case_sensitive in terms:
+            if plain is not None:  # most hits: no hints, no case, so only the span to find
+                start, end = span(ps, pe)
+                broken = multi and _BREAK.search(original, start, end) is not None
+                for kind, name, term, breaks in plain:
+                    if not broken or breaks:
+                        found.append((fi, start, -end, len(found), kind, name, term, multi, ()))
+                continue
+            for kind, owner, term, name, hints, scored, case_sensitive, breaks in terms:
                 if hints is not None and (covered(hints.exclude, padded, ps, pe)
                                           or covered(hints.people, padded, ps, pe)):
                     if vetoed is not None and scored:
                         vetoed.append((fi, ps, pe, name, hints))
                     continue
-                start, end = doc.span(ps, pe)
+                start, end = span(ps, pe)
                 if case_sensitive and not _same_case(original[start:end], term, scored):
                     continue
-                if multi and _BREAK.search(original, start, end) and not _BREAK.search(term):
+                if multi and not breaks and _BREAK.search(original, start, end):
                     continue
                 if scored:
                     assert hints is not None
@@ -176,8 +194,13 @@ class Matcher:
                     found.append((fi, start, -end, len(found), kind, name, term, multi, ()))
 
 
+def _finders(docs: tuple[FoldedText, FoldedText]) -> tuple[_Sentences, _Sentences]:
+    return _Sentences(docs[0].original), _Sentences(docs[1].original)
+
+
 def _read(candidates: list[_Candidate], docs: tuple[FoldedText, FoldedText],
-          found: list[_Found]) -> Iterator[tuple[_Candidate, Occurrence, Cues]]:
+          found: list[_Found], finders: tuple[_Sentences, _Sentences]
+          ) -> Iterator[tuple[_Candidate, Occurrence, Cues]]:
     """Each candidate, where it is, and the cues around it (``disambiguate.cues``)."""
     if not candidates:
         return
@@ -185,14 +208,14 @@ def _read(candidates: list[_Candidate], docs: tuple[FoldedText, FoldedText],
     accepted = {f[5] for f in found if f[4] == COMPANY}
     topics = any(f[4] == TOPIC for f in found)
     named = {c[4] for c in candidates}
-    finders = [_Sentences(doc.original) for doc in docs]
+    in_article: dict[re.Pattern[str], bool] = {}
     for candidate in candidates:
         fi, start, end, _, name, _, hints = candidate
         finder = finders[fi]
         sentence = finder.around(start, end, True)
         local = start - finder.start
         occ = Occurrence(sentence, local, local + end - start, article,
-                         bool((accepted | named) - {name}), topics)
+                         bool((accepted | named) - {name}), topics, in_article)
         yield candidate, occ, cues(occ, hints)
 
 
@@ -250,7 +273,7 @@ class _Sentences:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.reversed = text[::-1]
+        self.reversed = ""  # ``text`` reversed, made on the first search
         self._from = self._until = -1
         self._last = ""
         self.start = self._start = 0  # where the last sentence returned starts in ``text``
@@ -267,6 +290,8 @@ class _Sentences:
         text, size = self.text, len(self.text)
         left = 0  # the space or line break before the sentence (stripped below)
         here = size - start  # ``start - 1`` in the reversed text
+        if not self.reversed:
+            self.reversed = text[::-1]
         back = _SENTENCE_START_REVERSED.search(self.reversed, here)
         while back is not None:
             r = back.start()
@@ -286,7 +311,7 @@ class _Sentences:
         return sentence
 
 
-def _result(found: list[_Found], docs: tuple[FoldedText, FoldedText]) -> MatchResult:
+def _result(found: list[_Found], sentences: tuple[_Sentences, _Sentences]) -> MatchResult:
     """Drop occurrences inside a longer one of the same name; order by field, then position
     (then the order found); build a ``Match``, with its sentence, for each one kept."""
     found.sort()
@@ -294,7 +319,6 @@ def _result(found: list[_Found], docs: tuple[FoldedText, FoldedText]) -> MatchRe
     kept: list[Match] = []
     companies: dict[str, None] = {}
     topics: dict[str, None] = {}
-    sentences: list[_Sentences | None] = [None, None]
     for fi, start, neg_end, _, kind, name, term, multi, evidence in found:
         key = (kind, name, fi)
         end = -neg_end
@@ -302,8 +326,6 @@ def _result(found: list[_Found], docs: tuple[FoldedText, FoldedText]) -> MatchRe
             continue
         reach[key] = end  # sorted by start: a later one inside this one ends no later
         finder = sentences[fi]
-        if finder is None:
-            finder = sentences[fi] = _Sentences(docs[fi].original)
         kept.append(Match(kind, name, term, _FIELDS[fi], start, end,
                           finder.around(start, end, not multi), evidence))
         (companies if kind == COMPANY else topics)[name] = None
