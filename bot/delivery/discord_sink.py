@@ -93,6 +93,9 @@ def channel_body(delivery: Delivery) -> dict[str, Any]:
     body["allowed_mentions"] = {"parse": []}
     body["nonce"] = delivery_nonce(delivery)
     body["enforce_nonce"] = True
+    if delivery.reply_to and delivery.followups == "thread":  # issue 12: reply to the alert
+        body["message_reference"] = {"message_id": delivery.reply_to,
+                                     "fail_if_not_exists": False}
     for embed in (body.get("embeds") or [])[:1]:
         footer = embed.setdefault("footer", {})
         footer["text"] = " · ".join(filter(None, [footer.get("text"),

@@ -124,6 +124,8 @@ class SlackSink:
         payload = render_slack(delivery.alert)
         metadata = {"event_type": EVENT_TYPE, "event_payload": _marker(delivery)}
         key = f"slack:{channel}"
+        if delivery.reply_to and delivery.followups == "thread":  # issue 12: in the thread
+            payload["thread_ts"] = delivery.reply_to
         await self.pacer.acquire(key)
         response = await self._call(key, channel, partial(
             self.client.chat_postMessage, channel=channel, metadata=metadata, **payload))

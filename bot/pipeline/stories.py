@@ -23,10 +23,18 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot.pipeline.story_features import StoryFeatures
+from bot.domain.article import Article
+from bot.domain.story import (
+    StoryFeatures,
+    StoryLookup,
+    StoryMatch,
+    StoryMember,
+    StoryPlacement,
+    search_limit,
+)
 
 DEFAULT_WINDOW = timedelta(hours=72)
 COPY_SHARE = 0.45  # vocabulary share of a near-copy
@@ -38,32 +46,8 @@ RARE_DF = 10  # a name fewer window articles mention is distinctive...
 RARE_SHARE = 150  # ...or fewer than 1 in 150 of them, in a big window
 COMMON_DF = 2000  # a key this many window articles share is no evidence of one story
 INDEXED_HASHES = 8  # of the sketch's smallest hashes
-SEARCH_DF = 50  # keys of more window articles than this (or 1 in SEARCH_SHARE)...
-SEARCH_SHARE = 200  # ...do not find candidates (common words and names): too many to read
 MAX_POSTINGS = 200  # newest articles read per key
 MAX_WINDOW = 250_000  # articles the in-memory window keeps, whatever their dates
-
-
-@dataclass(frozen=True, slots=True)
-class StoryMember:
-    """An article already placed in a story: ``ref`` is its id, ``story`` its story's id."""
-
-    ref: str
-    story: str
-    at: datetime | None
-    features: StoryFeatures
-
-
-@dataclass(frozen=True, slots=True)
-class StoryMatch:
-    """Why an article joined a story: the member it matched and the evidence."""
-
-    story: str
-    joined: str  # ref of the most similar earlier article
-    reason: str
-
-    def to_json(self) -> dict[str, str]:
-        return {"story": self.story, "joined": self.joined, "reason": self.reason}
 
 
 def lookup_keys(f: StoryFeatures) -> tuple[str, ...]:
@@ -189,7 +173,7 @@ class StoryWindow:
     def _candidates(self, keys: Sequence[str], df: Mapping[str, int]) -> list[StoryMember]:
         """Members sharing two keys (sketch hashes, names, numbers) with the new article, read
         from the keys that are not common in the window."""
-        limit = max(SEARCH_DF, len(self._members) // SEARCH_SHARE)
+        limit = search_limit(len(self._members))
         hits: dict[int, int] = {}
         found: dict[int, StoryMember] = {}  # by sequence number: earliest first on ties
         for key in keys:
@@ -219,3 +203,24 @@ class StoryWindow:
                 posting.popleft()
             if not posting:
                 del self._postings[key]
+
+
+# --- the poller's step: place a poll's new articles among the stored window -----------------------
+def place_articles(articles: Sequence[Article], features: Sequence[StoryFeatures],
+                   lookup: StoryLookup, now: datetime, window: timedelta = DEFAULT_WINDOW
+                   ) -> tuple[tuple[Article, ...], tuple[StoryPlacement, ...]]:
+    """Each article with the story key of the story it joins (its own when it starts one),
+    and its placement; articles of one poll can join each other."""
+    placed: list[Article] = []
+    placements: list[StoryPlacement] = []
+    batch: list[StoryMember] = []
+    for article, feats in zip(articles, features, strict=True):
+        at = article.published or now
+        match = assign(feats, at, [*lookup.members, *batch], lookup.df, lookup.size, window)
+        story = match.story if match else article.story
+        ref = article.url or article.key
+        placements.append(StoryPlacement(article.key, story, ref, at, feats,
+                                         lookup_keys(feats), match))
+        batch.append(StoryMember(ref, story, at, feats))
+        placed.append(replace(article, story=story) if match else article)
+    return tuple(placed), tuple(placements)

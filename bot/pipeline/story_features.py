@@ -25,43 +25,14 @@ import unicodedata
 import zlib
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from bot.domain.story import StoryFeatures
 
 SKETCH = 48  # hashes kept per article
 MAX_NAMES = 16  # names kept per article
 MAX_NUMBERS = 8
 LEDE_CHARS = 1500  # what is read: the top of an article is what copies and rewrites share
 EVENT_WORDS = 100  # words where the event kind is read (the title's count three times)
-
-
-@dataclass(frozen=True, slots=True)
-class StoryFeatures:
-    """One article's signature (see the module docstring)."""
-
-    sketch: tuple[int, ...]
-    vocabulary: int  # distinct words the sketch was taken from
-    names: tuple[str, ...]
-    numbers: tuple[str, ...]
-    event: str | None
-
-    def to_json(self) -> dict[str, object]:
-        return {"sketch": list(self.sketch), "vocabulary": self.vocabulary,
-                "names": list(self.names),
-                "numbers": list(self.numbers), "event": self.event}
-
-    @classmethod
-    def from_json(cls, data: dict[str, object]) -> StoryFeatures:
-        def seq(key: str) -> tuple[object, ...]:
-            value = data.get(key)
-            return tuple(value) if isinstance(value, list) else ()
-
-        event = data.get("event")
-        vocabulary = data.get("vocabulary")
-        return cls(sketch=tuple(int(str(h)) for h in seq("sketch")),
-                   vocabulary=vocabulary if isinstance(vocabulary, int) else 0,
-                   names=tuple(str(n) for n in seq("names")),
-                   numbers=tuple(str(n) for n in seq("numbers")),
-                   event=event if isinstance(event, str) else None)
 
 
 # --- names ----------------------------------------------------------------------------------------

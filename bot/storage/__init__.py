@@ -22,10 +22,11 @@ from bot.storage.sql.chat import ChatStore
 from bot.storage.sql.db import MIGRATIONS, current_revision, make_engine, upgrade
 from bot.storage.sql.feeds import FeedStore, is_transient
 from bot.storage.sql.outbox import UNCERTAIN, OutboxStore
+from bot.storage.sql.stories import StoryStore
 from bot.storage.sql.tenants import TenantStore
 
 
-class Storage(TenantStore, FeedStore, OutboxStore, ChatStore):
+class Storage(TenantStore, FeedStore, OutboxStore, ChatStore, StoryStore):
     """All queries newsbot makes, on one engine. Build with ``await open_storage(url)``."""
 
 

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from bot.domain.alert import Destination, Subscription
 from bot.domain.article import FeedSource
+from bot.domain.story import FollowupTarget, StoryLookup
 from bot.domain.watchlist import Watchlist
 from bot.storage.records import (
     DeliveryState,
@@ -48,6 +49,10 @@ class PollerStorage(Protocol):
     async def record_poll(self, rec: PollRecord) -> int:
         ...
 
+    async def story_candidates(self, keys: Sequence[str], since: datetime) -> StoryLookup:
+        """Stored story members of the window sharing two searchable ``keys`` (issue 12)."""
+        ...
+
     async def watchlist(self, tenant: str) -> Watchlist:
         ...
 
@@ -62,6 +67,10 @@ class DelivererStorage(Protocol):
     async def claim_destinations(self, now: datetime, *, owner: str, lease: timedelta,
                                  platforms: Iterable[str], limit: int = 50,
                                  per_destination: int = 100) -> list[DestinationBatch]:
+        ...
+
+    async def followup_target(self, destination_id: int, story: str) -> FollowupTarget:
+        """A follow-up's destination setting and its story's first alert there (issue 12)."""
         ...
 
     async def expire_deliveries(self, cutoff: datetime, now: datetime, max_age: str) -> int:

@@ -157,10 +157,15 @@ class FakeSlack:
             return {"ok": False, "error": "channel_not_found"}
         if not (args.get("text") or args.get("blocks")):
             return {"ok": False, "error": "no_text"}
+        thread = args.get("thread_ts")  # a reply in a thread: its parent must be in the channel
+        if thread and not any(m["ts"] == thread for m in self.messages.get(channel, [])):
+            return {"ok": False, "error": "thread_not_found"}
         message = self.add_message(channel, text=args.get("text", ""),
                                    blocks=_json(args.get("blocks")) or [], bot_id="BBOT")
         if args.get("metadata"):
             message["metadata"] = _json(args["metadata"])
+        if thread:
+            message["thread_ts"] = thread
         return {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
 
     def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,99 @@
+"""Story values shared by the pipeline (bot/pipeline/stories.py) and storage: an article's story
+signature, a placed member of the window, a match and why, a storage lookup, a placement. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+SEARCH_DF = 50  # keys of more window articles than this (or 1 in SEARCH_SHARE)...
+SEARCH_SHARE = 200  # ...do not find candidates (common words and names): too many to read
+
+
+def search_limit(size: int) -> int:
+    """Keys of more window articles than this find no candidates (``size``: window articles)."""
+    return max(SEARCH_DF, size // SEARCH_SHARE)
+
+
+@dataclass(frozen=True, slots=True)
+class StoryFeatures:
+    """One article's story signature (how it is made: bot/pipeline/story_features.py)."""
+
+    sketch: tuple[int, ...]
+    vocabulary: int  # distinct words the sketch was taken from
+    names: tuple[str, ...]
+    numbers: tuple[str, ...]
+    event: str | None
+
+    def to_json(self) -> dict[str, object]:
+        return {"sketch": list(self.sketch), "vocabulary": self.vocabulary,
+                "names": list(self.names),
+                "numbers": list(self.numbers), "event": self.event}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> StoryFeatures:
+        def seq(key: str) -> tuple[object, ...]:
+            value = data.get(key)
+            return tuple(value) if isinstance(value, list) else ()
+
+        event = data.get("event")
+        vocabulary = data.get("vocabulary")
+        return cls(sketch=tuple(int(str(h)) for h in seq("sketch")),
+                   vocabulary=vocabulary if isinstance(vocabulary, int) else 0,
+                   names=tuple(str(n) for n in seq("names")),
+                   numbers=tuple(str(n) for n in seq("numbers")),
+                   event=event if isinstance(event, str) else None)
+
+
+@dataclass(frozen=True, slots=True)
+class StoryMember:
+    """An article already placed in a story: ``ref`` is its id, ``story`` its story's id."""
+
+    ref: str
+    story: str
+    at: datetime | None
+    features: StoryFeatures
+
+
+@dataclass(frozen=True, slots=True)
+class StoryMatch:
+    """Why an article joined a story: the member it matched and the evidence."""
+
+    story: str
+    joined: str  # ref of the most similar earlier article
+    reason: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"story": self.story, "joined": self.joined, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class StoryLookup:
+    """What storage found for a poll's keys: candidate members, key counts, window size."""
+
+    members: tuple[StoryMember, ...] = ()
+    df: Mapping[str, int] = field(default_factory=dict)
+    size: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StoryPlacement:
+    """One new article's story: stored with the article (signature, keys, why)."""
+
+    article_key: str
+    story: str
+    ref: str
+    at: datetime
+    features: StoryFeatures
+    keys: tuple[str, ...]
+    match: StoryMatch | None
+
+
+@dataclass(frozen=True, slots=True)
+class FollowupTarget:
+    """What a follow-up needs from its story's first alert in one destination."""
+
+    followups: str  # the destination's setting: thread | edit | off
+    status: str | None  # the first alert's status (pending, sent...), None if there is none
+    message_id: str | None  # the first alert's platform message id, once sent

@@ -1,0 +1,161 @@
+"""One alert per story (issue 12), end to end on real storage and the loopback Slack and
+Discord fakes: a second outlet's report of an alerted story is a follow-up, never a second alert,
+also across a crash between the first alert and the follow-up."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import story_articles as arts
+from apphelpers import open_app
+from fakes.fake_discord import TOKEN, FakeDiscord, start_fake_discord
+from fakes.fake_slack import FakeSlack, fake_slack
+from feedserver import FeedServer, Item, rss
+from sqlalchemy import update
+from test_discord_e2e import FakeTime
+
+from bot.app import App
+from bot.delivery.discord_sink import DiscordSink, Pacer
+from bot.delivery.slack_sink import SlackSink, slack_client
+from bot.domain.article import FeedSource
+from bot.domain.watchlist import Company, Watchlist
+from bot.storage.sql.tables import destinations
+
+WATCHLIST = Watchlist(companies=(Company("Microsoft"), Company("Mistral AI", aliases=("Mistral",))))
+T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
+CHANNEL = "112233445566778899"
+
+
+def item(guid: str, art: dict[str, str], hours: float = 0) -> Item:
+    return Item(guid=guid, title=art["title"], text=art["text"],
+                published=T0 + timedelta(hours=hours))
+
+
+@pytest.fixture
+async def slack(clock) -> AsyncIterator[FakeSlack]:  # type: ignore[no-untyped-def]
+    async with fake_slack() as srv:
+        srv.start = clock().timestamp()
+        yield srv
+
+
+@pytest.fixture
+async def discord() -> AsyncIterator[FakeDiscord]:
+    srv, runner = await start_fake_discord()
+    yield srv
+    await runner.cleanup()
+
+
+@pytest.fixture
+def outlets(feed_server: FeedServer) -> tuple[FeedServer, str, str]:
+    """Two outlets' feeds, empty at first (the first poll alerts nothing: no backfill)."""
+    return (feed_server, feed_server.set("/wire.xml", rss([])),
+            feed_server.set("/daily.xml", rss([])))
+
+
+@pytest.fixture
+def make_app(db_url, tmp_path: Path, clock, slack: FakeSlack, discord: FakeDiscord, outlets):
+    server, wire, daily = outlets
+
+    async def advance(seconds: float) -> None:
+        clock.advance(seconds=seconds)
+
+    async def make(platform: str) -> App:
+        if platform == "slack":
+            sink = SlackSink(slack_client("xoxb-test", base_url=slack.api_url), clock=clock,
+                             monotonic=lambda: clock().timestamp(), sleep=advance)
+            address = "slack:C123"
+        else:
+            time_ = FakeTime()
+            sink = DiscordSink(api_base=discord.base, token=TOKEN, clock=clock,
+                               pacer=Pacer(monotonic=time_, sleep=time_.sleep))
+            address = f"discord:{CHANNEL}"
+        return await open_app(db_url, tmp_path, clock, watchlist=WATCHLIST,
+                              feeds=[FeedSource(wire, "Wire"), FeedSource(daily, "Daily")],
+                              sinks={platform: sink}, address=address)
+
+    return make
+
+
+async def publish(app: App, server: FeedServer, clock, wire: list[Item],  # type: ignore[no-untyped-def]
+                  daily: list[Item]) -> None:
+    server.set("/wire.xml", rss(wire))
+    server.set("/daily.xml", rss(daily))
+    clock.advance(minutes=20)
+    await app.poll_due(all_feeds=True)
+
+
+def slack_messages(slack: FakeSlack) -> list[dict]:
+    return slack.posted("C123")
+
+
+@pytest.mark.parametrize("platform", ["slack", "discord"])
+async def test_a_second_outlet_is_a_reply_to_the_first_alert(
+        platform, make_app, outlets, clock, slack, discord) -> None:
+    server, _, _ = outlets
+    app = await make_app(platform)
+    try:
+        await app.cycle(all_feeds=True)
+        await publish(app, server, clock, [item("w1", arts.MISTRAL_EN)], [])
+        await app.deliver_due()
+        await publish(app, server, clock, [item("w1", arts.MISTRAL_EN)],
+                      [item("d1", arts.MISTRAL_REWRITE, 1), item("d2", arts.G42, 1)])
+        await app.deliver_due()
+    finally:
+        await app.close()
+    if platform == "slack":
+        first, other, reply = sorted(slack_messages(slack), key=lambda m: (
+            "Paris AI darling" in m["text"], "G42" in m["text"]))
+        assert "Microsoft takes a $2bn stake" in first["text"] and "G42" in other["text"]
+        assert "thread_ts" not in first and "thread_ts" not in other
+        assert reply["thread_ts"] == first["ts"]
+    else:
+        first, other, reply = sorted(discord.channel_messages(CHANNEL), key=lambda m: (
+            "Paris AI darling" in m.body["embeds"][0]["title"],
+            "G42" in m.body["embeds"][0]["title"]))
+        assert "Microsoft takes a $2bn stake" in first.body["embeds"][0]["title"]
+        assert "message_reference" not in first.body and "message_reference" not in other.body
+        assert reply.body["message_reference"]["message_id"] == first.id
+
+
+async def test_a_syndicated_copy_with_another_url_is_no_second_alert(
+        make_app, outlets, clock, slack, db_url) -> None:
+    server, _, _ = outlets
+    app = await make_app("slack")
+    try:
+        await app.cycle(all_feeds=True)
+        async with app.storage.tx() as conn:  # this channel wants no follow-ups at all
+            await conn.execute(update(destinations).values(followups="off"))
+        await publish(app, server, clock, [item("w1", arts.MISTRAL_EN)],
+                      [item("d9", arts.MISTRAL_SYNDICATED, 2)])
+        report = await app.deliver_due()
+    finally:
+        await app.close()
+    (only,) = slack_messages(slack)
+    assert "Microsoft takes a $2bn stake" in only["blocks"][0]["text"]["text"]
+    assert report.sent == 2  # the alert, and the follow-up recorded as skipped
+
+
+async def test_a_crash_between_the_alert_and_the_follow_up_loses_nothing_and_doubles_nothing(
+        make_app, outlets, clock, slack) -> None:
+    server, _, _ = outlets
+    app = await make_app("slack")
+    try:  # both outlets in one poll; the process dies before anything is delivered
+        await app.cycle(all_feeds=True)
+        await publish(app, server, clock, [item("w1", arts.MISTRAL_EN)],
+                      [item("d1", arts.MISTRAL_FR, 1)])
+    finally:
+        await app.close()
+    app = await make_app("slack")
+    try:
+        clock.advance(minutes=5)
+        await app.cycle(all_feeds=True)
+        await app.deliver_due()
+        clock.advance(minutes=5)
+        await app.cycle(all_feeds=True)
+    finally:
+        await app.close()
+    first, reply = slack_messages(slack)
+    assert reply["thread_ts"] == first["ts"] and "thread_ts" not in first
