@@ -54,6 +54,7 @@ class StoryMember:
     story: str
     at: datetime | None
     features: StoryFeatures
+    source: str = ""  # the feed it came from: one feed's entries are never one story
 
 
 @dataclass(frozen=True, slots=True)

@@ -117,12 +117,12 @@ def _in_window(at: datetime | None, other: datetime | None, window: timedelta) -
 
 def assign(features: StoryFeatures, at: datetime | None, candidates: Iterable[StoryMember],
            df: Mapping[str, int], size: int,
-           window: timedelta = DEFAULT_WINDOW) -> StoryMatch | None:
+           window: timedelta = DEFAULT_WINDOW, source: str = "") -> StoryMatch | None:
     """The story ``features`` joins among ``candidates`` (the best match wins; on a tie the
     earliest candidate given), or None: the article starts a new story."""
     best: tuple[float, StoryMember, str] | None = None
     for member in candidates:
-        if not _in_window(at, member.at, window):
+        if not _in_window(at, member.at, window) or (source and member.source == source):
             continue
         found = compare(features, member.features, df, size)
         if found is not None and (best is None or found[0] > best[0]):
@@ -216,11 +216,14 @@ def place_articles(articles: Sequence[Article], features: Sequence[StoryFeatures
     batch: list[StoryMember] = []
     for article, feats in zip(articles, features, strict=True):
         at = article.published or now
-        match = assign(feats, at, [*lookup.members, *batch], lookup.df, lookup.size, window)
+        match = assign(feats, at, [*lookup.members, *batch], lookup.df, lookup.size, window,
+                       article.feed_url)
+        if match is not None and match.story == article.story:
+            match = None  # the same page (canonical link) seen again: nothing to follow up
         story = match.story if match else article.story
         ref = article.url or article.key
         placements.append(StoryPlacement(article.key, story, ref, at, feats,
                                          lookup_keys(feats), match))
-        batch.append(StoryMember(ref, story, at, feats))
+        batch.append(StoryMember(ref, story, at, feats, article.feed_url))
         placed.append(replace(article, story=story) if match else article)
     return tuple(placed), tuple(placements)

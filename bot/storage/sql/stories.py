@@ -29,6 +29,7 @@ from bot.storage.sql.tables import (
     articles,
     deliveries,
     destinations,
+    feeds,
     story_keys,
     story_signatures,
 )
@@ -62,10 +63,15 @@ class StoryStore(StoreBase):
                     story_keys.c.key.in_(search), story_keys.c.at >= since)
                 .group_by(story_keys.c.signature_id).having(hits >= 2)
                 .order_by(story_keys.c.signature_id.desc()).limit(MAX_CANDIDATES))).scalars().all()
-            rows = (await conn.execute(select(story_signatures).where(
-                story_signatures.c.id.in_(ids)).order_by(story_signatures.c.id))).mappings().all()
+            rows = (await conn.execute(
+                select(story_signatures, feeds.c.url.label("source"))
+                .join(articles, articles.c.id == story_signatures.c.article_id)
+                .join(feeds, feeds.c.id == articles.c.feed_id)
+                .where(story_signatures.c.id.in_(ids)).order_by(story_signatures.c.id)
+            )).mappings().all()
         members = tuple(StoryMember(r["ref"], r["story"], r["at"],
-                                    StoryFeatures.from_json(r["features"])) for r in rows)
+                                    StoryFeatures.from_json(r["features"]), r["source"])
+                        for r in rows)
         return StoryLookup(members, df, size)
 
     async def followup_target(self, destination_id: int, story: str) -> FollowupTarget:
