@@ -159,3 +159,33 @@ async def test_a_crash_between_the_alert_and_the_follow_up_loses_nothing_and_dou
         await app.close()
     first, reply = slack_messages(slack)
     assert reply["thread_ts"] == first["ts"] and "thread_ts" not in first
+
+
+@pytest.mark.parametrize("platform", ["slack", "discord"])
+async def test_followups_edit_puts_the_other_outlet_on_the_first_alert(
+        platform, make_app, outlets, clock, slack, discord) -> None:
+    server, _, _ = outlets
+    app = await make_app(platform)
+    try:
+        await app.cycle(all_feeds=True)
+        async with app.storage.tx() as conn:
+            await conn.execute(update(destinations).values(followups="edit"))
+        await publish(app, server, clock, [item("w1", arts.MISTRAL_EN)], [])
+        await app.deliver_due()
+        await publish(app, server, clock, [item("w1", arts.MISTRAL_EN)],
+                      [item("d1", arts.MISTRAL_DE, 1)])
+        await app.deliver_due()
+        await app.deliver_due()  # nothing more: an edit is done once
+    finally:
+        await app.close()
+    if platform == "slack":
+        (only,) = slack_messages(slack)
+        assert only["edited"] and "Microsoft takes a $2bn stake" in only["text"]
+        assert only["blocks"][-1]["elements"][0]["text"] == "*Also covered by:* Daily"
+        assert only["metadata"]["event_type"] == "newsbot_alert"
+        assert len(slack.calls_to("chat.update")) == 1
+    else:
+        (only,) = discord.channel_messages(CHANNEL)
+        assert only.body["edited"] and "Microsoft takes" in only.body["embeds"][0]["title"]
+        assert only.body["embeds"][0]["fields"][-1] == {"name": "Also covered by",
+                                                         "value": "Daily"}

@@ -51,6 +51,7 @@ from bot.domain.address import Address
 from bot.domain.delivery import Delivery, SendResult
 from bot.domain.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from bot.net.retry_after import header, retry_after
+from bot.render.also_covered import discord_with_also_covered
 from bot.render.discord_embed import render_discord
 
 log = logging.getLogger(__name__)
@@ -251,6 +252,13 @@ class DiscordSink(_DiscordREST):
 
     async def send(self, delivery: Delivery) -> SendResult:
         channel = _channel_id(delivery)
+        if delivery.followups == "edit" and delivery.first_alert and delivery.reply_to:
+            body = discord_with_also_covered(render_discord(delivery.first_alert),
+                                             delivery.also_covered)  # issue 12: an edit
+            await self._request("PATCH", f"{self.api_base}/channels/{channel}/messages/"
+                                f"{delivery.reply_to}", f"channel:{channel}",
+                                f"channel {channel}", body)
+            return SendResult(message_id=delivery.reply_to)
         data = await self._request("POST", f"{self.api_base}/channels/{channel}/messages",
                                    f"channel:{channel}", f"channel {channel}",
                                    channel_body(delivery))

@@ -27,6 +27,8 @@ class Delivery:
     reply_to_story: str | None = None
     reply_to: str | None = None
     followups: str = "thread"
+    first_alert: Alert | None = None  # ``edit``: the alert to edit, with ``also_covered``
+    also_covered: tuple[str, ...] = ()  # ``edit``: every outlet of the story after the first
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 SEARCH_DF = 50  # keys of more window articles than this (or 1 in SEARCH_SHARE)...
 SEARCH_SHARE = 200  # ...do not find candidates (common words and names): too many to read
@@ -98,3 +99,5 @@ class FollowupTarget:
     followups: str  # the destination's setting: thread | edit | off
     status: str | None  # the first alert's status (pending, sent...), None if there is none
     message_id: str | None  # the first alert's platform message id, once sent
+    first_alert: dict[str, Any] | None = None  # its Alert JSON
+    outlets: tuple[str, ...] = ()  # feeds of the story's follow-ups already sent there

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from bot.domain.alert import Alert
 from bot.domain.delivery import Delivery
 from bot.storage import DelivererStorage
 
@@ -28,6 +29,10 @@ async def prepare_followup(storage: DelivererStorage, delivery: Delivery, now: d
         return SKIPPED
     if target.status == "pending":
         return "waiting for the story's first alert to be sent"
+    if target.status == "sent" and target.followups == "edit" and target.first_alert:
+        return replace(delivery, reply_to=target.message_id or "", followups="edit",
+                       first_alert=Alert.from_json(target.first_alert),
+                       also_covered=(*target.outlets, delivery.alert.feed))
     if target.status == "sent":  # (console and webhooks keep no message id: "")
-        return replace(delivery, reply_to=target.message_id or "", followups=target.followups)
+        return replace(delivery, reply_to=target.message_id or "", followups="thread")
     return replace(delivery, reply_to_story=None)  # no first alert to join: an alert of its own

@@ -168,6 +168,16 @@ class FakeSlack:
             message["thread_ts"] = thread
         return {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
 
+    def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Edit a message in place (text and blocks; its metadata stays, as in Slack)."""
+        channel = args.get("channel", "")
+        found = [m for m in self.messages.get(channel, []) if m["ts"] == args.get("ts")]
+        if not found:
+            return {"ok": False, "error": "message_not_found"}
+        found[0].update(text=args.get("text", ""), blocks=_json(args.get("blocks")) or [],
+                        edited={"user": BOT_USER, "ts": args["ts"]})
+        return {"ok": True, "channel": channel, "ts": args["ts"], "text": found[0]["text"]}
+
     def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = args.get("channel", "")
         if self.channels is not None and channel not in self.channels:

@@ -79,11 +79,17 @@ class StoryStore(StoreBase):
         async with self.tx() as conn:
             mode = (await conn.execute(select(destinations.c.followups).where(
                 destinations.c.id == destination_id))).scalar_one_or_none()
-            first = (await conn.execute(select(deliveries.c.status, deliveries.c.message_id)
+            first = (await conn.execute(select(deliveries.c.status, deliveries.c.message_id,
+                                               deliveries.c.alert)
                                         .where(deliveries.c.destination_id == destination_id,
                                                deliveries.c.story == story))).first()
+            sent = (await conn.execute(select(deliveries.c.alert).where(
+                deliveries.c.destination_id == destination_id, deliveries.c.reply_to == story,
+                deliveries.c.status == "sent").order_by(deliveries.c.id))).scalars().all()
         return FollowupTarget(mode or "thread", first.status if first else None,
-                              first.message_id if first else None)
+                              first.message_id if first else None,
+                              first.alert if first else None,
+                              tuple(str(a.get("feed", "")) for a in sent))
 
     async def prune_stories(self, before: datetime) -> int:
         """Forget the signatures (and keys) of articles placed before ``before``."""
