@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import story_articles as arts
 from apphelpers import open_app
+from commands_helpers import User, make_service
 from fakes.fake_discord import TOKEN, FakeDiscord, start_fake_discord
 from fakes.fake_slack import FakeSlack, fake_slack
 from feedserver import FeedServer, Item, rss
@@ -20,8 +21,9 @@ from test_discord_e2e import FakeTime
 from bot.app import App
 from bot.delivery.discord_sink import DiscordSink, Pacer
 from bot.delivery.slack_sink import SlackSink, slack_client
-from bot.domain.article import FeedSource
+from bot.domain.article import FeedSource, FetchResult
 from bot.domain.watchlist import Company, Watchlist
+from bot.jobs.poll_feed import Poller
 from bot.storage.sql.tables import destinations
 
 WATCHLIST = Watchlist(companies=(Company("Microsoft"), Company("Mistral AI", aliases=("Mistral",))))
@@ -189,3 +191,47 @@ async def test_followups_edit_puts_the_other_outlet_on_the_first_alert(
         assert only.body["edited"] and "Microsoft takes" in only.body["embeds"][0]["title"]
         assert only.body["embeds"][0]["fields"][-1] == {"name": "Also covered by",
                                                          "value": "Daily"}
+
+
+class TwoOutlets:
+    """The fetch seam: one body per feed URL."""
+
+    def __init__(self) -> None:
+        self.bodies: dict[str, bytes] = {}
+
+    async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+                    untrusted: bool = False) -> FetchResult:
+        return FetchResult(url=url, status=200, body=self.bodies.get(url, rss([])),
+                           content_type="application/rss+xml")
+
+
+async def test_why_tells_which_story_an_article_joined_and_why(storage, clock) -> None:
+    service = make_service(storage, clock)
+    admin = User(service, admin=True)
+    wire, daily = "https://news.example.org/rss", "https://feeds.example.net/rss"
+    for url in (wire, daily):
+        assert (await admin("feeds add " + url)).ok
+    assert (await admin("watch add company Microsoft")).ok
+    assert (await admin("subscribe company Microsoft")).ok
+    fetcher = TwoOutlets()
+    poller = Poller(storage, fetcher)
+
+    async def poll() -> None:
+        await storage.make_due(clock.now)
+        for feed in await storage.claim_due_feeds(clock.now, 10, timedelta(minutes=5)):
+            assert (await poller.poll(feed, clock.now)).ok
+
+    await poll()
+    clock.advance(minutes=20)
+    fetcher.bodies[wire] = rss([Item("w1", arts.MISTRAL_EN["title"], arts.MISTRAL_EN["text"],
+                                     link="https://wire.example.org/a")])
+    await poll()
+    clock.advance(minutes=20)
+    fetcher.bodies[daily] = rss([Item("d1", arts.MISTRAL_FR["title"], arts.MISTRAL_FR["text"],
+                                      link="https://daily.example.org/b")])
+    await poll()
+    first = (await admin("why https://wire.example.org/a")).text
+    later = (await admin("why https://daily.example.org/b")).text
+    assert "Story: the first report of its story." in first
+    assert "Story: joined the story of “https://wire.example.org/a” (same event" in later
+    assert "mistral ai" in later and "follow-up" in later

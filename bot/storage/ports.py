@@ -111,6 +111,10 @@ class ChatStorage(Protocol):
     """What the chat commands (``bot.chat``) need: a tenant's watchlist, follows, destinations,
     subscriptions, stored articles and delivery states, and the audit log."""
 
+    async def story_placement(self, article_row_id: int) -> tuple[str | None, str | None] | None:
+        """(joined ref, reason) of a stored article's story (issue 12); None if not placed."""
+        ...
+
     async def watchlist(self, tenant: str) -> Watchlist:
         ...
 

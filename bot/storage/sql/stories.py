@@ -91,6 +91,14 @@ class StoryStore(StoreBase):
                               first.alert if first else None,
                               tuple(str(a.get("feed", "")) for a in sent))
 
+    async def story_placement(self, article_row_id: int) -> tuple[str | None, str | None] | None:
+        """(joined ref, reason) of a stored article's story; None when it has no signature."""
+        async with self.tx() as conn:
+            row = (await conn.execute(select(story_signatures.c.joined, story_signatures.c.reason)
+                                      .where(story_signatures.c.article_id == article_row_id))
+                   ).first()
+        return None if row is None else (row.joined, row.reason)
+
     async def prune_stories(self, before: datetime) -> int:
         """Forget the signatures (and keys) of articles placed before ``before``."""
         async with self.tx() as conn:
