@@ -67,7 +67,7 @@ async def why(ctx: Ctx, cmd: Why) -> Reply:
         return Reply(f"Not seen: no article with that URL came from the {follows} feed(s) this "
                      "workspace follows (it may be in a feed not followed here, or older than "
                      "the feed's first poll).")
-    lines = [_seen(stored, ctx), await _story(ctx, stored[0])]
+    lines = [_seen(stored, ctx)]
     watchlist = await ctx.storage.watchlist(ctx.tenant)
     dest = await channel(ctx)
     first = stored[0]
@@ -81,17 +81,16 @@ async def why(ctx: Ctx, cmd: Why) -> Reply:
     if verdict.alert is not None:
         lines.append(explain_route(verdict, dest))
     lines.append(await _delivery_line(ctx, first.article.story, dest, bool(verdict.reasons)))
+    lines.append(await _story(ctx, first))
     return Reply("\n".join(line for line in lines if line))
 
 
 async def _story(ctx: Ctx, stored: StoredArticle) -> str:
     """Issue 12: the story it joined, and why (a follow-up, not an alert of its own)."""
     placed = await ctx.storage.story_placement(stored.row_id)
-    if placed is None:
+    if placed is None or placed[0] is None:  # the first report of its story: nothing to add
         return ""
     joined, reason = placed
-    if joined is None:
-        return "Story: the first report of its story."
     return (f"Story: joined the story of {short(joined, 120)} ({reason}); a report of a story "
             "already alerted is a follow-up (thread reply or edit), not a new alert.")
 
