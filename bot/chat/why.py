@@ -91,8 +91,8 @@ async def _story(ctx: Ctx, stored: StoredArticle) -> str:
     if placed is None or placed[0] is None:  # the first report of its story: nothing to add
         return ""
     joined, reason = placed
-    return (f"Story: joined the story of {short(joined, 120)} ({reason}); a report of a story "
-            "already alerted is a follow-up (thread reply or edit), not a new alert.")
+    return (f"Story: joined the story of {short(joined or '', 100)} ({reason}); a report of a "
+            "story already alerted is a follow-up (thread reply or edit), not a new alert.")
 
 
 async def _delivery_line(ctx: Ctx, story: str, dest: Destination, routed: bool) -> str:

@@ -21,7 +21,7 @@ from bot.domain.errors import FeedError, FetchError, StorageError
 from bot.domain.story import StoryPlacement
 from bot.jobs.compile import compile_off_loop
 from bot.jobs.parse_workers import parse_feed_async
-from bot.jobs.stories import place_stories, story_lock
+from bot.jobs.stories import place_stories, story_lock, with_stories
 from bot.pipeline.alerts import (
     SUMMARY_CHARS,
     SUMMARY_SENTENCES,
@@ -144,6 +144,7 @@ class Poller:
         # so two outlets polled together see each other's report
         async with story_lock(self.storage):
             fresh, stories = await place_stories(self.storage, fresh, now)
+            articles = with_stories(articles, fresh)  # (a new follow's backfill reads these)
             follows = await self.storage.follows_of(feed.id)
             planned: list[PlannedAlert] = []
             default_title = feed.title or parsed.title or feed.url

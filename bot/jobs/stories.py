@@ -37,6 +37,13 @@ def _sign(articles: Sequence[Article]) -> list[StoryFeatures]:
     return [story_features(a.title, a.text) for a in articles]
 
 
+def with_stories(articles: Sequence[Article], placed: Sequence[Article]
+                 ) -> tuple[Article, ...]:
+    """``articles`` with the story keys ``placed`` gave the same articles."""
+    story = {a.key: a for a in placed}
+    return tuple(story.get(a.key, a) for a in articles)
+
+
 async def place_stories(storage: PollerStorage, articles: Sequence[Article], now: datetime
                         ) -> tuple[list[Article], tuple[StoryPlacement, ...]]:
     """``articles`` with their story keys (joined stories' where they join one), and where
