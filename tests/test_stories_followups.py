@@ -21,7 +21,9 @@ from test_discord_e2e import FakeTime
 from bot.app import App
 from bot.delivery.discord_sink import DiscordSink, Pacer
 from bot.delivery.slack_sink import SlackSink, slack_client
+from bot.config.operator import parse_channels
 from bot.domain.article import FeedSource, FetchResult
+from bot.domain.errors import ConfigError
 from bot.domain.watchlist import Company, Watchlist
 from bot.jobs.poll_feed import Poller
 from bot.storage.sql.tables import destinations
@@ -235,3 +237,14 @@ async def test_why_tells_which_story_an_article_joined_and_why(storage, clock) -
     assert "Story:" not in first
     assert "Story: joined the story of “https://wire.example.org/a” (same event" in later
     assert "mistral ai" in later and "follow-up" in later
+
+
+def test_channels_yaml_sets_followups_per_destination(tmp_path: Path) -> None:
+    source = tmp_path / "channels.yaml"
+    specs = parse_channels({"destinations": [
+        {"to": "console", "companies": ["*"]},
+        {"to": "slack:C1", "companies": ["Microsoft"], "followups": "edit"}]}, source, WATCHLIST)
+    assert [s.followups for s in specs] == ["thread", "edit"]
+    with pytest.raises(ConfigError, match="followups must be one of thread, edit, off"):
+        parse_channels({"destinations": [{"to": "console", "companies": ["*"],
+                                          "followups": "never"}]}, source, WATCHLIST)

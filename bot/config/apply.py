@@ -28,4 +28,5 @@ async def sync_operator_config(storage: ConfigSyncStorage, config: OperatorConfi
         dest_id = await storage.ensure_destination(tenant, spec.address, now)
         await storage.resume_destination(dest_id)  # a restart is the operator's "try again"
         await storage.set_subscriptions(dest_id, spec.subscriptions, now)
+        await storage.set_followups(dest_id, spec.followups)
     await storage.remove_destinations_except(tenant, {d.address for d in config.destinations})

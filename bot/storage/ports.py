@@ -190,6 +190,10 @@ class ConfigSyncStorage(Protocol):
     """What ``bot.config.apply.sync_operator_config`` needs: the local tenant's feeds,
     watchlist, destinations and subscriptions replaced by the operator's files."""
 
+    async def set_followups(self, destination_id: int, followups: str) -> None:
+        """The destination's follow-up setting: thread | edit | off (issue 12)."""
+        ...
+
     async def ensure_destination(self, tenant: str, address: str, now: datetime) -> int:
         ...
 

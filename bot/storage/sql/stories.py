@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.domain.article import Article
 from bot.domain.story import (
@@ -90,6 +90,12 @@ class StoryStore(StoreBase):
                               first.message_id if first else None,
                               first.alert if first else None,
                               tuple(str(a.get("feed", "")) for a in sent))
+
+    async def set_followups(self, destination_id: int, followups: str) -> None:
+        """What later reports of an alerted story do in this destination: thread | edit | off."""
+        async with self.tx() as conn:
+            await conn.execute(update(destinations).where(destinations.c.id == destination_id)
+                               .values(followups=followups))
 
     async def story_placement(self, article_row_id: int) -> tuple[str | None, str | None] | None:
         """(joined ref, reason) of a stored article's story; None when it has no signature."""
