@@ -19,9 +19,9 @@ from sqlalchemy import update
 from test_discord_e2e import FakeTime
 
 from bot.app import App
+from bot.config.operator import parse_channels
 from bot.delivery.discord_sink import DiscordSink, Pacer
 from bot.delivery.slack_sink import SlackSink, slack_client
-from bot.config.operator import parse_channels
 from bot.domain.article import FeedSource, FetchResult
 from bot.domain.errors import ConfigError
 from bot.domain.watchlist import Company, Watchlist
