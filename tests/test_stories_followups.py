@@ -91,6 +91,18 @@ async def publish(app: App, server: FeedServer, clock, wire: list[Item],  # type
     await app.poll_due(all_feeds=True)
 
 
+async def alert_then(app: App, server: FeedServer, clock, followups: str,  # type: ignore[no-untyped-def]
+                     daily: list[Item]) -> None:
+    """The wire's report is alerted and delivered; then the daily's reports arrive."""
+    await app.cycle(all_feeds=True)
+    for dest in await app.storage.destinations("local"):
+        await app.storage.set_followups(dest.id, followups)
+    await publish(app, server, clock, [item("w1", arts.MISTRAL_EN)], [])
+    await app.deliver_due()
+    await publish(app, server, clock, [item("w1", arts.MISTRAL_EN)], daily)
+    await app.deliver_due()
+
+
 def slack_messages(slack: FakeSlack) -> list[dict]:
     return slack.posted("C123")
 
@@ -98,15 +110,10 @@ def slack_messages(slack: FakeSlack) -> list[dict]:
 @pytest.mark.parametrize("platform", ["slack", "discord"])
 async def test_a_second_outlet_is_a_reply_to_the_first_alert(
         platform, make_app, outlets, clock, slack, discord) -> None:
-    server, _, _ = outlets
     app = await make_app(platform)
     try:
-        await app.cycle(all_feeds=True)
-        await publish(app, server, clock, [item("w1", arts.MISTRAL_EN)], [])
-        await app.deliver_due()
-        await publish(app, server, clock, [item("w1", arts.MISTRAL_EN)],
-                      [item("d1", arts.MISTRAL_REWRITE, 1), item("d2", arts.G42, 1)])
-        await app.deliver_due()
+        await alert_then(app, outlets[0], clock, "thread",
+                         [item("d1", arts.MISTRAL_REWRITE, 1), item("d2", arts.G42, 1)])
     finally:
         await app.close()
     if platform == "slack":
@@ -168,17 +175,9 @@ async def test_a_crash_between_the_alert_and_the_follow_up_loses_nothing_and_dou
 @pytest.mark.parametrize("platform", ["slack", "discord"])
 async def test_followups_edit_puts_the_other_outlet_on_the_first_alert(
         platform, make_app, outlets, clock, slack, discord) -> None:
-    server, _, _ = outlets
     app = await make_app(platform)
     try:
-        await app.cycle(all_feeds=True)
-        async with app.storage.tx() as conn:
-            await conn.execute(update(destinations).values(followups="edit"))
-        await publish(app, server, clock, [item("w1", arts.MISTRAL_EN)], [])
-        await app.deliver_due()
-        await publish(app, server, clock, [item("w1", arts.MISTRAL_EN)],
-                      [item("d1", arts.MISTRAL_DE, 1)])
-        await app.deliver_due()
+        await alert_then(app, outlets[0], clock, "edit", [item("d1", arts.MISTRAL_DE, 1)])
         await app.deliver_due()  # nothing more: an edit is done once
     finally:
         await app.close()
