@@ -8,13 +8,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-SEARCH_DF = 50  # keys of more window articles than this (or 1 in SEARCH_SHARE)...
-SEARCH_SHARE = 200  # ...do not find candidates (common words and names): too many to read
+SEARCH_DF = 50  # keys of more window articles than this do not find candidates: a story's own
+# names, numbers and rare words are shared by its few reports, common ones by too many to read
 
 
 def search_limit(size: int) -> int:
-    """Keys of more window articles than this find no candidates (``size``: window articles)."""
-    return max(SEARCH_DF, size // SEARCH_SHARE)
+    """Keys of more window articles than this find no candidates (``size``: window articles).
+
+    Fixed: a limit growing with the window (1 in 200) read hundreds of postings per key in a
+    100,000-article window (155 articles/s in tests/bench/eval_stories.py) and found the same
+    stories on the labelled set (P 0.973, R 0.702 both ways).
+    """
+    return SEARCH_DF
 
 
 @dataclass(frozen=True, slots=True)
