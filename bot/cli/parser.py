@@ -16,8 +16,8 @@ from pydantic import ValidationError
 from bot.config.settings import Settings, absolute_sqlite_url, package_version, settings_errors
 from bot.domain.errors import NewsbotError
 
-DESCRIPTION = ("Command line: run, demo, feeds check/import/export, match, summarize, preview, "
-               "db upgrade, audit, tenant delete.")
+DESCRIPTION = ("Command line: run, demo, feeds check/import/export, match, cluster, summarize, "
+               "preview, db upgrade, audit, tenant delete.")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.cli.preview import add_preview_parser
 
     add_preview_parser(sub)
+
+    from bot.cli.cluster import add_cluster_parser
+
+    add_cluster_parser(sub)
 
     db = sub.add_parser("db", help="database tools")
     db_sub = db.add_subparsers(dest="db_command", required=True)

@@ -31,4 +31,5 @@ async def sync_operator_config(storage: ConfigSyncStorage, config: OperatorConfi
         await storage.set_subscriptions(dest_id, spec.subscriptions, now)
         mutes = (await storage.controls(dest_id)).active_mutes(now)  # (chat-only, temporary)
         await storage.set_controls(dest_id, replace(spec.controls, mutes=mutes), now)
+        await storage.set_followups(dest_id, spec.followups)
     await storage.remove_destinations_except(tenant, {d.address for d in config.destinations})

@@ -32,7 +32,9 @@ MAX_INTERVAL_MINUTES = 7 * 24 * 60
 MAX_BACKFILL = 10_000
 _FEED_KEYS = ("url", "path", "title", "interval_minutes", "backfill")
 _DEFAULT_KEYS = ("title", "interval_minutes", "backfill")
-_DESTINATION_KEYS = ("to", "companies", "topics", "company_and_topic", *CONTROL_KEYS)
+_DESTINATION_KEYS = ("to", "companies", "topics", "company_and_topic", "followups",
+                     *CONTROL_KEYS)
+FOLLOWUPS = ("thread", "edit", "off")  # what a later report of an alerted story does (issue 12)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,7 @@ class DestinationSpec:
     address: str
     subscriptions: tuple[Subscription, ...]
     controls: ChannelControls = ChannelControls()  # digest, quiet hours, cap ... (channels.yaml)
+    followups: str = "thread"  # thread | edit | off (README "One alert per story")
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,8 +242,12 @@ def _destination(raw: Any, watchlist: Watchlist, env: Mapping[str, str], where: 
                           f"got {brief(written)}")
     written = written.strip()
     address = parse_address(expand_env(written, env, where), where, written)
+    followups = raw.get("followups", "thread")
+    if followups not in FOLLOWUPS:
+        raise ConfigError(f"{where}: followups must be one of {', '.join(FOLLOWUPS)}, "
+                          f"got {brief(followups)}")
     return DestinationSpec(address, parse_subscriptions(raw, watchlist, where),
-                           parse_controls(raw, where)), written
+                           parse_controls(raw, where), followups), written
 
 
 def parse_channels(data: Any, source: Path, watchlist: Watchlist,

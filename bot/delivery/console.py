@@ -21,6 +21,12 @@ except ImportError:  # pragma: no cover - Windows: one writer per file
 log = logging.getLogger(__name__)
 
 
+def also_covered(alert: Alert) -> str:
+    """A follow-up under its story's alert: the other outlet, its title and link."""
+    return f"   ↳ Also covered by {alert.feed}: {alert.title}" + (
+        f"\n     {alert.url}" if alert.url else "")
+
+
 def format_console(alert: Alert) -> str:
     """A plain-text alert: title, where and when, why, summary, link."""
     when = alert.published.strftime("%Y-%m-%d %H:%M UTC") if alert.published else "undated"
@@ -47,8 +53,9 @@ class ConsoleSink:
 
     async def send(self, delivery: Delivery) -> SendResult:
         # control characters from feeds must not drive the terminal
-        text = "".join(ch if ch.isprintable() or ch == "\n" else " "
-                       for ch in format_console(delivery.alert))
+        shown = (also_covered(delivery.alert) if delivery.reply_to_story is not None
+                 else format_console(delivery.alert))  # issue 12: a follow-up is one line
+        text = "".join(ch if ch.isprintable() or ch == "\n" else " " for ch in shown)
         self.stream.write(text + "\n")
         self.stream.flush()
         return SendResult()

@@ -51,6 +51,7 @@ from bot.domain.address import Address
 from bot.domain.delivery import Delivery, SendResult
 from bot.domain.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from bot.net.retry_after import header, retry_after
+from bot.render.also_covered import discord_with_also_covered
 from bot.render.digest import allowed_mentions
 from bot.render.discord_embed import render_discord
 
@@ -94,6 +95,9 @@ def channel_body(delivery: Delivery) -> dict[str, Any]:
     body["allowed_mentions"] = allowed_mentions(delivery.alert)  # none, or the channel's role
     body["nonce"] = delivery_nonce(delivery)
     body["enforce_nonce"] = True
+    if delivery.reply_to and delivery.followups == "thread":  # issue 12: reply to the alert
+        body["message_reference"] = {"message_id": delivery.reply_to,
+                                     "fail_if_not_exists": False}
     for embed in (body.get("embeds") or [])[:1]:
         footer = embed.setdefault("footer", {})
         footer["text"] = " · ".join(filter(None, [footer.get("text"),
@@ -249,6 +253,13 @@ class DiscordSink(_DiscordREST):
 
     async def send(self, delivery: Delivery) -> SendResult:
         channel = _channel_id(delivery)
+        if delivery.followups == "edit" and delivery.first_alert and delivery.reply_to:
+            body = discord_with_also_covered(render_discord(delivery.first_alert),
+                                             delivery.also_covered)  # issue 12: an edit
+            await self._request("PATCH", f"{self.api_base}/channels/{channel}/messages/"
+                                f"{delivery.reply_to}", f"channel:{channel}",
+                                f"channel {channel}", body)
+            return SendResult(message_id=delivery.reply_to)
         data = await self._request("POST", f"{self.api_base}/channels/{channel}/messages",
                                    f"channel:{channel}", f"channel {channel}",
                                    channel_body(delivery))

@@ -48,6 +48,13 @@ def jsonl_record(alert: Alert, delivery: int | None = None) -> dict[str, object]
     return record
 
 
+def _record(delivery: Delivery) -> dict[str, object]:
+    record = jsonl_record(delivery.alert, delivery.id)
+    if delivery.reply_to_story is not None:  # issue 12: a later report of an alerted story
+        record["followup_of"] = delivery.reply_to_story
+    return record
+
+
 class JsonlSink:
     """Appends one JSON object a line to the file named by the destination (`jsonl:PATH`).
 
@@ -68,7 +75,7 @@ class JsonlSink:
         return self.base_dir / target
 
     async def send(self, delivery: Delivery) -> SendResult:
-        record = jsonl_record(delivery.alert, delivery.id)
+        record = _record(delivery)
         path = self._path(delivery)
         check = record if delivery.uncertain else None
         try:
@@ -82,7 +89,7 @@ class JsonlSink:
     async def find_sent(self, delivery: Delivery) -> str | None:
         """The offset of this delivery's line if it is in the file's tail, else None."""
         path = self._path(delivery)
-        record = jsonl_record(delivery.alert, delivery.id)
+        record = _record(delivery)
         try:
             async with self._lock:
                 offset = await asyncio.to_thread(find_in_file, path, record, self.tail_bytes)

@@ -51,6 +51,7 @@ from bot.domain.address import Address
 from bot.domain.delivery import Delivery, SendResult
 from bot.domain.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.net.retry_after import retry_after
+from bot.render.also_covered import slack_with_also_covered
 from bot.render.slack_blocks import render_slack
 
 log = logging.getLogger(__name__)
@@ -133,16 +134,36 @@ class SlackSink:
 
     # --- the Sink protocol ------------------------------------------------------------------------
     async def send(self, delivery: Delivery) -> SendResult:
+        if delivery.followups == "edit" and delivery.first_alert and delivery.reply_to:
+            return await self._edit(delivery)
         channel = _channel(delivery)
         payload = render_slack(delivery.alert)
         metadata = {"event_type": EVENT_TYPE, "event_payload": _marker(delivery)}
         key = f"slack:{channel}"
         auth, _ = await self._auth(delivery)
+        if delivery.reply_to and delivery.followups == "thread":  # issue 12: in the thread
+            payload["thread_ts"] = delivery.reply_to
         await self.pacer.acquire(key)
         response = await self._call(key, channel, partial(
             self.client.chat_postMessage, channel=channel, metadata=metadata, **auth, **payload))
         ts = response.get("ts")
         return SendResult(message_id=str(ts) if ts else None, extra={"channel": channel})
+
+    async def _edit(self, delivery: Delivery) -> SendResult:
+        """Issue 12: the story's first alert, edited to list the other outlets (``chat.update``
+        keeps the first alert's metadata; an edit done twice is the same edit)."""
+        assert delivery.first_alert is not None and delivery.reply_to is not None
+        channel = _channel(delivery)
+        payload = slack_with_also_covered(render_slack(delivery.first_alert),
+                                          delivery.also_covered)
+        payload.pop("unfurl_links", None)
+        payload.pop("unfurl_media", None)
+        key = f"slack:{channel}"
+        auth, _ = await self._auth(delivery)
+        await self.pacer.acquire(key)
+        await self._call(key, channel, partial(self.client.chat_update, channel=channel,
+                                               ts=delivery.reply_to, **auth, **payload))
+        return SendResult(message_id=delivery.reply_to, extra={"channel": channel})
 
     async def find_sent(self, delivery: Delivery) -> str | None:
         """The ``ts`` of this delivery's message if it is in the channel's recent history."""

@@ -22,6 +22,13 @@ class Delivery:
     # when the previous attempt was started (recorded before calling the platform); None if this
     # delivery was never attempted. Sinks use it for idempotency windows (Discord's nonce).
     last_attempt_at: datetime | None = None
+    # a follow-up (issue 12): the story whose first alert here it joins; before sending, the
+    # deliverer sets ``reply_to`` (that alert's message id) and ``followups`` (thread | edit)
+    reply_to_story: str | None = None
+    reply_to: str | None = None
+    followups: str = "thread"
+    first_alert: Alert | None = None  # ``edit``: the alert to edit, with ``also_covered``
+    also_covered: tuple[str, ...] = ()  # ``edit``: every outlet of the story after the first
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ from bot.domain.errors import (
     TransientDeliveryError,
     UnknownOutcomeError,
 )
+from bot.jobs.followups import SKIPPED, WAIT_FOR_FIRST, prepare_followup
 from bot.jobs.heartbeat import BEAT_SECONDS, LEASE, Heartbeat, worker_id
 from bot.pipeline.controls import admit
 from bot.storage import UNCERTAIN, DelivererStorage
@@ -171,6 +172,11 @@ class Deliverer:
         sink = self.sinks.get(Address.parse(delivery.address).platform)
         if sink is None:  # not claimed in the first place; leave it for a worker with a sink
             return Outcome.PAUSED
+        if delivery.reply_to_story is not None:  # issue 12: a follow-up (bot/jobs/followups.py)
+            ready = await prepare_followup(self.storage, delivery, self.clock())
+            if isinstance(ready, str):
+                return await self._followup_waits(delivery, ready)
+            delivery = ready
         try:
             found = await sink.find_sent(delivery) if delivery.uncertain else None
         except DeliveryError as exc:
@@ -191,6 +197,14 @@ class Deliverer:
                 return await self._failed(delivery, UnknownOutcomeError(repr(exc)), attempted=True)
         await self.storage.mark_sent(delivery.id, found or None, self.clock())
         return Outcome.SENT
+
+    async def _followup_waits(self, delivery: Delivery, reason: str) -> Outcome:
+        if reason == SKIPPED:
+            await self.storage.mark_sent(delivery.id, None, self.clock())
+            return Outcome.SENT
+        await self.storage.mark_retry(delivery.id, reason, self.clock() + WAIT_FOR_FIRST,
+                                      in_doubt=delivery.uncertain)
+        return Outcome.RETRY
 
     async def _failed(self, delivery: Delivery, exc: DeliveryError, *, attempted: bool
                       ) -> Outcome:

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+STORY_DAYS = 7
 ARTICLE_TEXT_DAYS = 30  # `preview company` looks back 7 days; `why` a little further
 
 
@@ -19,6 +20,8 @@ async def housekeeping(app: App) -> None:
     try:
         pruned = await app.storage.prune_article_text(
             app.clock() - timedelta(days=ARTICLE_TEXT_DAYS))
+        # story signatures outlive their 72 h window a little, for `why` (issue 12)
+        await app.storage.prune_stories(app.clock() - timedelta(days=STORY_DAYS))
     except Exception:  # housekeeping must not stop the scheduler
         log.exception("housekeeping failed; it runs again in an hour")
         return

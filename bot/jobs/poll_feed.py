@@ -19,8 +19,10 @@ from typing import Protocol
 
 from bot.domain.article import Article, FetchResult
 from bot.domain.errors import FeedError, FetchError, StorageError
+from bot.domain.story import StoryPlacement
 from bot.jobs.compile import compile_off_loop
 from bot.jobs.parse_workers import parse_feed_async
+from bot.jobs.stories import place_stories, story_lock, with_stories
 from bot.pipeline.alerts import (
     SUMMARY_CHARS,
     SUMMARY_SENTENCES,
@@ -139,19 +141,25 @@ class Poller:
         known = await self.storage.known_keys(feed.id, [a.key for a in articles])
         new = [a for a in articles if a.key not in known]
         fresh = newest(new, self.max_entries) if len(new) > self.max_entries else new
-        follows = await self.storage.follows_of(feed.id)
-        planned: list[PlannedAlert] = []
-        default_title = feed.title or parsed.title or feed.url
-        for follow in follows:
-            candidates = fresh if follow.primed else newest(articles, follow.backfill)
-            planned += await self._alerts_for(follow, follow.title or default_title, candidates,
-                                              now, backfill=not follow.primed)
-        plan = cap_poll(fresh, planned, self.max_alerts)
-        deferred = len(new) - len(plan.articles)
-        # a new follow is primed once the document has been taken whole: the entries a capped
-        # first poll left over are old news to it, not alerts for the next poll
-        primed = [] if deferred else [f.id for f in follows if not f.primed]
-        created = await self._record(feed, now, fetched, plan, primed, parsed.title, deferred)
+        # issue 12: one story, one alert. Polls place and store their articles one at a time,
+        # so two outlets polled together see each other's report
+        async with story_lock(self.storage):
+            fresh, stories = await place_stories(self.storage, fresh, now)
+            articles = with_stories(articles, fresh)  # (a new follow's backfill reads these)
+            follows = await self.storage.follows_of(feed.id)
+            planned: list[PlannedAlert] = []
+            default_title = feed.title or parsed.title or feed.url
+            for follow in follows:
+                candidates = fresh if follow.primed else newest(articles, follow.backfill)
+                planned += await self._alerts_for(follow, follow.title or default_title,
+                                                  candidates, now, backfill=not follow.primed)
+            plan = cap_poll(fresh, planned, self.max_alerts)
+            deferred = len(new) - len(plan.articles)
+            # a new follow is primed once the document has been taken whole: the entries a capped
+            # first poll left over are old news to it, not alerts for the next poll
+            primed = [] if deferred else [f.id for f in follows if not f.primed]
+            created = await self._record(feed, now, fetched, plan, primed, parsed.title, deferred,
+                                         stories)
         if plan.articles or created:
             log.info("feed %s: %d new article(s), %d alert(s)", feed.url, len(plan.articles),
                      created, extra={"feed": feed.id})
@@ -178,7 +186,8 @@ class Poller:
         return note
 
     async def _record(self, feed: FeedRow, now: datetime, fetched: FetchResult, plan: PollPlan,
-                      primed: Sequence[int], feed_title: str | None, deferred: int = 0) -> int:
+                      primed: Sequence[int], feed_title: str | None, deferred: int = 0,
+                      stories: tuple[StoryPlacement, ...] = ()) -> int:
         deliveries = tuple(NewDelivery(p.destination_id, p.article_key, p.alert, p.filtered)
                            for p in plan.alerts)
         if deferred:  # no validators: the next poll must get the whole document again
@@ -193,4 +202,5 @@ class Poller:
             next_poll_at=now + timedelta(minutes=feed.interval_minutes),
             etag=etag, last_modified=last_modified, articles=plan.articles,
             deliveries=deliveries, primed_follows=tuple(primed), feed_title=feed_title,
-            note=self._cap_note(feed, len(plan.articles), deferred) if deferred else None))
+            note=self._cap_note(feed, len(plan.articles), deferred) if deferred else None,
+            stories=stories))

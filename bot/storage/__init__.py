@@ -34,11 +34,12 @@ from bot.storage.sql.db import MIGRATIONS, current_revision, make_engine, upgrad
 from bot.storage.sql.feeds import FeedStore, is_transient
 from bot.storage.sql.installations import InstallationStore
 from bot.storage.sql.outbox import UNCERTAIN, OutboxStore
+from bot.storage.sql.stories import StoryStore
 from bot.storage.sql.tenants import TenantStore
 
 
 class Storage(TenantStore, FeedStore, OutboxStore, ChatStore, InstallationStore,
-              ControlsStore):
+              ControlsStore, StoryStore):
     """All queries newsbot makes, on one engine. Build with ``await open_storage(url)``."""
 
 

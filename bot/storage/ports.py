@@ -14,6 +14,7 @@ from bot.domain.alert import Alert, Destination, Subscription
 from bot.domain.article import FeedSource
 from bot.domain.controls import ChannelControls
 from bot.domain.installation import SlackInstallation
+from bot.domain.story import FollowupTarget, StoryLookup
 from bot.domain.watchlist import Watchlist
 from bot.storage.records import (
     DeliveryState,
@@ -57,6 +58,10 @@ class PollerStorage(Protocol):
     async def record_poll(self, rec: PollRecord) -> int:
         ...
 
+    async def story_candidates(self, keys: Sequence[str], since: datetime) -> StoryLookup:
+        """Stored story members of the window sharing two searchable ``keys`` (issue 12)."""
+        ...
+
     async def watchlist(self, tenant: str) -> Watchlist:
         ...
 
@@ -72,6 +77,10 @@ class DelivererStorage(Protocol):
                                  platforms: Iterable[str], limit: int = 50,
                                  per_destination: int = 100, admit: Admit | None = None
                                  ) -> list[DestinationBatch]:
+        ...
+
+    async def followup_target(self, destination_id: int, story: str) -> FollowupTarget:
+        """A follow-up's destination setting and its story's first alert there (issue 12)."""
         ...
 
     async def expire_deliveries(self, cutoff: datetime, now: datetime, max_age: str) -> int:
@@ -163,6 +172,10 @@ class ChatStorage(ControlsStorage, Protocol):
     """What the chat commands (``bot.chat``) need: a tenant's watchlist, follows, destinations,
     subscriptions, stored articles and delivery states, the audit log and channel controls."""
 
+    async def story_placement(self, article_row_id: int) -> tuple[str | None, str | None] | None:
+        """(joined ref, reason) of a stored article's story (issue 12); None if not placed."""
+        ...
+
     async def watchlist(self, tenant: str) -> Watchlist:
         ...
 
@@ -244,6 +257,10 @@ class ConfigSyncStorage(Protocol):
 
     async def set_controls(self, destination_id: int, controls: ChannelControls,
                            now: datetime) -> None:
+        ...
+
+    async def set_followups(self, destination_id: int, followups: str) -> None:
+        """The destination's follow-up setting: thread | edit | off (issue 12)."""
         ...
 
     async def ensure_destination(self, tenant: str, address: str, now: datetime) -> int:

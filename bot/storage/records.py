@@ -11,6 +11,7 @@ from bot.domain.alert import Alert
 from bot.domain.article import Article
 from bot.domain.controls import ChannelControls
 from bot.domain.delivery import Delivery
+from bot.domain.story import StoryPlacement
 
 TRUSTED_SOURCES = ("config", "opml")  # the operator's follows: feeds.yaml, `feeds import`
 
@@ -71,6 +72,7 @@ class PollRecord:
     primed_follows: tuple[int, ...]
     feed_title: str | None = None  # the feed's own title, stored when the config gave none
     note: str | None = None  # e.g. "poll capped: ...", shown as the feed's health (not an error)
+    stories: tuple[StoryPlacement, ...] = ()  # the new articles' stories (issue 12)
 
 
 @dataclass(frozen=True, slots=True)

@@ -177,6 +177,20 @@ class FakeDiscord:
                 m.pop("nonce", None)
         return _json(newest_first[:limit])
 
+    async def edit_message(self, request: web.Request) -> web.StreamResponse:
+        """``PATCH /channels/{id}/messages/{id}``: the bot edits its own message."""
+        if request.headers.get("Authorization") != f"Bot {TOKEN}":
+            return _error(401, 0, "401: Unauthorized")
+        found = [m for m in self.messages if m.id == request.match_info["message"]
+                 and m.channel_id == request.match_info["channel"]]
+        if not found:
+            return _error(404, 10008, "Unknown Message")
+        body = await request.json()
+        if problems := body_problems(body):
+            return _error(400, 50035, "Invalid Form Body: " + "; ".join(problems))
+        found[0].body = {**found[0].body, **body, "edited": True}
+        return _json(found[0].to_json())
+
     async def create_message(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Authorization") != f"Bot {TOKEN}":
             return _error(401, 0, "401: Unauthorized")
@@ -273,6 +287,7 @@ class FakeDiscord:
         r = app.router
         r.add_post(f"{API}/channels/{{channel}}/messages", self.create_message)
         r.add_get(f"{API}/channels/{{channel}}/messages", self.list_messages)
+        r.add_patch(f"{API}/channels/{{channel}}/messages/{{message}}", self.edit_message)
         r.add_post(f"{API}/webhooks/{{webhook}}/{{token}}", self.execute_webhook)
         r.add_patch(f"{API}/webhooks/{{webhook}}/{{token}}/messages/@original", self.edit_original)
         r.add_post(f"{API}/interactions/{{interaction}}/{{token}}/callback",

@@ -246,12 +246,27 @@ class FakeSlack:
             return {"ok": False, "error": "channel_not_found"}
         if not (args.get("text") or args.get("blocks")):
             return {"ok": False, "error": "no_text"}
+        thread = args.get("thread_ts")  # a reply in a thread: its parent must be in the channel
+        if thread and not any(m["ts"] == thread for m in self.messages.get(channel, [])):
+            return {"ok": False, "error": "thread_not_found"}
         message = self.add_message(channel, text=args.get("text", ""),
                                    blocks=_json(args.get("blocks")) or [], bot_id="BBOT",
                                    team=args["_team"])
         if args.get("metadata"):
             message["metadata"] = _json(args["metadata"])
+        if thread:
+            message["thread_ts"] = thread
         return {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
+
+    def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Edit a message in place (text and blocks; its metadata stays, as in Slack)."""
+        channel = args.get("channel", "")
+        found = [m for m in self.messages.get(channel, []) if m["ts"] == args.get("ts")]
+        if not found:
+            return {"ok": False, "error": "message_not_found"}
+        found[0].update(text=args.get("text", ""), blocks=_json(args.get("blocks")) or [],
+                        edited={"user": BOT_USER, "ts": args["ts"]})
+        return {"ok": True, "channel": channel, "ts": args["ts"], "text": found[0]["text"]}
 
     def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = args.get("channel", "")

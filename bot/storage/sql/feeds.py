@@ -15,6 +15,7 @@ from bot.domain.article import Article, FeedSource
 from bot.domain.errors import StorageError
 from bot.storage.records import TRUSTED_SOURCES, FeedRow, Follow, NewDelivery, PollRecord
 from bot.storage.sql.base import StoreBase
+from bot.storage.sql.stories import store_stories
 from bot.storage.sql.tables import articles, deliveries, feeds, follows
 
 log = logging.getLogger(__name__)
@@ -179,7 +180,9 @@ class FeedStore(StoreBase):
                 {"feed_id": rec.feed_id, "key": a.key, "story": a.story, "url": a.url,
                  "title": a.title, "text": a.text, "published_at": a.published,
                  "seen_at": rec.now} for a in batch])
-            return await self._queue(conn, rec, queued)
+            created = await self._queue(conn, rec, queued)
+            # issue 12: the batch's story signatures, and follow-ups of joined stories
+            return created + await store_stories(self, conn, rec, batch, queued)
 
     async def _queue(self, conn: Any, rec: PollRecord, queued: Sequence[NewDelivery]) -> int:
         if not queued:

@@ -103,7 +103,8 @@ class OutboxStore(StoreBase):
                              alert=Alert.from_json(r["alert"]), attempts=r["attempts"],
                              message_id=r["message_id"],
                              uncertain=r["attempt_started_at"] is not None,
-                             last_attempt_at=r["attempt_started_at"]) for r in rows)))
+                             last_attempt_at=r["attempt_started_at"],
+                             reply_to_story=r["reply_to"]) for r in rows)))
         return batches
 
     async def release_destination(self, destination_id: int, owner: str) -> None:

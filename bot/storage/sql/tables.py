@@ -138,6 +138,8 @@ destinations = Table(
     Column("lease_until", UTCDateTime),  # one worker at a time delivers to a destination
     Column("lease_owner", String(100)),
     Column("created_at", UTCDateTime, nullable=False),
+    # what a later report of an alerted story does here (issue 12): thread | edit | off
+    Column("followups", String(10), nullable=False, default="thread", server_default="thread"),
     UniqueConstraint("tenant_id", "address", name="uq_destinations_tenant_address"),
 )
 
@@ -171,6 +173,8 @@ deliveries = Table(
     Column("alert", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
+    # a follow-up (issue 12): the story whose first alert in this destination it joins
+    Column("reply_to", Text),
     UniqueConstraint("destination_id", "story", name="uq_deliveries_destination_story"),
     Index("ix_deliveries_status_next", "status", "next_attempt_at"),
     Index("ix_deliveries_destination_status", "destination_id", "status"),
@@ -248,4 +252,29 @@ notices = Table(
     Column("text", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("tenant_id", "key", name="uq_notices_tenant_key"),
+)
+
+# --- stories (issue 12): the story signatures of the window, and the keys that find them ---------
+story_signatures = Table(
+    "story_signatures", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False,
+           unique=True),
+    Column("story", Text, nullable=False),  # the story key of the story's first article
+    Column("ref", Text, nullable=False),  # the article's link (or key): what `why` shows
+    Column("features", JSON, nullable=False),  # StoryFeatures.to_json()
+    Column("joined", Text),  # ref of the earlier article it matched; NULL: first of its story
+    Column("reason", Text),
+    Column("at", UTCDateTime, nullable=False),  # published, else seen
+    Index("ix_story_signatures_story", "story"),
+    Index("ix_story_signatures_at", "at"),
+)
+
+story_keys = Table(
+    "story_keys", metadata,
+    Column("key", String(300), nullable=False),
+    Column("signature_id", Integer, ForeignKey("story_signatures.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_story_keys_key_at", "key", "at"),
 )

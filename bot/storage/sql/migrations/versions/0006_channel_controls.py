@@ -1,7 +1,7 @@
 """channel controls: per destination settings, the tenant's admin channel, admin notices
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-01 03:10:00
 
 - channel_settings: one JSON row per destination (digest, quiet hours, mutes, cap, max_age,
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

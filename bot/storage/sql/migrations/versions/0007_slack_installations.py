@@ -1,7 +1,7 @@
 """Slack for several workspaces: OAuth v2 installations and states; a small key-value table
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-01 03:15:00
 
 - ``slack_installations``: one row per Slack workspace that installed the app (its bot token,

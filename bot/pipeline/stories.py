@@ -1,0 +1,229 @@
+"""Stories: the same event told by many outlets is one story. Pure and deterministic.
+
+An article joins the story of the most similar earlier article in the window (default 72 h) when
+one of two tests passes (``compare``), and says which one and why:
+
+- **near-copy**: their wording sketches (``story_features``) estimate that at least
+  ``COPY_SHARE`` of their 3-word shingles are the same (syndicated copies, light edits);
+- **same event**: they share at least ``MIN_NAMES`` of their prominent names (companies, people,
+  places), and a number ("$2bn" = "2 Milliarden Dollar") or a third name, covering at least
+  ``MIN_NAME_SHARE`` of the shorter name list; this carries across languages.
+
+Either way their event kinds must agree when both have one: "Microsoft invests in Mistral" and
+"regulator looks into Microsoft's Mistral deal" are two stories; so are Microsoft's Mistral and
+G42 investments (one shared name). Names that half the window mentions ("US", "Trump") count
+only when rarer than ``COMMON_DF`` articles.
+
+Candidates come from an index on ``lookup_keys`` (the sketch's smallest hashes, the names, the
+numbers): ``StoryWindow`` is the in-memory one (`newsbot cluster`, benchmarks); the poller asks
+storage for the same keys and calls ``assign`` with what it found.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from bot.domain.article import Article
+from bot.domain.story import (
+    StoryFeatures,
+    StoryLookup,
+    StoryMatch,
+    StoryMember,
+    StoryPlacement,
+    search_limit,
+)
+
+DEFAULT_WINDOW = timedelta(hours=72)
+COPY_SHARE = 0.45  # vocabulary share of a near-copy
+WORDING_SHARE = 0.15  # vocabulary share of a rewrite (with the names)
+MIN_SHARED = 2  # names and numbers in common
+MIN_SHARED_FRACTION = 0.4  # of the shorter list of names and numbers, for a rewrite
+MIN_SHARED_ACROSS = 0.3  # for names and numbers alone (another language)
+RARE_DF = 10  # a name fewer window articles mention is distinctive...
+RARE_SHARE = 150  # ...or fewer than 1 in 150 of them, in a big window
+COMMON_DF = 2000  # a key this many window articles share is no evidence of one story
+INDEXED_HASHES = 8  # of the sketch's smallest hashes
+MAX_POSTINGS = 200  # newest articles read per key
+MAX_WINDOW = 250_000  # articles the in-memory window keeps, whatever their dates
+
+
+def lookup_keys(f: StoryFeatures) -> tuple[str, ...]:
+    """The index keys under which an article is found (and finds its candidates)."""
+    return (*(f"h:{h}" for h in f.sketch[:INDEXED_HASHES]), *(f"n:{n}" for n in f.names),
+            *(f"#:{n}" for n in f.numbers))
+
+
+def copy_share(a: Sequence[int], b: Sequence[int]) -> float:
+    """Estimated Jaccard similarity of two bottom-k sketches (sorted hashes)."""
+    both = set(a).intersection(b)
+    if not both:
+        return 0.0
+    k = min(len(a), len(b))
+    union = sorted(set(a).union(b))[:k]
+    return sum(1 for h in union if h in both) / len(union)
+
+
+def containment(a: StoryFeatures, b: StoryFeatures) -> float:
+    """Estimated share of the smaller vocabulary found in the other (a short brief inside a
+    long report): from the Jaccard estimate and the two vocabulary sizes."""
+    jaccard = copy_share(a.sketch, b.sketch)
+    smaller = min(a.vocabulary, b.vocabulary)
+    if smaller <= 0:
+        return 0.0
+    return min(1.0, jaccard * (a.vocabulary + b.vocabulary) / (1 + jaccard) / smaller)
+
+
+def _event_conflict(a: StoryFeatures, b: StoryFeatures) -> bool:
+    return a.event is not None and b.event is not None and a.event != b.event
+
+
+def rare_limit(size: int) -> int:
+    """A name mentioned by fewer window articles than this is rare (distinctive)."""
+    return max(RARE_DF, size // RARE_SHARE)
+
+
+def compare(new: StoryFeatures, old: StoryFeatures, df: Mapping[str, int],
+            size: int = 0) -> tuple[float, str] | None:
+    """(score, reason) when ``new`` reports the same event as ``old``, else None. ``df``: how
+    many window articles have each lookup key; ``size``: how many articles the window holds."""
+    if _event_conflict(new, old):
+        return None
+    share = copy_share(new.sketch, old.sketch)
+    if share >= COPY_SHARE:
+        return 2.0 + share, f"near-copy: {share:.0%} of the vocabulary is the same"
+    names = [n for n in new.names if n in old.names and df.get(f"n:{n}", 0) < COMMON_DF]
+    numbers = [n for n in new.numbers if n in old.numbers]
+    if len(names) + len(numbers) < MIN_SHARED:
+        return None
+    fraction = (len(names) + len(numbers)) / max(1, min(
+        len(new.names) + len(new.numbers), len(old.names) + len(old.numbers)))
+    rare = [n for n in names if df.get(f"n:{n}", 0) <= rare_limit(size)]
+    said = ", ".join(names[:5]) + (f"; numbers {', '.join(numbers[:3])}" if numbers else "")
+    said += f"; event {new.event}" if new.event else ""
+    if share >= WORDING_SHARE and fraction >= MIN_SHARED_FRACTION:
+        return 1.0 + fraction, f"same event: {share:.0%} of the vocabulary; names {said}"
+    if fraction >= MIN_SHARED_ACROSS and (
+            (len(rare) >= 3 and numbers) or (len(rare) >= 2 and len(numbers) >= 2)):
+        return fraction, f"same event (other wording or language): names {said}"
+    return None
+
+
+def _in_window(at: datetime | None, other: datetime | None, window: timedelta) -> bool:
+    return at is None or other is None or abs(at - other) <= window
+
+
+def assign(features: StoryFeatures, at: datetime | None, candidates: Iterable[StoryMember],
+           df: Mapping[str, int], size: int,
+           window: timedelta = DEFAULT_WINDOW, source: str = "") -> StoryMatch | None:
+    """The story ``features`` joins among ``candidates`` (the best match wins; on a tie the
+    earliest candidate given), or None: the article starts a new story."""
+    best: tuple[float, StoryMember, str] | None = None
+    for member in candidates:
+        if not _in_window(at, member.at, window) or (source and member.source == source):
+            continue
+        found = compare(features, member.features, df, size)
+        if found is not None and (best is None or found[0] > best[0]):
+            best = (found[0], member, found[1])
+    if best is None:
+        return None
+    return StoryMatch(story=best[1].story, joined=best[1].ref, reason=best[2])
+
+
+class StoryWindow:
+    """The stories of the last ``window`` of articles, in memory, fed in (roughly) date order.
+
+    Not I/O, but state: the CLI and benchmarks feed it article by article; the poller keeps the
+    same index in the database instead.
+    """
+
+    def __init__(self, window: timedelta = DEFAULT_WINDOW, max_size: int = MAX_WINDOW) -> None:
+        self.window = window
+        self.max_size = max_size
+        self._members: deque[tuple[int, StoryMember, tuple[str, ...]]] = deque()
+        self._postings: dict[str, deque[tuple[int, StoryMember]]] = {}
+        self._latest: datetime | None = None
+        self._seq = 0
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def add(self, ref: str, features: StoryFeatures, at: datetime | None) -> StoryMatch | None:
+        """Place one article; returns the story it joined (None: it starts story ``ref``).
+        An undated article counts as published with the newest dated one seen so far."""
+        if at is not None and (self._latest is None or at > self._latest):
+            self._latest = at
+            self._evict()
+        at = at or self._latest
+        keys = lookup_keys(features)
+        df = {k: len(self._postings[k]) for k in keys if k in self._postings}
+        match = assign(features, at, self._candidates(keys, df), df, len(self._members),
+                       self.window)
+        member = StoryMember(ref, match.story if match else ref, at, features)
+        self._seq += 1
+        for key in keys:
+            self._postings.setdefault(key, deque()).append((self._seq, member))
+        self._members.append((self._seq, member, keys))
+        if len(self._members) > self.max_size:
+            self._drop_oldest()
+        return match
+
+    def _candidates(self, keys: Sequence[str], df: Mapping[str, int]) -> list[StoryMember]:
+        """Members sharing two keys (sketch hashes, names, numbers) with the new article, read
+        from the keys that are not common in the window."""
+        limit = search_limit(len(self._members))
+        hits: dict[int, int] = {}
+        found: dict[int, StoryMember] = {}  # by sequence number: earliest first on ties
+        for key in keys:
+            posting = self._postings.get(key)
+            if not posting or df[key] > limit:
+                continue
+            for i in range(max(0, len(posting) - MAX_POSTINGS), len(posting)):
+                seq, member = posting[i]
+                hits[seq] = hits.get(seq, 0) + 1
+                found[seq] = member
+        return [found[seq] for seq in sorted(hits) if hits[seq] >= 2]
+
+    def _evict(self) -> None:
+        assert self._latest is not None
+        horizon = self._latest - self.window
+        while self._members:
+            at = self._members[0][1].at
+            if at is None or at >= horizon:
+                return
+            self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        seq, _, keys = self._members.popleft()
+        for key in keys:
+            posting = self._postings[key]
+            if posting and posting[0][0] == seq:
+                posting.popleft()
+            if not posting:
+                del self._postings[key]
+
+
+# --- the poller's step: place a poll's new articles among the stored window -----------------------
+def place_articles(articles: Sequence[Article], features: Sequence[StoryFeatures],
+                   lookup: StoryLookup, now: datetime, window: timedelta = DEFAULT_WINDOW
+                   ) -> tuple[tuple[Article, ...], tuple[StoryPlacement, ...]]:
+    """Each article with the story key of the story it joins (its own when it starts one),
+    and its placement; articles of one poll can join each other."""
+    placed: list[Article] = []
+    placements: list[StoryPlacement] = []
+    batch: list[StoryMember] = []
+    for article, feats in zip(articles, features, strict=True):
+        at = article.published or now
+        match = assign(feats, at, [*lookup.members, *batch], lookup.df, lookup.size, window,
+                       article.feed_url)
+        if match is not None and match.story == article.story:
+            match = None  # the same page (canonical link) seen again: nothing to follow up
+        story = match.story if match else article.story
+        ref = article.url or article.key
+        placements.append(StoryPlacement(article.key, story, ref, at, feats,
+                                         lookup_keys(feats), match))
+        batch.append(StoryMember(ref, story, at, feats, article.feed_url))
+        placed.append(replace(article, story=story) if match else article)
+    return tuple(placed), tuple(placements)

@@ -1,0 +1,182 @@
+"""Stories in the database: the window's signatures, the keys that find them, follow-up rows.
+
+``story_candidates`` is the database twin of ``bot.pipeline.stories.StoryWindow``'s index: key
+counts in the window, and the members sharing two searchable keys with a poll's articles.
+``write_placements`` and ``queue_followups`` run inside the poll's batch transaction (see
+``FeedStore._store_batch``), so an article, its story and its alerts or follow-ups are stored
+together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from bot.domain.article import Article
+from bot.domain.story import (
+    FollowupTarget,
+    StoryFeatures,
+    StoryLookup,
+    StoryMember,
+    search_limit,
+)
+from bot.storage.records import NewDelivery, PollRecord
+from bot.storage.sql.base import StoreBase
+from bot.storage.sql.tables import (
+    articles,
+    deliveries,
+    destinations,
+    feeds,
+    story_keys,
+    story_signatures,
+)
+
+FOLLOWUP_GAP = timedelta(minutes=10)  # at most one follow-up per story and destination per gap
+MAX_CANDIDATES = 500
+
+
+class StoryStore(StoreBase):
+    async def story_candidates(self, keys: Sequence[str], since: datetime) -> StoryLookup:
+        """Members of the window (``at >= since``) sharing two searchable ``keys``."""
+        wanted = sorted(set(keys))
+        if not wanted:
+            return StoryLookup()
+        async with self.tx() as conn:
+            size = (await conn.execute(select(func.count()).select_from(story_signatures)
+                                       .where(story_signatures.c.at >= since))).scalar_one()
+            df: dict[str, int] = {}
+            for i in range(0, len(wanted), 500):
+                df.update((await conn.execute(
+                    select(story_keys.c.key, func.count()).where(
+                        story_keys.c.key.in_(wanted[i:i + 500]), story_keys.c.at >= since)
+                    .group_by(story_keys.c.key))).all())
+            limit = search_limit(size)
+            search = [k for k, n in df.items() if n <= limit]
+            if not search:
+                return StoryLookup((), df, size)
+            hits = func.count().label("hits")
+            ids = (await conn.execute(
+                select(story_keys.c.signature_id).where(
+                    story_keys.c.key.in_(search), story_keys.c.at >= since)
+                .group_by(story_keys.c.signature_id).having(hits >= 2)
+                .order_by(story_keys.c.signature_id.desc()).limit(MAX_CANDIDATES))).scalars().all()
+            rows = (await conn.execute(
+                select(story_signatures, feeds.c.url.label("source"))
+                .join(articles, articles.c.id == story_signatures.c.article_id)
+                .join(feeds, feeds.c.id == articles.c.feed_id)
+                .where(story_signatures.c.id.in_(ids)).order_by(story_signatures.c.id)
+            )).mappings().all()
+        members = tuple(StoryMember(r["ref"], r["story"], r["at"],
+                                    StoryFeatures.from_json(r["features"]), r["source"])
+                        for r in rows)
+        return StoryLookup(members, df, size)
+
+    async def followup_target(self, destination_id: int, story: str) -> FollowupTarget:
+        """The destination's follow-up setting and the state of ``story``'s first alert."""
+        async with self.tx() as conn:
+            mode = (await conn.execute(select(destinations.c.followups).where(
+                destinations.c.id == destination_id))).scalar_one_or_none()
+            first = (await conn.execute(select(deliveries.c.status, deliveries.c.message_id,
+                                               deliveries.c.alert)
+                                        .where(deliveries.c.destination_id == destination_id,
+                                               deliveries.c.story == story))).first()
+            sent = (await conn.execute(select(deliveries.c.alert).where(
+                deliveries.c.destination_id == destination_id, deliveries.c.reply_to == story,
+                deliveries.c.status == "sent").order_by(deliveries.c.id))).scalars().all()
+        return FollowupTarget(mode or "thread", first.status if first else None,
+                              first.message_id if first else None,
+                              first.alert if first else None,
+                              tuple(str(a.get("feed", "")) for a in sent))
+
+    async def set_followups(self, destination_id: int, followups: str) -> None:
+        """What later reports of an alerted story do in this destination: thread | edit | off."""
+        async with self.tx() as conn:
+            await conn.execute(update(destinations).where(destinations.c.id == destination_id)
+                               .values(followups=followups))
+
+    async def story_placement(self, article_row_id: int) -> tuple[str | None, str | None] | None:
+        """(joined ref, reason) of a stored article's story; None when it has no signature."""
+        async with self.tx() as conn:
+            row = (await conn.execute(select(story_signatures.c.joined, story_signatures.c.reason)
+                                      .where(story_signatures.c.article_id == article_row_id))
+                   ).first()
+        return None if row is None else (row.joined, row.reason)
+
+    async def prune_stories(self, before: datetime) -> int:
+        """Forget the signatures (and keys) of articles placed before ``before``."""
+        async with self.tx() as conn:
+            await conn.execute(story_keys.delete().where(story_keys.c.at < before))
+            return int((await conn.execute(story_signatures.delete().where(
+                story_signatures.c.at < before))).rowcount)
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+async def store_stories(store: StoreBase, conn: Any, rec: PollRecord, batch: Sequence[Article],
+                        queued: Sequence[NewDelivery]) -> int:
+    """In a poll batch's transaction: the batch articles' story signatures, and follow-up rows
+    for the alerts of articles that joined an alerted story. Returns the follow-ups queued."""
+    if not rec.stories:
+        return 0
+    await _write_placements(store, conn, rec, {a.key for a in batch})
+    return await _queue_followups(store, conn, rec, queued)
+
+
+async def _write_placements(store: StoreBase, conn: Any, rec: PollRecord, keys: set[str]
+                        ) -> None:
+    """Store the story signatures of the batch's articles (``keys``)."""
+    placements = [p for p in rec.stories if p.article_key in keys]
+    if not placements:
+        return
+    ids = dict((await conn.execute(select(articles.c.key, articles.c.id).where(
+        articles.c.feed_id == rec.feed_id,
+        articles.c.key.in_([p.article_key for p in placements])))).all())
+    stmt = store.insert_ignore(story_signatures, "article_id")
+    for p in placements:
+        if p.article_key not in ids:
+            continue
+        inserted = await conn.execute(stmt.values(
+            article_id=ids[p.article_key], story=p.story, ref=p.ref,
+            features=p.features.to_json(), at=p.at,
+            joined=p.match.joined if p.match else None,
+            reason=p.match.reason if p.match else None))
+        if inserted.rowcount != 1:
+            continue
+        sig = (await conn.execute(select(story_signatures.c.id).where(
+            story_signatures.c.article_id == ids[p.article_key]))).scalar_one()
+        await conn.execute(story_keys.insert(), [
+            {"key": k[:300], "signature_id": sig, "at": p.at} for k in p.keys])
+
+async def _queue_followups(store: StoreBase, conn: Any, rec: PollRecord,
+                      queued: Sequence[NewDelivery]) -> int:
+    """A follow-up row for each alert of an article that joined a story some other article
+    of which already has a row in that destination (the first alert). One follow-up per
+    (destination, article); each waits ``FOLLOWUP_GAP`` after the story's previous one."""
+    joined = {p.article_key for p in rec.stories if p.match is not None}
+    created = 0
+    for d in queued:
+        if d.article_key not in joined:
+            continue
+        first = (await conn.execute(select(articles.c.key).join(
+            deliveries, deliveries.c.article_id == articles.c.id).where(
+            deliveries.c.destination_id == d.destination_id,
+            deliveries.c.story == d.alert.story))).scalar_one_or_none()
+        if first is None or first == d.article_key:
+            continue
+        last = (await conn.execute(select(func.max(deliveries.c.next_attempt_at)).where(
+            deliveries.c.destination_id == d.destination_id,
+            deliveries.c.reply_to == d.alert.story))).scalar_one_or_none()
+        due = rec.now if last is None else max(rec.now, _aware(last) + FOLLOWUP_GAP)
+        article_id = (await conn.execute(select(articles.c.id).where(
+            articles.c.feed_id == rec.feed_id, articles.c.key == d.article_key))).scalar()
+        created += (await conn.execute(store.insert_ignore(
+            deliveries, "destination_id", "story").values(
+            destination_id=d.destination_id, story=f"{d.alert.story} + {d.article_key}",
+            reply_to=d.alert.story, article_id=article_id, status="pending", attempts=0,
+            next_attempt_at=due, alert=d.alert.to_json(), created_at=rec.now))).rowcount
+    return created
