@@ -29,7 +29,7 @@ from bot.jobs.poll_feed import Poller
 from bot.storage.sql.tables import destinations
 
 WATCHLIST = Watchlist(companies=(Company("Microsoft"), Company("Mistral AI", aliases=("Mistral",))))
-T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
+T0 = datetime(2026, 11, 29, 8, tzinfo=UTC)  # within the 3-day freshness gate of the test clock
 CHANNEL = "112233445566778899"
 
 
