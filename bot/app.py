@@ -37,6 +37,7 @@ from bot.web.metrics import Metrics, TimedFetcher, metered
 log = logging.getLogger(__name__)
 
 FEED_LEASE = LEASE  # short: renewed by the heartbeat while a poll runs
+POLL_BATCH = 200  # feeds claimed, fetched and stored together
 # what a missing sink needs, for the "waiting for a token" reason and the warning at start
 TOKEN_HINTS = {"slack": "SLACK_BOT_TOKEN", "discord": "DISCORD_TOKEN"}
 
@@ -93,7 +94,8 @@ class App:
         self.sinks = dict(sinks)
         self.clock = clock
         self.metrics = Metrics(clock)  # its own registry: /metrics (bot/web)
-        self.poller = Poller(storage, TimedFetcher(fetcher, self.metrics))
+        self.poller = Poller(storage, TimedFetcher(fetcher, self.metrics),
+                             concurrency=settings.concurrency)
         self.owner = worker_id()
         self.liveness = Liveness(storage, self.owner)  # started by open(); see jobs/liveness.py
         self.deliverer = Deliverer(storage, metered(self.sinks, self.metrics), clock,
@@ -157,22 +159,39 @@ class App:
                                  now=self.clock())
 
     async def poll_due(self, *, all_feeds: bool = False) -> list[PollOutcome]:
-        """Poll every due feed (every followed feed with ``all_feeds``), a few at a time."""
-        now = self.clock()
-        if all_feeds:
-            await self.storage.make_due(now)
-        semaphore = asyncio.Semaphore(max(1, self.settings.concurrency))
+        """Poll every due feed, a batch at a time: while one batch is stored, the next is
+        fetched. With ``all_feeds`` (`run --once`) every followed feed is polled once, except
+        those another worker polls after this call started; no feed is made due for others."""
+        start = self.clock()
+        since = start if all_feeds else None
+        attempted: set[int] = set()
         outcomes: list[PollOutcome] = []
-
-        async def one(feed: Any) -> PollOutcome:
-            async with semaphore:
-                return await self.poller.poll(feed, now)
-
+        storing: asyncio.Task[list[PollOutcome]] | None = None
         async with Heartbeat(self.deliverer.renew):
-            await self.liveness.reap(now)
-            while feeds := await self.storage.claim_due_feeds(now, 50, FEED_LEASE, self.owner):
-                outcomes += await asyncio.gather(*(one(f) for f in feeds))
+            await self.liveness.reap(start)
+            try:
+                while feeds := await self._claim(start, since, attempted):
+                    fetched = await self.poller.fetch_many(feeds, self.clock())
+                    if storing is not None:
+                        outcomes += await storing
+                    storing = asyncio.create_task(self.poller.store_many(fetched, self.clock()))
+            finally:
+                if storing is not None:
+                    outcomes += await storing
         return outcomes
+
+    async def _claim(self, now: datetime, since: datetime | None, attempted: set[int]
+                     ) -> list[Any]:
+        """The next batch; with ``since``, a feed this call already tried (a poll postponed
+        by a busy database) is given back, not tried again."""
+        feeds = await self.storage.claim_due_feeds(now, POLL_BATCH, FEED_LEASE, self.owner,
+                                                   not_polled_since=since)
+        again = [f.id for f in feeds if f.id in attempted]
+        if again:
+            await self.storage.release_feeds(again, self.owner)
+        feeds = [f for f in feeds if f.id not in attempted]
+        attempted.update(f.id for f in feeds)
+        return feeds
 
     async def deliver_due(self) -> DeliveryReport:
         """Deliver until a round sends nothing; the undelivered counts are the backlog after."""

@@ -6,7 +6,7 @@ A consumer that needs more adds the method here first, so what touches the datab
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -26,16 +26,17 @@ from bot.storage.records import (
 
 class PollerStorage(Protocol):
     """What ``bot.jobs.poll_feed.Poller`` needs: the tenants' watchlists and destinations, the
-    follows and known keys of a feed, and recording a poll (articles + outbox rows) or a failure."""
+    follows and known keys of a batch of feeds, and recording polls (articles + outbox rows +
+    feed state, many feeds per transaction) or a failure."""
 
     async def destinations(self, tenant: str, *, active_only: bool = True
                            ) -> tuple[Destination, ...]:
         ...
 
-    async def follows_of(self, feed_id: int) -> list[Follow]:
+    async def follows_of_feeds(self, feed_ids: Sequence[int]) -> dict[int, list[Follow]]:
         ...
 
-    async def known_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:
+    async def known_keys_of(self, keys: Mapping[int, Sequence[str]]) -> dict[int, set[str]]:
         ...
 
     async def postpone_poll(self, feed_id: int, next_poll_at: datetime) -> None:
@@ -46,6 +47,9 @@ class PollerStorage(Protocol):
         ...
 
     async def record_poll(self, rec: PollRecord) -> int:
+        ...
+
+    async def record_polls(self, recs: Sequence[PollRecord]) -> list[int]:
         ...
 
     async def watchlist(self, tenant: str) -> Watchlist:
