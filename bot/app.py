@@ -21,7 +21,6 @@ from bot.delivery.console import ConsoleSink
 from bot.delivery.discord_sink import make_discord_sinks
 from bot.delivery.jsonl import JsonlSink
 from bot.delivery.sinks import Sink
-from bot.delivery.slack_sink import make_slack_sink
 from bot.domain.alert import display_address
 from bot.domain.delivery import Delivery
 from bot.jobs.deliver import Deliverer, DeliveryReport
@@ -77,8 +76,11 @@ def run_summary(report: CycleReport) -> tuple[str, int]:
 def default_sinks(settings: Settings, base_dir: Path | None = None) -> dict[str, Sink]:
     """Console and jsonl always; Slack and Discord when their tokens are in the environment."""
     sinks: dict[str, Sink] = {"console": ConsoleSink(), "jsonl": JsonlSink(base_dir)}
-    if slack := make_slack_sink(settings, base_url=settings.slack_api_url):
-        sinks["slack"] = slack
+    if settings.slack_bot_token is not None:  # (slack_sdk is imported only then)
+        from bot.delivery.slack_sink import make_slack_sink
+
+        if slack := make_slack_sink(settings, base_url=settings.slack_api_url):
+            sinks["slack"] = slack
     sinks.update(make_discord_sinks(settings, api_base=settings.discord_api_url))
     return sinks
 

@@ -14,11 +14,7 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 
-from discord import LoginFailure
-
 from bot.adapters.background import BackgroundAdapter, start_all, stop_all
-from bot.adapters.discord.client import start_discord
-from bot.adapters.slack.app import start_slack
 from bot.app import App, run_summary
 from bot.chat.types import Commands
 from bot.cli.demo import run_demo
@@ -26,9 +22,7 @@ from bot.cli.startup_log import masked_database_url, startup_lines
 from bot.config.settings import Settings
 from bot.domain.errors import ConfigError
 from bot.jobs.parse_workers import close_parse_workers
-from bot.jobs.scheduler import run_forever
 from bot.storage.sql.db import current_revision, make_engine, upgrade
-from bot.web.server import start_web
 
 log = logging.getLogger("newsbot")
 
@@ -80,7 +74,13 @@ def install_signal_handlers(stop: asyncio.Event, deadline: float = SHUTDOWN_DEAD
 
 
 def chat_adapters(settings: Settings, commands: Commands) -> list[BackgroundAdapter]:
-    """Slack and Discord, each started in the background (they are off without their tokens)."""
+    """Slack and Discord, each started in the background (they are off without their tokens).
+    Their libraries are imported here, when the adapters start, not by `run --once`."""
+    from discord import LoginFailure
+
+    from bot.adapters.discord.client import start_discord
+    from bot.adapters.slack.app import start_slack
+
     return [
         BackgroundAdapter("Slack", lambda: start_slack(settings, commands),
                           permanent=(ConfigError,)),
@@ -109,6 +109,9 @@ async def _run(args: argparse.Namespace, settings: Settings, stop: asyncio.Event
             line, status = run_summary(await app.cycle(all_feeds=True))
             print(line, file=sys.stderr)
             return status
+        from bot.jobs.scheduler import run_forever
+        from bot.web.server import start_web
+
         adapters = [] if args.no_chat_adapters else start_all(chat_adapters(settings,
                                                                              app.commands))
         stopper = asyncio.create_task(stop_all(adapters, when=stop))  # beside the wind-down

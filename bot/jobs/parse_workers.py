@@ -1,7 +1,8 @@
 """Parsing off the event loop: ``parse_feed`` (pure, bot/pipeline/parse.py) in a worker process
 with a hard time and memory limit; past either the worker is killed and replaced.
 
-The workers are spawned with the parse module preloaded (feedparser imported once per worker).
+The workers are spawned with the parse module preloaded (feedparser imported once per worker);
+the parent process never imports it.
 """
 
 from __future__ import annotations
@@ -13,18 +14,17 @@ from typing import Any, TypeVar
 from bot.domain.article import Article, ParsedFeed
 from bot.domain.errors import ParseError
 from bot.jobs.process_pool import ProcessPool
-from bot.pipeline import parse
 from bot.pipeline.keys import to_articles
-from bot.pipeline.parse import parse_feed
 
 T = TypeVar("T")
 
+PARSE_MODULE = "bot.pipeline.parse"  # feedparser and friends: loaded in the workers only
 PARSE_TIME_LIMIT = 20.0  # seconds per document in the worker; 10 MB of real feed takes ~3 s here
 PARSE_MEMORY_LIMIT = 1 << 30  # bytes of address space per worker; a 10 MB feed peaks at ~250 MB
 
 
 _WORKERS = ProcessPool(size=max(1, min(2, os.cpu_count() or 1)), time_limit=PARSE_TIME_LIMIT,
-                       memory_limit=PARSE_MEMORY_LIMIT, preload=(parse.__name__, __name__))
+                       memory_limit=PARSE_MEMORY_LIMIT, preload=(PARSE_MODULE, __name__))
 
 
 async def parse_feed_async(body: bytes, *, url: str = "", content_type: str | None = None,
@@ -63,12 +63,14 @@ async def _in_worker(pool: ProcessPool, url: str, fn: Callable[..., T], *args: A
 
 
 def _parse_in_worker(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
+    from bot.pipeline.parse import parse_feed  # (preloaded in the worker)
+
     return parse_feed(body, url=url, content_type=content_type)
 
 
 def _articles_in_worker(body: bytes, url: str, content_type: str | None, feed_url: str
                         ) -> tuple[str, tuple[Article, ...]]:
-    parsed = parse_feed(body, url=url, content_type=content_type)
+    parsed = _parse_in_worker(body, url, content_type)
     return parsed.title, to_articles(feed_url, parsed.entries)
 
 

@@ -184,18 +184,21 @@ class ConfigSyncStorage(Protocol):
     async def ensure_destination(self, tenant: str, address: str, now: datetime) -> int:
         ...
 
-    async def ensure_feed(self, source: FeedSource, now: datetime) -> int:
+    async def ensure_feeds(self, sources: Sequence[FeedSource], now: datetime) -> dict[str, int]:
         ...
 
     async def ensure_tenant(self, tenant: str, now: datetime, *, name: str = "",
                             defaults: Watchlist | None = None) -> bool:
         ...
 
-    async def follow(self, tenant: str, feed_id: int, *, title: str, backfill: int, source: str,
-                     now: datetime) -> bool:
+    async def follow_feeds(self, tenant: str, wanted: Sequence[tuple[int, str, int]], *,
+                           source: str, now: datetime) -> set[int]:
         ...
 
     async def remove_destinations_except(self, tenant: str, keep: set[str]) -> None:
+        ...
+
+    async def watchlist(self, tenant: str) -> Watchlist:
         ...
 
     async def replace_watchlist(self, tenant: str, watchlist: Watchlist, now: datetime) -> None:

@@ -65,6 +65,65 @@ class FeedStore(StoreBase):
                                    .values(interval_minutes=source.interval_minutes))
             return int(row.id)
 
+    async def ensure_feeds(self, sources: Sequence[FeedSource], now: datetime) -> dict[str, int]:
+        """``ensure_feed`` for many feeds in one transaction: url -> feed id. Only new URLs are
+        inserted and only intervals that got shorter are written (the rows are taken in URL
+        order, so two processes syncing the same config wait for each other, never deadlock)."""
+        wanted: dict[str, FeedSource] = {}
+        for source in sorted(sources, key=lambda x: x.url):
+            keen = wanted.get(source.url)
+            if keen is None or source.interval_minutes < keen.interval_minutes:
+                wanted[source.url] = source
+        urls = list(wanted)
+        ids: dict[str, int] = {}
+        async with self.tx() as conn:
+            for i in range(0, len(urls), CHUNK):
+                chunk = urls[i:i + CHUNK]
+                await conn.execute(self.insert_ignore(feeds, "url"), [
+                    {"url": u, "title": wanted[u].title, "error_count": 0, "created_at": now,
+                     "interval_minutes": wanted[u].interval_minutes, "next_poll_at": now}
+                    for u in chunk])
+                rows = (await conn.execute(select(feeds.c.id, feeds.c.url,
+                                                  feeds.c.interval_minutes)
+                                           .where(feeds.c.url.in_(chunk)))).all()
+                keener = [{"fid": r.id, "minutes": wanted[r.url].interval_minutes} for r in rows
+                          if wanted[r.url].interval_minutes < r.interval_minutes]
+                if keener:  # the keenest follower decides
+                    await conn.execute(update(feeds).where(feeds.c.id == bindparam("fid"))
+                                       .values(interval_minutes=bindparam("minutes")), keener)
+                ids.update({r.url: int(r.id) for r in rows})
+        return ids
+
+    async def follow_feeds(self, tenant: str, wanted: Sequence[tuple[int, str, int]], *,
+                           source: str, now: datetime) -> set[int]:
+        """``follow`` for many (feed id, title, backfill) at once: new follows are inserted
+        (their feeds get their full document on the next poll), changed titles/backfills
+        updated, the others left alone. Returns the feed ids newly followed."""
+        async with self.tx() as conn:
+            stored = {r.feed_id: (r.title, r.backfill) for r in await conn.execute(
+                select(follows.c.feed_id, follows.c.title, follows.c.backfill)
+                .where(follows.c.tenant_id == tenant))}
+            new = [{"tenant_id": tenant, "feed_id": f, "title": t, "backfill": b,
+                    "primed": False, "source": source, "created_at": now}
+                   for f, t, b in wanted if f not in stored]
+            created: set[int] = set()
+            if new:
+                stmt = self.insert_ignore(follows, "tenant_id", "feed_id").returning(
+                    follows.c.feed_id)
+                for i in range(0, len(new), CHUNK):
+                    created.update(r[0] for r in await conn.execute(stmt, new[i:i + CHUNK]))
+            for i in range(0, len(created), CHUNK):  # a new follower needs the whole document
+                await conn.execute(update(feeds).where(
+                    feeds.c.id.in_(sorted(created)[i:i + CHUNK])).values(
+                    etag=None, last_modified=None, next_poll_at=now))
+            changed = [{"fid": f, "t": t, "b": b} for f, t, b in wanted
+                       if f in stored and stored[f] != (t, b)]
+            if changed:
+                await conn.execute(update(follows).where(
+                    follows.c.tenant_id == tenant, follows.c.feed_id == bindparam("fid")
+                ).values(title=bindparam("t"), backfill=bindparam("b")), changed)
+        return created
+
     async def follow(self, tenant: str, feed_id: int, *, title: str, backfill: int, source: str,
                      now: datetime) -> bool:
         async with self.tx() as conn:
