@@ -242,7 +242,7 @@ def new_database(kind: str, base: Path, tag: str) -> str:
     if kind == "sqlite":
         path = base / f"{tag}.db"
         for p in base.glob(f"{tag}.db*"):
-            p.unlink()
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
         return f"sqlite+aiosqlite:///{path}"
     name = f"bench_cycle_{tag}"
     asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"'))
