@@ -160,12 +160,14 @@ class App:
                                  before={"active": True}, after={"active": False, "reason": reason},
                                  now=self.clock())
 
-    async def poll_due(self, *, all_feeds: bool = False) -> list[PollOutcome]:
+    async def poll_due(self, *, all_feeds: bool = False, since: datetime | None = None
+                       ) -> list[PollOutcome]:
         """Poll every due feed, a batch at a time: while one batch is stored, the next is
         fetched. With ``all_feeds`` (`run --once`) every followed feed is polled once, except
-        those another worker polls after this call started; no feed is made due for others."""
+        those another worker polled after ``since`` (default: now; `run --once` passes the
+        moment its process started); no feed is made due for others."""
         start = self.clock()
-        since = start if all_feeds else None
+        since = (since or start) if all_feeds else None
         attempted: set[int] = set()
         outcomes: list[PollOutcome] = []
         storing: asyncio.Task[list[PollOutcome]] | None = None
@@ -205,10 +207,12 @@ class App:
                 return report.with_backlog(
                     await self.storage.backlog(self.sinks, self.clock(), self.owner))
 
-    async def cycle(self, *, all_feeds: bool = False) -> CycleReport:
-        """One full cycle: poll what is due, then deliver what is due."""
+    async def cycle(self, *, all_feeds: bool = False, since: datetime | None = None
+                    ) -> CycleReport:
+        """One full cycle: poll what is due (``all_feeds``, ``since``: see ``poll_due``), then
+        deliver what is due."""
         self.metrics.cycle_started(self.clock())
-        outcomes = await self.poll_due(all_feeds=all_feeds)
+        outcomes = await self.poll_due(all_feeds=all_feeds, since=since)
         self.metrics.record_polls(outcomes)
         delivery = await self.deliver_due()
         return CycleReport(

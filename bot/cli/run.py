@@ -106,7 +106,8 @@ async def _run(args: argparse.Namespace, settings: Settings, stop: asyncio.Event
     app = await App.open(settings)
     try:
         if args.once:
-            line, status = run_summary(await app.cycle(all_feeds=True))
+            line, status = run_summary(await app.cycle(
+                all_feeds=True, since=getattr(args, "started_at", None)))
             print(line, file=sys.stderr)
             return status
         from bot.jobs.scheduler import run_forever
