@@ -203,13 +203,6 @@ class FeedStore(StoreBase):
                                        .order_by(feeds.c.next_poll_at))).mappings().all()
         return [self._feed_row(dict(r), not r["untrusted"]) for r in rows]
 
-    async def follows_of(self, feed_id: int) -> list[Follow]:
-        async with self.tx() as conn:
-            rows = (await conn.execute(select(follows).where(follows.c.feed_id == feed_id)
-                                       .order_by(follows.c.id))).mappings().all()
-        return [Follow(r["id"], r["tenant_id"], r["title"], r["backfill"], r["primed"])
-                for r in rows]
-
     async def follows_of_feeds(self, feed_ids: Sequence[int]) -> dict[int, list[Follow]]:
         """``follows_of`` for many feeds in one query: feed id -> its follows (in id order)."""
         out: dict[int, list[Follow]] = {f: [] for f in feed_ids}
