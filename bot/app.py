@@ -11,9 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.adapters.slack.oauth import Workspaces, build_workspaces
 from bot.chat.service import CommandService
 from bot.config.apply import sync_operator_config
 from bot.config.operator import OperatorConfig, load_config
@@ -22,7 +21,6 @@ from bot.delivery.console import ConsoleSink
 from bot.delivery.discord_sink import make_discord_sinks
 from bot.delivery.jsonl import JsonlSink
 from bot.delivery.sinks import Sink
-from bot.delivery.slack_sink import SlackTokens, make_slack_sink
 from bot.domain.alert import display_address
 from bot.domain.delivery import Delivery
 from bot.jobs.deliver import Deliverer, DeliveryReport, log_context
@@ -38,9 +36,14 @@ from bot.net.netguard import NetGuard
 from bot.storage import Storage, open_storage
 from bot.web.metrics import Metrics, TimedFetcher, metered
 
+if TYPE_CHECKING:  # Slack's libraries are imported only when Slack is configured
+    from bot.adapters.slack.oauth import Workspaces
+    from bot.delivery.slack_sink import SlackTokens
+
 log = logging.getLogger(__name__)
 
 FEED_LEASE = LEASE  # short: renewed by the heartbeat while a poll runs
+POLL_BATCH = 200  # feeds claimed, fetched and stored together
 # what a missing sink needs, for the "waiting for a token" reason and the warning at start
 TOKEN_HINTS = {"slack": "SLACK_BOT_TOKEN", "discord": "DISCORD_TOKEN"}
 
@@ -82,8 +85,12 @@ def default_sinks(settings: Settings, base_dir: Path | None = None, *,
     """Console and jsonl always; Slack and Discord when their tokens are in the environment
     (Slack for several workspaces: each workspace's token, ``slack_tokens``)."""
     sinks: dict[str, Sink] = {"console": ConsoleSink(), "jsonl": JsonlSink(base_dir)}
-    if slack := make_slack_sink(settings, base_url=settings.slack_api_url, tokens=slack_tokens):
-        sinks["slack"] = slack
+    if settings.slack_bot_token is not None or slack_tokens is not None:
+        from bot.delivery.slack_sink import make_slack_sink  # (slack_sdk is imported only then)
+
+        if slack := make_slack_sink(settings, base_url=settings.slack_api_url,
+                                    tokens=slack_tokens):
+            sinks["slack"] = slack
     sinks.update(make_discord_sinks(settings, api_base=settings.discord_api_url))
     return sinks
 
@@ -99,7 +106,8 @@ class App:
         self.sinks = dict(sinks)
         self.clock = clock
         self.metrics = Metrics(clock)  # its own registry: /metrics (bot/web)
-        self.poller = Poller(storage, TimedFetcher(fetcher, self.metrics))
+        self.poller = Poller(storage, TimedFetcher(fetcher, self.metrics),
+                             concurrency=settings.concurrency)
         self.digests = DigestJob(storage)  # channel controls: held alerts -> digests
         self.notices = Notices(storage)  # admin notices in chat
         self.owner = worker_id()
@@ -131,7 +139,11 @@ class App:
             owned.append(real)
             fetcher = real
         try:  # Slack for several workspaces: installations in the database (a bad key: error)
-            workspaces = build_workspaces(settings, storage) if settings.slack_workspaces else None
+            workspaces = None
+            if settings.slack_workspaces:
+                from bot.adapters.slack.oauth import build_workspaces
+
+                workspaces = build_workspaces(settings, storage)
         except BaseException:
             await storage.dispose()
             raise
@@ -175,23 +187,42 @@ class App:
                                  before={"active": True}, after={"active": False, "reason": reason},
                                  now=self.clock())
 
-    async def poll_due(self, *, all_feeds: bool = False) -> list[PollOutcome]:
-        """Poll every due feed (every followed feed with ``all_feeds``), a few at a time."""
-        now = self.clock()
-        if all_feeds:
-            await self.storage.make_due(now)
-        semaphore = asyncio.Semaphore(max(1, self.settings.concurrency))
+    async def poll_due(self, *, all_feeds: bool = False, since: datetime | None = None
+                       ) -> list[PollOutcome]:
+        """Poll every due feed, a batch at a time: while one batch is stored, the next is
+        fetched. With ``all_feeds`` (`run --once`) every followed feed is polled once, except
+        those another worker polled after ``since`` (default: now; `run --once` passes the
+        moment its process started); no feed is made due for others."""
+        start = self.clock()
+        since = (since or start) if all_feeds else None
+        attempted: set[int] = set()
         outcomes: list[PollOutcome] = []
-
-        async def one(feed: Any) -> PollOutcome:
-            async with semaphore:
-                return await self.poller.poll(feed, now)
-
+        storing: asyncio.Task[list[PollOutcome]] | None = None
         async with Heartbeat(self.deliverer.renew):
-            await self.liveness.reap(now)
-            while feeds := await self.storage.claim_due_feeds(now, 50, FEED_LEASE, self.owner):
-                outcomes += await asyncio.gather(*(one(f) for f in feeds))
+            await self.liveness.reap(start)
+            try:
+                while feeds := await self._claim(start, since, attempted):
+                    fetched = await self.poller.fetch_many(feeds, self.clock())
+                    if storing is not None:
+                        outcomes += await storing
+                    storing = asyncio.create_task(self.poller.store_many(fetched, self.clock()))
+            finally:
+                if storing is not None:
+                    outcomes += await storing
         return outcomes
+
+    async def _claim(self, now: datetime, since: datetime | None, attempted: set[int]
+                     ) -> list[Any]:
+        """The next batch; with ``since``, a feed this call already tried (a poll postponed
+        by a busy database) is given back, not tried again."""
+        feeds = await self.storage.claim_due_feeds(now, POLL_BATCH, FEED_LEASE, self.owner,
+                                                   not_polled_since=since)
+        again = [f.id for f in feeds if f.id in attempted]
+        if again:
+            await self.storage.release_feeds(again, self.owner)
+        feeds = [f for f in feeds if f.id not in attempted]
+        attempted.update(f.id for f in feeds)
+        return feeds
 
     async def deliver_due(self) -> DeliveryReport:
         """Deliver until a round sends nothing; the undelivered counts are the backlog after."""
@@ -203,10 +234,12 @@ class App:
                 return report.with_backlog(
                     await self.storage.backlog(self.sinks, self.clock(), self.owner))
 
-    async def cycle(self, *, all_feeds: bool = False) -> CycleReport:
-        """One full cycle: poll what is due, then deliver what is due."""
+    async def cycle(self, *, all_feeds: bool = False, since: datetime | None = None
+                    ) -> CycleReport:
+        """One full cycle: poll what is due (``all_feeds``, ``since``: see ``poll_due``), then
+        deliver what is due."""
         self.metrics.cycle_started(self.clock())
-        outcomes = await self.poll_due(all_feeds=all_feeds)
+        outcomes = await self.poll_due(all_feeds=all_feeds, since=since)
         self.metrics.record_polls(outcomes)
         await self.digests.run(self.clock())
         await self.notices.run(self.clock())

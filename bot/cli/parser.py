@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -117,7 +118,9 @@ def resolve_database_path(settings: Settings) -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    started = datetime.now(UTC)  # `run --once` polls what nobody polled since this moment
     args = build_parser().parse_args(argv)
+    args.started_at = started
     try:
         settings = load_settings(args)
     except ValidationError as exc:

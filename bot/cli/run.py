@@ -13,13 +13,9 @@ import sys
 import threading
 from collections.abc import Callable
 from types import FrameType
-
-from discord import LoginFailure
+from typing import TYPE_CHECKING
 
 from bot.adapters.background import BackgroundAdapter, start_all, stop_all
-from bot.adapters.discord.client import start_discord
-from bot.adapters.slack.app import start_slack
-from bot.adapters.slack.oauth import Workspaces
 from bot.app import App, run_summary
 from bot.chat.types import Commands
 from bot.cli.demo import run_demo
@@ -27,10 +23,11 @@ from bot.cli.startup_log import masked_database_url, startup_lines
 from bot.config.settings import Settings
 from bot.domain.errors import ConfigError
 from bot.jobs.parse_workers import close_parse_workers
-from bot.jobs.scheduler import run_forever
-from bot.storage import AppStateStorage
 from bot.storage.sql.db import current_revision, make_engine, upgrade
-from bot.web.server import start_web
+
+if TYPE_CHECKING:
+    from bot.adapters.slack.oauth import Workspaces
+    from bot.storage import AppStateStorage
 
 log = logging.getLogger("newsbot")
 
@@ -86,7 +83,13 @@ def chat_adapters(settings: Settings, commands: Commands, *,
                   state: AppStateStorage | None = None) -> list[BackgroundAdapter]:
     """Slack and Discord, each started in the background (they are off without their tokens).
     ``workspaces``: Slack for several workspaces; ``state``: where Discord keeps its command
-    tree's hash."""
+    tree's hash. Their libraries are imported here, when the adapters start, not by
+    `run --once`."""
+    from discord import LoginFailure
+
+    from bot.adapters.discord.client import start_discord
+    from bot.adapters.slack.app import start_slack
+
     return [
         BackgroundAdapter("Slack",
                           lambda: start_slack(settings, commands, workspaces=workspaces),
@@ -113,9 +116,13 @@ async def _run(args: argparse.Namespace, settings: Settings, stop: asyncio.Event
     app = await App.open(settings)
     try:
         if args.once:
-            line, status = run_summary(await app.cycle(all_feeds=True))
+            line, status = run_summary(await app.cycle(
+                all_feeds=True, since=getattr(args, "started_at", None)))
             print(line, file=sys.stderr)
             return status
+        from bot.jobs.scheduler import run_forever
+        from bot.web.server import start_web
+
         adapters = [] if args.no_chat_adapters else start_all(chat_adapters(
             settings, app.commands, workspaces=app.slack_workspaces, state=app.storage))
         stopper = asyncio.create_task(stop_all(adapters, when=stop))  # beside the wind-down

@@ -2,11 +2,15 @@
 
 config/ is the source of truth for the local tenant: on every start its watchlist, feed follows
 and destinations are made to match the files (follows and destinations no longer listed are
-removed; their history stays).
+removed; their history stays). Only what changed is written: an unchanged watchlist keeps its
+revision (so every worker keeps its compiled matcher), and feeds and follows are compared and
+written in one transaction each, whatever their number.
 """
 
 from __future__ import annotations
 
+import asyncio
+import operator
 from dataclasses import replace
 from datetime import datetime
 
@@ -17,14 +21,14 @@ from bot.storage import ConfigSyncStorage
 async def sync_operator_config(storage: ConfigSyncStorage, config: OperatorConfig, now: datetime,
                                *, tenant: str = LOCAL_TENANT) -> None:
     await storage.ensure_tenant(tenant, now, name="operator")
-    await storage.replace_watchlist(tenant, config.watchlist, now)
-    feed_ids: set[int] = set()
-    for source in config.feeds:
-        feed_id = await storage.ensure_feed(source, now)
-        feed_ids.add(feed_id)
-        await storage.follow(tenant, feed_id, title=source.title, backfill=source.backfill,
-                             source="config", now=now)
-    await storage.unfollow_all_except(tenant, feed_ids)
+    stored = await storage.watchlist(tenant)  # (kept: the poller reads it next)
+    if stored is not config.watchlist and not await asyncio.to_thread(operator.eq, stored,
+                                                                       config.watchlist):
+        await storage.replace_watchlist(tenant, config.watchlist, now)
+    ids = await storage.ensure_feeds(config.feeds, now)
+    await storage.follow_feeds(tenant, [(ids[s.url], s.title, s.backfill) for s in config.feeds],
+                               source="config", now=now)
+    await storage.unfollow_all_except(tenant, set(ids.values()))
     for spec in config.destinations:
         dest_id = await storage.ensure_destination(tenant, spec.address, now)
         await storage.resume_destination(dest_id)  # a restart is the operator's "try again"

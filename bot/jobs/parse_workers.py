@@ -1,25 +1,30 @@
 """Parsing off the event loop: ``parse_feed`` (pure, bot/pipeline/parse.py) in a worker process
 with a hard time and memory limit; past either the worker is killed and replaced.
 
-The workers are spawned with the parse module preloaded (feedparser imported once per worker).
+The workers are spawned with the parse module preloaded (feedparser imported once per worker);
+the parent process never imports it.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from bot.domain.article import ParsedFeed
+from bot.domain.article import Article, ParsedFeed
 from bot.domain.errors import ParseError
 from bot.jobs.process_pool import ProcessPool
-from bot.pipeline import parse
-from bot.pipeline.parse import parse_feed
+from bot.pipeline.keys import to_articles
 
+T = TypeVar("T")
+
+PARSE_MODULE = "bot.pipeline.parse"  # feedparser and friends: loaded in the workers only
 PARSE_TIME_LIMIT = 20.0  # seconds per document in the worker; 10 MB of real feed takes ~3 s here
 PARSE_MEMORY_LIMIT = 1 << 30  # bytes of address space per worker; a 10 MB feed peaks at ~250 MB
 
 
 _WORKERS = ProcessPool(size=max(1, min(2, os.cpu_count() or 1)), time_limit=PARSE_TIME_LIMIT,
-                       memory_limit=PARSE_MEMORY_LIMIT, preload=(parse.__name__, __name__))
+                       memory_limit=PARSE_MEMORY_LIMIT, preload=(PARSE_MODULE, __name__))
 
 
 async def parse_feed_async(body: bytes, *, url: str = "", content_type: str | None = None,
@@ -28,9 +33,22 @@ async def parse_feed_async(body: bytes, *, url: str = "", content_type: str | No
     document can stall the event loop: one that runs past the pool's time limit or memory limit
     has its worker killed and raises ParseError naming the limit; the next parse gets a fresh
     worker. The caller's failure path (backoff) then applies to that feed alone."""
-    pool = workers or _WORKERS
+    return await _in_worker(workers or _WORKERS, url, _parse_in_worker, bytes(body), url,
+                            content_type)
+
+
+async def parse_articles_async(body: bytes, *, feed_url: str, url: str = "",
+                               content_type: str | None = None
+                               ) -> tuple[str, tuple[Article, ...]]:
+    """``parse_feed_async`` and ``to_articles`` in one worker call: (the feed's own title, its
+    keyed articles), with no second hand-off to a thread. Same limits and errors."""
+    return await _in_worker(_WORKERS, url, _articles_in_worker, bytes(body), url, content_type,
+                            feed_url)
+
+
+async def _in_worker(pool: ProcessPool, url: str, fn: Callable[..., T], *args: Any) -> T:
     try:
-        return await pool.run(_parse_in_worker, bytes(body), url, content_type)
+        return await pool.run(fn, *args)
     except TimeoutError:
         raise ParseError(f"refused: parsing took longer than the time limit of "
                          f"{pool.time_limit:g} s and was stopped", url=url) from None
@@ -45,7 +63,15 @@ async def parse_feed_async(body: bytes, *, url: str = "", content_type: str | No
 
 
 def _parse_in_worker(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
+    from bot.pipeline.parse import parse_feed  # (preloaded in the worker)
+
     return parse_feed(body, url=url, content_type=content_type)
+
+
+def _articles_in_worker(body: bytes, url: str, content_type: str | None, feed_url: str
+                        ) -> tuple[str, tuple[Article, ...]]:
+    parsed = _parse_in_worker(body, url, content_type)
+    return parsed.title, to_articles(feed_url, parsed.entries)
 
 
 def close_parse_workers() -> None:

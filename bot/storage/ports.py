@@ -6,7 +6,7 @@ A consumer that needs more adds the method here first, so what touches the datab
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -36,16 +36,17 @@ Admit = Callable[[ChannelControls, datetime, int], str | None]
 
 class PollerStorage(Protocol):
     """What ``bot.jobs.poll_feed.Poller`` needs: the tenants' watchlists and destinations, the
-    follows and known keys of a feed, and recording a poll (articles + outbox rows) or a failure."""
+    follows and known keys of a batch of feeds, and recording polls (articles + outbox rows +
+    feed state, many feeds per transaction) or a failure."""
 
     async def destinations(self, tenant: str, *, active_only: bool = True
                            ) -> tuple[Destination, ...]:
         ...
 
-    async def follows_of(self, feed_id: int) -> list[Follow]:
+    async def follows_of_feeds(self, feed_ids: Sequence[int]) -> dict[int, list[Follow]]:
         ...
 
-    async def known_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:
+    async def known_keys_of(self, keys: Mapping[int, Sequence[str]]) -> dict[int, set[str]]:
         ...
 
     async def postpone_poll(self, feed_id: int, next_poll_at: datetime) -> None:
@@ -56,6 +57,9 @@ class PollerStorage(Protocol):
         ...
 
     async def record_poll(self, rec: PollRecord) -> int:
+        ...
+
+    async def record_polls(self, recs: Sequence[PollRecord]) -> list[int]:
         ...
 
     async def story_candidates(self, keys: Sequence[str], since: datetime) -> StoryLookup:
@@ -266,18 +270,21 @@ class ConfigSyncStorage(Protocol):
     async def ensure_destination(self, tenant: str, address: str, now: datetime) -> int:
         ...
 
-    async def ensure_feed(self, source: FeedSource, now: datetime) -> int:
+    async def ensure_feeds(self, sources: Sequence[FeedSource], now: datetime) -> dict[str, int]:
         ...
 
     async def ensure_tenant(self, tenant: str, now: datetime, *, name: str = "",
                             defaults: Watchlist | None = None) -> bool:
         ...
 
-    async def follow(self, tenant: str, feed_id: int, *, title: str, backfill: int, source: str,
-                     now: datetime) -> bool:
+    async def follow_feeds(self, tenant: str, wanted: Sequence[tuple[int, str, int]], *,
+                           source: str, now: datetime) -> set[int]:
         ...
 
     async def remove_destinations_except(self, tenant: str, keep: set[str]) -> None:
+        ...
+
+    async def watchlist(self, tenant: str) -> Watchlist:
         ...
 
     async def replace_watchlist(self, tenant: str, watchlist: Watchlist, now: datetime) -> None:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, or_, select, update
 
 from bot.domain.article import Article, FeedSource
 from bot.domain.errors import StorageError
@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 WRITE_BATCH = 200  # articles (with their outbox rows) per transaction: the write lock is brief
+POLLS_BATCH = 1000  # articles of several polls stored in one transaction (``record_polls``)
+CHUNK = 500  # keys / ids per IN (...) list
 RETRIES = 4  # attempts of a write that met a locked database / a serialization failure
 RETRY_DELAY = 0.05  # seconds before the second attempt; doubles each time
 _TRANSIENT = ("database is locked", "database table is locked", "could not serialize access",
@@ -63,6 +65,65 @@ class FeedStore(StoreBase):
                 await conn.execute(update(feeds).where(feeds.c.id == row.id)
                                    .values(interval_minutes=source.interval_minutes))
             return int(row.id)
+
+    async def ensure_feeds(self, sources: Sequence[FeedSource], now: datetime) -> dict[str, int]:
+        """``ensure_feed`` for many feeds in one transaction: url -> feed id. Only new URLs are
+        inserted and only intervals that got shorter are written (the rows are taken in URL
+        order, so two processes syncing the same config wait for each other, never deadlock)."""
+        wanted: dict[str, FeedSource] = {}
+        for source in sorted(sources, key=lambda x: x.url):
+            keen = wanted.get(source.url)
+            if keen is None or source.interval_minutes < keen.interval_minutes:
+                wanted[source.url] = source
+        urls = list(wanted)
+        ids: dict[str, int] = {}
+        async with self.tx() as conn:
+            for i in range(0, len(urls), CHUNK):
+                chunk = urls[i:i + CHUNK]
+                await conn.execute(self.insert_ignore(feeds, "url"), [
+                    {"url": u, "title": wanted[u].title, "error_count": 0, "created_at": now,
+                     "interval_minutes": wanted[u].interval_minutes, "next_poll_at": now}
+                    for u in chunk])
+                rows = (await conn.execute(select(feeds.c.id, feeds.c.url,
+                                                  feeds.c.interval_minutes)
+                                           .where(feeds.c.url.in_(chunk)))).all()
+                keener = [{"fid": r.id, "minutes": wanted[r.url].interval_minutes} for r in rows
+                          if wanted[r.url].interval_minutes < r.interval_minutes]
+                if keener:  # the keenest follower decides
+                    await conn.execute(update(feeds).where(feeds.c.id == bindparam("fid"))
+                                       .values(interval_minutes=bindparam("minutes")), keener)
+                ids.update({r.url: int(r.id) for r in rows})
+        return ids
+
+    async def follow_feeds(self, tenant: str, wanted: Sequence[tuple[int, str, int]], *,
+                           source: str, now: datetime) -> set[int]:
+        """``follow`` for many (feed id, title, backfill) at once: new follows are inserted
+        (their feeds get their full document on the next poll), changed titles/backfills
+        updated, the others left alone. Returns the feed ids newly followed."""
+        async with self.tx() as conn:
+            stored = {r.feed_id: (r.title, r.backfill) for r in await conn.execute(
+                select(follows.c.feed_id, follows.c.title, follows.c.backfill)
+                .where(follows.c.tenant_id == tenant))}
+            new = [{"tenant_id": tenant, "feed_id": f, "title": t, "backfill": b,
+                    "primed": False, "source": source, "created_at": now}
+                   for f, t, b in wanted if f not in stored]
+            created: set[int] = set()
+            if new:
+                stmt = self.insert_ignore(follows, "tenant_id", "feed_id").returning(
+                    follows.c.feed_id)
+                for i in range(0, len(new), CHUNK):
+                    created.update(r[0] for r in await conn.execute(stmt, new[i:i + CHUNK]))
+            for i in range(0, len(created), CHUNK):  # a new follower needs the whole document
+                await conn.execute(update(feeds).where(
+                    feeds.c.id.in_(sorted(created)[i:i + CHUNK])).values(
+                    etag=None, last_modified=None, next_poll_at=now))
+            changed = [{"fid": f, "t": t, "b": b} for f, t, b in wanted
+                       if f in stored and stored[f] != (t, b)]
+            if changed:
+                await conn.execute(update(follows).where(
+                    follows.c.tenant_id == tenant, follows.c.feed_id == bindparam("fid")
+                ).values(title=bindparam("t"), backfill=bindparam("b")), changed)
+        return created
 
     async def follow(self, tenant: str, feed_id: int, *, title: str, backfill: int, source: str,
                      now: datetime) -> bool:
@@ -114,13 +175,23 @@ class FeedStore(StoreBase):
                                r["source"] in TRUSTED_SOURCES, r["source"]) for r in rows]
 
     async def claim_due_feeds(self, now: datetime, limit: int, lease: timedelta,
-                              owner: str | None = None) -> list[FeedRow]:
+                              owner: str | None = None, *,
+                              not_polled_since: datetime | None = None) -> list[FeedRow]:
         """Lease up to ``limit`` due feeds that someone follows; safe with several workers.
-        ``owner``'s heartbeat renews the lease (``renew_leases``) while the poll runs."""
+        ``owner``'s heartbeat renews the lease (``renew_leases``) while the poll runs.
+
+        With ``not_polled_since`` (`run --once`) every followed feed counts as due unless a
+        poll of it (success or failure, by any worker) was recorded after that time; nothing
+        is written to make feeds due."""
         followed = exists().where(follows.c.feed_id == feeds.c.id)
         untrusted = exists().where(follows.c.feed_id == feeds.c.id,
                                    follows.c.source.not_in(TRUSTED_SOURCES))
-        due = and_(feeds.c.next_poll_at <= now, followed,
+        if not_polled_since is None:
+            when = feeds.c.next_poll_at <= now
+        else:
+            when = and_(*(or_(c.is_(None), c <= not_polled_since)
+                          for c in (feeds.c.last_success_at, feeds.c.last_error_at)))
+        due = and_(when, followed,
                    or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now))
         async with self.tx() as conn:
             claimed = [row.id for row in await self.lease_rows(
@@ -133,12 +204,36 @@ class FeedStore(StoreBase):
                                        .order_by(feeds.c.next_poll_at))).mappings().all()
         return [self._feed_row(dict(r), not r["untrusted"]) for r in rows]
 
-    async def follows_of(self, feed_id: int) -> list[Follow]:
+    async def follows_of_feeds(self, feed_ids: Sequence[int]) -> dict[int, list[Follow]]:
+        """``follows_of`` for many feeds in one query: feed id -> its follows (in id order)."""
+        out: dict[int, list[Follow]] = {f: [] for f in feed_ids}
         async with self.tx() as conn:
-            rows = (await conn.execute(select(follows).where(follows.c.feed_id == feed_id)
-                                       .order_by(follows.c.id))).mappings().all()
-        return [Follow(r["id"], r["tenant_id"], r["title"], r["backfill"], r["primed"])
-                for r in rows]
+            for i in range(0, len(feed_ids), CHUNK):
+                rows = (await conn.execute(select(follows).where(
+                    follows.c.feed_id.in_(list(feed_ids[i:i + CHUNK])))
+                    .order_by(follows.c.id))).mappings().all()
+                for r in rows:
+                    out[r["feed_id"]].append(
+                        Follow(r["id"], r["tenant_id"], r["title"], r["backfill"], r["primed"]))
+        return out
+
+    async def known_keys_of(self, keys: Mapping[int, Sequence[str]]) -> dict[int, set[str]]:
+        """``known_keys`` for many feeds at once: feed id -> those of its keys already seen.
+        A few statements for the whole batch (keys are looked up in chunks, for every feed of
+        the chunk together, then sorted out by feed)."""
+        found: dict[int, set[str]] = {f: set() for f in keys}
+        pairs = [(f, k) for f, ks in keys.items() for k in ks]
+        async with self.tx() as conn:
+            for i in range(0, len(pairs), CHUNK):
+                chunk = pairs[i:i + CHUNK]
+                wanted = set(chunk)
+                rows = await conn.execute(select(articles.c.feed_id, articles.c.key).where(
+                    articles.c.feed_id.in_({f for f, _ in chunk}),
+                    articles.c.key.in_({k for _, k in chunk})))
+                for f, k in rows:
+                    if (f, k) in wanted:
+                        found[f].add(k)
+        return found
 
     async def known_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:
         found: set[str] = set()
@@ -158,11 +253,7 @@ class FeedStore(StoreBase):
         Transient lock errors are retried per transaction. Returns the number of deliveries
         created (duplicates per destination+story are skipped).
         """
-        first: dict[str, int] = {}
-        for i, d in enumerate(rec.deliveries):
-            first.setdefault(d.article_key, i)
-        # articles with alerts first, in their alerts' order: the outbox keeps that order
-        ordered = sorted(rec.articles, key=lambda a: first.get(a.key, len(first)))
+        ordered = _alerts_first(rec)
         created = 0
         for i in range(0, len(ordered), WRITE_BATCH):
             batch = ordered[i:i + WRITE_BATCH]
@@ -172,6 +263,96 @@ class FeedStore(StoreBase):
         new = {a.key for a in rec.articles}
         rest = [d for d in rec.deliveries if d.article_key not in new]  # backfill seen before
         return created + await retry_transient(lambda: self._finish_poll(rec, rest))
+
+    async def record_polls(self, recs: Sequence[PollRecord]) -> list[int]:
+        """``record_poll`` for many feeds, in a few transactions: the polls are grouped until
+        their articles reach ``POLLS_BATCH``, and each group (its articles, their outbox rows,
+        primed follows and every feed's state — a 304 is just its state row) is written in one
+        transaction with a few statements. A poll bigger than that goes alone through
+        ``record_poll``. Returns the deliveries created per poll, in order."""
+        created = [0] * len(recs)
+        group: list[int] = []
+        size = 0
+        for i, rec in enumerate(recs):
+            if len(rec.articles) > POLLS_BATCH:
+                created[i] = await self.record_poll(rec)
+                continue
+            if group and size + len(rec.articles) > POLLS_BATCH:
+                await self._store_group(recs, group, created)
+                group, size = [], 0
+            group.append(i)
+            size += len(rec.articles)
+        if group:
+            await self._store_group(recs, group, created)
+        return created
+
+    async def _store_group(self, recs: Sequence[PollRecord], group: Sequence[int],
+                           created: list[int]) -> None:
+        done = await retry_transient(partial(self._store_polls, [recs[i] for i in group]))
+        for i, n in zip(group, done, strict=True):
+            created[i] = n
+
+    async def _store_polls(self, recs: Sequence[PollRecord]) -> list[int]:
+        rows = [{"feed_id": rec.feed_id, "key": a.key, "story": a.story, "url": a.url,
+                 "title": a.title, "text": a.text, "published_at": a.published,
+                 "seen_at": rec.now} for rec in recs for a in _alerts_first(rec)]
+        async with self.tx() as conn:
+            if rows:
+                await conn.execute(self.insert_ignore(articles, "feed_id", "key"), rows)
+            counts = await self._queue_many(conn, recs)
+            for n, rec in enumerate(recs):  # issue 12: story signatures, follow-ups
+                new = {a.key for a in rec.articles}
+                counts[n] += await store_stories(self, conn, rec, rec.articles, [
+                    d for d in rec.deliveries if d.article_key in new])
+            primed = [f for rec in recs for f in rec.primed_follows]
+            if primed:
+                await conn.execute(update(follows).where(follows.c.id.in_(primed))
+                                   .values(primed=True))
+            titled = [{"fid": rec.feed_id, "t": rec.feed_title[:300]} for rec in recs
+                      if rec.feed_title]
+            if titled:
+                await conn.execute(update(feeds).where(feeds.c.id == bindparam("fid"),
+                                                       feeds.c.title == "")
+                                   .values(title=bindparam("t")), titled)
+            await conn.execute(update(feeds).where(feeds.c.id == bindparam("fid")).values(
+                etag=bindparam("e"), last_modified=bindparam("lm"),
+                last_success_at=bindparam("now"), last_error=bindparam("note"),
+                last_error_at=bindparam("noted"), error_count=0,
+                next_poll_at=bindparam("next"), lease_until=None, lease_owner=None), [
+                {"fid": rec.feed_id, "e": rec.etag, "lm": rec.last_modified, "now": rec.now,
+                 "note": rec.note, "noted": rec.now if rec.note else None,
+                 "next": rec.next_poll_at} for rec in recs])
+        return counts
+
+    async def _queue_many(self, conn: Any, recs: Sequence[PollRecord]) -> list[int]:
+        """The outbox rows of several polls, in their order; how many each poll created."""
+        wanted = {(rec.feed_id, d.article_key) for rec in recs for d in rec.deliveries}
+        if not wanted:
+            return [0] * len(recs)
+        ids: dict[tuple[int, str], int] = {}
+        pairs = sorted(wanted)
+        for i in range(0, len(pairs), CHUNK):
+            chunk = pairs[i:i + CHUNK]
+            rows = await conn.execute(
+                select(articles.c.feed_id, articles.c.key, articles.c.id).where(
+                    articles.c.feed_id.in_({f for f, _ in chunk}),
+                    articles.c.key.in_({k for _, k in chunk})))
+            ids.update({(f, k): a for f, k, a in rows if (f, k) in wanted})
+        index = {rec.feed_id: n for n, rec in enumerate(recs)}
+        owner = {a: index[f] for (f, _), a in ids.items()}
+        values = [{"destination_id": d.destination_id, "story": d.alert.story,
+                   "article_id": ids.get((rec.feed_id, d.article_key)),
+                   "status": "filtered" if d.filtered else "pending", "last_error": d.filtered,
+                   "attempts": 0, "next_attempt_at": rec.now, "alert": d.alert.to_json(),
+                   "created_at": rec.now} for rec in recs for d in _in_store_order(rec)]
+        counts = [0] * len(recs)
+        stmt = self.insert_ignore(deliveries, "destination_id", "story").returning(
+            deliveries.c.article_id)
+        for i in range(0, len(values), CHUNK):
+            for (article_id,) in await conn.execute(stmt, values[i:i + CHUNK]):
+                if article_id in owner:
+                    counts[owner[article_id]] += 1
+        return counts
 
     async def _store_batch(self, rec: PollRecord, batch: Sequence[Article],
                            queued: Sequence[NewDelivery]) -> int:
@@ -218,6 +399,13 @@ class FeedStore(StoreBase):
                 lease_until=None, lease_owner=None, **noted))
         return created
 
+    async def release_feeds(self, feed_ids: Sequence[int], owner: str | None) -> None:
+        """Give back leases of feeds that were claimed but will not be polled now."""
+        async with self.tx() as conn:
+            await conn.execute(update(feeds).where(
+                feeds.c.id.in_(list(feed_ids)), feeds.c.lease_owner == owner
+            ).values(lease_until=None, lease_owner=None))
+
     async def postpone_poll(self, feed_id: int, next_poll_at: datetime) -> None:
         """Release the lease and poll again at ``next_poll_at``; not counted as a failure."""
         async with self.tx() as conn:
@@ -256,3 +444,20 @@ class FeedStore(StoreBase):
         """Every feed due now (for `run --once` and tests)."""
         async with self.tx() as conn:
             await conn.execute(update(feeds).values(next_poll_at=now))
+
+
+def _alerts_first(rec: PollRecord) -> list[Article]:
+    """The poll's articles, those with alerts first in their alerts' order (the outbox keeps
+    the order the articles were stored in)."""
+    first: dict[str, int] = {}
+    for i, d in enumerate(rec.deliveries):
+        first.setdefault(d.article_key, i)
+    return sorted(rec.articles, key=lambda a: first.get(a.key, len(first)))
+
+
+def _in_store_order(rec: PollRecord) -> list[NewDelivery]:
+    """The poll's deliveries: those of new articles (in order), then those of articles seen
+    before (a new follow's backfill)."""
+    new = {a.key for a in rec.articles}
+    return ([d for d in rec.deliveries if d.article_key in new]
+            + [d for d in rec.deliveries if d.article_key not in new])
