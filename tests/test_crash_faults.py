@@ -41,12 +41,29 @@ companies:
 """
 
 
+SYLLABLES = ["ka", "lo", "mi", "ne", "pu", "ra", "si", "to", "ve", "zu", "bar", "del", "fin",
+             "gor", "hul", "jem", "kos", "lun", "mar", "nov"]
+
+
+def event(f: int, i: int) -> str:
+    """24 different events of one company, in words of their own (issue 12 joins reports of
+    one event from several feeds into one story: these must stay 24 stories)."""
+    rng = random.Random(8 * f + i)
+    words = " ".join("".join(rng.sample(SYLLABLES, 3)) for _ in range(6))
+    return f"{words} {17 + 29 * (8 * f + i)}"
+
+
+def detail(f: int, i: int) -> str:
+    rng = random.Random(1000 + 8 * f + i)
+    return " ".join("".join(rng.sample(SYLLABLES, 3)) for _ in range(12)).capitalize() + "."
+
+
 def write_config(folder: Path, feeds: FeedServer) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     lines = ["feeds:"]
     for f in range(FEEDS):
-        items = [Item(f"f{f}-i{i}", f"Acme Robotics news {f}-{i}",
-                      f"Acme Robotics announced item {i} of feed {f}. It matters.")
+        items = [Item(f"f{f}-i{i}", f"Acme Robotics {event(f, i)}",
+                      f"Acme Robotics: {event(f, i)}. {detail(f, i)}")
                  for i in range(ITEMS)]
         url = feeds.set(f"/faults{f}.xml", rss(items, title=f"Feed {f}"))
         lines += [f"  - url: {url}", f"    title: Feed {f}", f"    backfill: {ITEMS}"]
