@@ -235,7 +235,12 @@ class Poller:
         log.warning("feed %s failed (%s: %s); next try %s", feed.url,
                     exc.__class__.__name__, exc, retry.isoformat(timespec="seconds"),
                     extra={"feed": feed.id})
-        await self.storage.record_failure(feed.id, now, f"{exc.__class__.__name__}: {exc}", retry)
+        try:
+            await self.storage.record_failure(feed.id, now, f"{exc.__class__.__name__}: {exc}",
+                                              retry)
+        except StorageError as again:  # e.g. locked: the lease expires and the feed is retried
+            log.warning("feed %s: could not record the failure: %s", feed.url, again,
+                        extra={"feed": feed.id})
         return PollOutcome(feed.url, False, error=str(exc))
 
     async def _busy(self, feed: FeedRow, now: datetime, exc: StorageError) -> PollOutcome:
@@ -260,7 +265,7 @@ class Poller:
         # issue 12: one story, one alert. A batch places its articles and stores them under one
         # lock, so reports of one story in this batch or a concurrent one make one story
         async with story_lock(self.storage):
-            changed, stories = await self._place(changed, known, now)
+            changed, stories = await self._place(changed, known, follows, audiences, now)
 
             def plan_all() -> list[Planned]:  # matching and summarising is CPU work: off the loop
                 return [plan_poll(f, known[f.feed.id], follows[f.feed.id], audiences,
@@ -283,10 +288,18 @@ class Poller:
         return outcomes
 
     async def _place(self, changed: Sequence[Fetched], known: Mapping[int, set[str]],
+                     follows: Mapping[int, Sequence[Follow]], audiences: Mapping[str, Audience],
                      now: datetime) -> tuple[list[Fetched], dict[int, tuple[StoryPlacement, ...]]]:
         """The batch's new articles placed in stories (one storage lookup for the batch): each
-        feed with its articles' story keys, and each feed's placements (stored with its poll)."""
-        fresh = [fresh_articles(f, known[f.feed.id], self.max_entries)[1] for f in changed]
+        feed with its articles' story keys, and each feed's placements (stored with its poll).
+
+        Only feeds whose poll can alert someone are placed: a first poll with backfill 0 (or a
+        feed no tenant with a watchlist and channels follows) alerts nobody, and a story is
+        there to join alerts."""
+        fresh = [fresh_articles(f, known[f.feed.id], self.max_entries)[1]
+                 if any(w.tenant in audiences and (w.primed or w.backfill > 0)
+                        for w in follows[f.feed.id]) else []
+                 for f in changed]
         placed, placements = await place_stories(self.storage, [a for fs in fresh for a in fs],
                                                  now)
         out: list[Fetched] = []
