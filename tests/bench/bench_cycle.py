@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import email.utils
 import multiprocessing
 import os
 import random
@@ -40,6 +41,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,15 +66,20 @@ def company(k: int) -> str:
 # --- the feed server (a separate process) -----------------------------------------------------
 def item_xml(feed: int, n: int, companies: int) -> str:
     rnd = random.Random(feed * 1_000_003 + n)
-    words = rnd.choices(FILLER, k=60)
+    # common words and words of the item's own: different items are different stories
+    # (issue 12 joins near-copies), as different news would be
+    own = ["".join(rnd.choices(SYLLABLES, k=3)) for _ in range(30)]
+    words = rnd.sample(rnd.choices(FILLER, k=30) + own, 60)
     if rnd.random() < 0.2:  # about one item in five names a watched company
         words.insert(rnd.randrange(len(words)), company(rnd.randrange(companies)))
     title = " ".join(words[:9]).capitalize()
     text = ". ".join(" ".join(words[i:i + 15]).capitalize() for i in range(0, 60, 15)) + "."
-    day = 1 + n % 28
+    # published in the last day: inside the channels' default 3-day freshness gate (issue 13)
+    when = email.utils.format_datetime(
+        datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=n % 1440))
     return (f"<item><guid isPermaLink=\"false\">f{feed}-i{n}</guid><title>{title}</title>"
             f"<link>https://news.example.com/{feed}/{n}</link>"
-            f"<pubDate>Mon, {day:02d} Jun 2026 10:{n % 60:02d}:00 GMT</pubDate>"
+            f"<pubDate>{when}</pubDate>"
             f"<description>&lt;p&gt;{text}&lt;/p&gt;</description></item>")
 
 
