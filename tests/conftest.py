@@ -12,6 +12,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from fakes.fake_discord import FakeDiscord, start_fake_discord
+from fakes.fake_slack import FakeSlack, fake_slack
 from feedserver import FeedServer, start_feed_server
 
 from bot.storage import Storage, open_storage
@@ -92,6 +94,28 @@ async def feed_server() -> AsyncIterator[FeedServer]:
     """A loopback HTTP server whose feeds the test sets and changes."""
     server, runner = await start_feed_server()
     yield server
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    """The local fake Slack Web API (and Socket Mode); its message ts count from the real time."""
+    async with fake_slack() as srv:
+        yield srv
+
+
+@pytest.fixture
+def slack_on_clock(slack: FakeSlack, clock: FakeClock) -> FakeSlack:
+    """The fake Slack, its message ts in the test clock's time (for apps that run on ``clock``)."""
+    slack.start = clock().timestamp()
+    return slack
+
+
+@pytest.fixture
+async def discord() -> AsyncIterator[FakeDiscord]:
+    """The local fake Discord REST API."""
+    srv, runner = await start_fake_discord()
+    yield srv
     await runner.cleanup()
 
 

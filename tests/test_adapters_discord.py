@@ -16,7 +16,8 @@ from typing import Any
 import discord
 import pytest
 from commands_helpers import make_service
-from fakes.fake_discord import APPLICATION_ID, TOKEN, FakeDiscord, body_problems, start_fake_discord
+from discord.http import Route
+from fakes.fake_discord import APPLICATION_ID, TOKEN, FakeDiscord, body_problems
 
 from bot.adapters.background import BackgroundAdapter
 from bot.adapters.discord.client import (
@@ -38,11 +39,10 @@ _ids = itertools.count(1_400_000_000_000_000_001)
 
 
 @pytest.fixture
-async def fake(monkeypatch) -> AsyncIterator[FakeDiscord]:
-    server, runner = await start_fake_discord()
-    monkeypatch.setattr(discord.http.Route, "BASE", server.base)
-    yield server
-    await runner.cleanup()
+def fake(monkeypatch, discord: FakeDiscord) -> FakeDiscord:
+    """The fake Discord API, where discord.py's client sends its requests."""
+    monkeypatch.setattr(Route, "BASE", discord.base)
+    return discord
 
 
 @pytest.fixture

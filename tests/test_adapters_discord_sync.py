@@ -3,13 +3,12 @@ restart sends nothing to Discord (which rate-limits command updates), a changed 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import discord
 import pytest
 from commands_helpers import make_service
 from discord import app_commands
-from fakes.fake_discord import TOKEN, FakeDiscord, start_fake_discord
+from discord.http import Route
+from fakes.fake_discord import TOKEN, FakeDiscord
 
 from bot.adapters.discord.client import NewsBot
 from bot.storage import Storage
@@ -18,11 +17,10 @@ GUILD = 8800
 
 
 @pytest.fixture
-async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    server, runner = await start_fake_discord()
-    monkeypatch.setattr(discord.http.Route, "BASE", server.base)
-    yield server
-    await runner.cleanup()
+def fake(monkeypatch: pytest.MonkeyPatch, discord: FakeDiscord) -> FakeDiscord:
+    """The fake Discord API, where discord.py's client sends its requests."""
+    monkeypatch.setattr(Route, "BASE", discord.base)
+    return discord
 
 
 def syncs(fake: FakeDiscord) -> int:

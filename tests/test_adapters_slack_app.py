@@ -1,8 +1,9 @@
 """The Slack adapter through the real bolt app: signed requests in, acks and responses out.
 
-Slack's side is the fake Web API on loopback (auth.test, users.info, response_url). The command
-layer here is a small scripted stand-in for the adapter's own behaviour (what it passes, how it
-renders); test_adapters_slack_commands.py runs the real CommandService through the same path.
+Slack's side is the fake Slack Web API on loopback (auth.test, users.info, response_url). The
+command layer here is a small scripted stand-in for the adapter's own behaviour (what it passes,
+how it renders); test_adapters_slack_commands.py runs the real CommandService through the same
+path.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import hmac
 import itertools
 import json
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlencode
 import aiohttp
 import pytest
 import yaml
-from fakes.fake_slack import TEAM, FakeSlack, fake_slack
+from fakes.fake_slack import TEAM, FakeSlack
 from pydantic import ValidationError
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.models.blocks import Block
@@ -86,12 +86,6 @@ def sign(body: str, *, timestamp: str | None = None, secret: str = SECRET) -> di
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    async with fake_slack() as srv:
-        yield srv
-
-
-@pytest.fixture
 def settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
@@ -100,8 +94,8 @@ def settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 
 @pytest.fixture
-def client(fake: FakeSlack) -> AsyncWebClient:
-    return AsyncWebClient(token="xoxb-test", base_url=fake.api_url)
+def client(slack: FakeSlack) -> AsyncWebClient:
+    return AsyncWebClient(token="xoxb-test", base_url=slack.api_url)
 
 
 async def dispatch(app, body: str, headers: dict[str, str]):  # type: ignore[no-untyped-def]
@@ -110,7 +104,7 @@ async def dispatch(app, body: str, headers: dict[str, str]):  # type: ignore[no-
 
 # --- commands through bolt ------------------------------------------------------------------------
 async def test_a_quick_command_answers_in_the_ack_escaped_and_ephemeral(
-        settings: Settings, client: AsyncWebClient, fake: FakeSlack) -> None:
+        settings: Settings, client: AsyncWebClient, slack: FakeSlack) -> None:
     commands = ScriptedCommands()
     app = build_slack_app(settings, commands, client=client)
     body = command_body('subscribe company "Mistral AI"')
@@ -124,7 +118,7 @@ async def test_a_quick_command_answers_in_the_ack_escaped_and_ephemeral(
     assert inv == Invocation(tenant=f"slack:{TEAM}", platform="slack", channel="C123",
                              user="U1", text='subscribe company "Mistral AI"', is_admin=False,
                              user_name="u1")
-    assert fake.responses == []
+    assert slack.responses == []
 
 
 async def test_a_reply_that_changes_subscriptions_is_posted_in_channel(
@@ -137,16 +131,16 @@ async def test_a_reply_that_changes_subscriptions_is_posted_in_channel(
 
 
 async def test_a_slow_command_is_acked_at_once_and_answered_through_response_url(
-        settings: Settings, client: AsyncWebClient, fake: FakeSlack) -> None:
+        settings: Settings, client: AsyncWebClient, slack: FakeSlack) -> None:
     commands = ScriptedCommands(Reply("Feeds: 3", ephemeral=True))
     commands.gate = asyncio.Event()
     app = build_slack_app(settings, commands, client=client, fast_reply=0.05)
-    body = command_body("feeds list", response_url=fake.response_url())
+    body = command_body("feeds list", response_url=slack.response_url())
     resp = await dispatch(app, body, sign(body))
     assert json.loads(resp.body) == {"text": WORKING, "response_type": "ephemeral"}
     commands.gate.set()
-    await fake.wait_for(lambda: bool(fake.responses))
-    (posted,) = fake.responses
+    await slack.wait_for(lambda: bool(slack.responses))
+    (posted,) = slack.responses
     assert posted["text"] == "Feeds: 3" and posted["response_type"] == "ephemeral"
     assert posted["replace_original"] is False
 
@@ -163,26 +157,26 @@ async def test_a_failing_command_gets_a_short_apology_not_a_trace(
 
 
 async def test_admin_rights_are_decided_server_side(settings: Settings, client: AsyncWebClient,
-                                                    fake: FakeSlack) -> None:
-    fake.add_user("UADMIN", is_admin=True)
-    fake.add_user("UOWNER", is_owner=True)
-    fake.add_user("UPLAIN", is_admin=False)
+                                                    slack: FakeSlack) -> None:
+    slack.add_user("UADMIN", is_admin=True)
+    slack.add_user("UOWNER", is_owner=True)
+    slack.add_user("UPLAIN", is_admin=False)
     commands = ScriptedCommands()
     app = build_slack_app(settings, commands, client=client)
     for user in ("UCONF", "UADMIN", "UOWNER", "UPLAIN", "UNKNOWN", "UADMIN"):
         body = command_body("watch list", user=user)
         assert (await dispatch(app, body, sign(body))).status == 200
     assert [i.is_admin for i in commands.invocations] == [True, True, True, False, False, True]
-    looked_up = [c.args["user"] for c in fake.calls_to("users.info")]
+    looked_up = [c.args["user"] for c in slack.calls_to("users.info")]
     assert looked_up == ["UADMIN", "UOWNER", "UPLAIN", "UNKNOWN"]  # configured: no call; cached
 
 
-async def test_admin_cache_expires(fake: FakeSlack, client: AsyncWebClient) -> None:
+async def test_admin_cache_expires(slack: FakeSlack, client: AsyncWebClient) -> None:
     now = [0.0]
     check = AdminCheck("", ttl=60, monotonic=lambda: now[0])
-    fake.add_user("U2", is_admin=True)
+    slack.add_user("U2", is_admin=True)
     assert await check.is_admin(client, TEAM, "U2")
-    fake.add_user("U2", is_admin=False)  # demoted
+    slack.add_user("U2", is_admin=False)  # demoted
     assert await check.is_admin(client, TEAM, "U2")  # still cached
     now[0] = 61
     assert not await check.is_admin(client, TEAM, "U2")
@@ -326,23 +320,23 @@ def test_the_manifest_declares_what_the_code_uses() -> None:
 
 
 async def test_socket_mode_runner_answers_a_command_over_the_websocket(
-        settings: Settings, client: AsyncWebClient, fake: FakeSlack,
+        settings: Settings, client: AsyncWebClient, slack: FakeSlack,
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-test")
     monkeypatch.delenv("SLACK_SIGNING_SECRET")  # Socket Mode needs no signing secret
     fields = dict(parse_qsl(command_body("help"), keep_blank_values=True))
-    fake.envelopes.append({"envelope_id": "env-1", "type": "slash_commands",
+    slack.envelopes.append({"envelope_id": "env-1", "type": "slash_commands",
                            "accepts_response_payload": True, "payload": fields})
     commands = ScriptedCommands()
     runtime = await start_slack(Settings(), commands, client=client)
     assert runtime is not None and runtime.mode == "socket"
     try:
-        await fake.wait_for(lambda: bool(fake.socket_acks))
-        (ack,) = fake.socket_acks
+        await slack.wait_for(lambda: bool(slack.socket_acks))
+        (ack,) = slack.socket_acks
         assert ack["envelope_id"] == "env-1"
         assert ack["payload"]["response_type"] == "ephemeral"
         assert commands.invocations[0].text == "help"
-        (opened,) = fake.calls_to("apps.connections.open")
+        (opened,) = slack.calls_to("apps.connections.open")
         assert opened.token == "xapp-test"
     finally:
         await runtime.stop()

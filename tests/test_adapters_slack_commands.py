@@ -7,11 +7,10 @@ is the fake Web API on loopback. What a user sees is the ack's JSON.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from fakes.fake_slack import TEAM, FakeSlack, fake_slack
+from fakes.fake_slack import TEAM, FakeSlack
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from test_adapters_slack_app import SECRET, command_body, dispatch, sign
@@ -31,11 +30,10 @@ async def vetter(url: str) -> str:
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    async with fake_slack() as srv:
-        srv.add_user("UADMIN", is_admin=True)
-        srv.add_user("UPLAIN")
-        yield srv
+def fake(slack: FakeSlack) -> FakeSlack:
+    slack.add_user("UADMIN", is_admin=True)
+    slack.add_user("UPLAIN")
+    return slack
 
 
 @pytest.fixture

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 from cryptography.fernet import Fernet
-from fakes.fake_slack import FakeSlack, fake_slack
+from fakes.fake_slack import FakeSlack
 from slack_sdk.oauth.installation_store import Bot
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -27,12 +26,6 @@ from bot.domain.watchlist import Watchlist
 from bot.storage import Storage, open_storage
 
 KEY = Fernet.generate_key().decode()
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    async with fake_slack() as srv:
-        yield srv
 
 
 def test_tokens_are_sealed_with_the_key_and_refused_without_it() -> None:
@@ -52,9 +45,9 @@ def test_tokens_are_sealed_with_the_key_and_refused_without_it() -> None:
 
 
 async def test_an_expiring_bot_token_is_rotated_before_an_alert_and_saved(
-        storage: Storage, fake: FakeSlack, clock) -> None:  # type: ignore[no-untyped-def]
-    fake.tokens["xoxb-TR-old"] = "TR0001"
-    fake.refresh["xoxe-TR-old"] = "TR0001"
+        storage: Storage, slack: FakeSlack, clock) -> None:  # type: ignore[no-untyped-def]
+    slack.tokens["xoxb-TR-old"] = "TR0001"
+    slack.refresh["xoxe-TR-old"] = "TR0001"
     store = SqlInstallationStore(storage, TokenCipher(KEY), clock)
     await store.async_save_bot(Bot(
         team_id="TR0001", bot_token="xoxb-TR-old", bot_id="B1", bot_user_id="UBOT",
@@ -62,13 +55,13 @@ async def test_an_expiring_bot_token_is_rotated_before_an_alert_and_saved(
         installed_at=clock().timestamp()), installer="U1")
     await storage.ensure_tenant("slack:TR0001", clock())
     dest = await storage.ensure_destination("slack:TR0001", "slack:CR1", clock())
-    tokens = WorkspaceTokens(store, client_id=fake.client_id, client_secret=fake.client_secret,
-                             client=AsyncWebClient(base_url=fake.api_url))
+    tokens = WorkspaceTokens(store, client_id=slack.client_id, client_secret=slack.client_secret,
+                             client=AsyncWebClient(base_url=slack.api_url))
 
     token, tenant = await tokens.token_for(dest)
     assert tenant == "slack:TR0001" and token != "xoxb-TR-old"
-    assert fake.tokens[token] == "TR0001"
-    (refresh,) = fake.calls_to("oauth.v2.access")
+    assert slack.tokens[token] == "TR0001"
+    (refresh,) = slack.calls_to("oauth.v2.access")
     assert refresh.args["grant_type"] == "refresh_token"
     stored = await storage.find_installation("TR0001")
     assert stored is not None and stored.bot_token is not None
@@ -77,17 +70,17 @@ async def test_an_expiring_bot_token_is_rotated_before_an_alert_and_saved(
     assert stored.bot_token_expires_at > clock() + timedelta(hours=11)
     # the new token lasts: the next alert uses it without another rotation
     assert await tokens.token_for(dest) == (token, tenant)
-    assert len(fake.calls_to("oauth.v2.access")) == 1
+    assert len(slack.calls_to("oauth.v2.access")) == 1
 
 
 async def test_config_destinations_use_slack_bot_token_or_wait(
-        storage: Storage, fake: FakeSlack, clock) -> None:  # type: ignore[no-untyped-def]
+        storage: Storage, slack: FakeSlack, clock) -> None:  # type: ignore[no-untyped-def]
     store = SqlInstallationStore(storage, TokenCipher(), clock)
     await storage.ensure_tenant("local", clock())
     local = await storage.ensure_destination("local", "slack:CLOCAL", clock())
     await storage.ensure_tenant("slack:TNONE", clock())
     never = await storage.ensure_destination("slack:TNONE", "slack:CN1", clock())
-    client = AsyncWebClient(base_url=fake.api_url)
+    client = AsyncWebClient(base_url=slack.api_url)
     with_token = WorkspaceTokens(store, client_id="1", client_secret="2", client=client,
                                  fallback="xoxb-operator")
     assert await with_token.token_for(local) == ("xoxb-operator", "local")
@@ -186,7 +179,7 @@ class _NoCommands:
 
 
 async def test_tokens_sealed_with_a_key_that_is_gone_make_alerts_wait_not_fail(
-        storage: Storage, fake: FakeSlack, clock) -> None:  # type: ignore[no-untyped-def]
+        storage: Storage, slack: FakeSlack, clock) -> None:  # type: ignore[no-untyped-def]
     sealed = SqlInstallationStore(storage, TokenCipher(KEY), clock)
     await sealed.async_save_bot(Bot(team_id="TK0001", bot_token="xoxb-TK", bot_id="B1",
                                     bot_user_id="UBOT", installed_at=clock().timestamp()))
@@ -194,6 +187,6 @@ async def test_tokens_sealed_with_a_key_that_is_gone_make_alerts_wait_not_fail(
     dest = await storage.ensure_destination("slack:TK0001", "slack:CK1", clock())
     keyless = WorkspaceTokens(SqlInstallationStore(storage, TokenCipher(), clock),
                               client_id="1", client_secret="2",
-                              client=AsyncWebClient(base_url=fake.api_url))
+                              client=AsyncWebClient(base_url=slack.api_url))
     with pytest.raises(NotSentError, match="NEWSBOT_TOKEN_KEY"):  # paused, no attempt counted
         await keyless.token_for(dest)

@@ -27,7 +27,7 @@ import aiohttp
 import pytest
 from apphelpers import open_app
 from cryptography.fernet import Fernet
-from fakes.fake_slack import FakeSlack, fake_slack
+from fakes.fake_slack import FakeSlack
 from feedserver import FeedServer, Item, rss
 
 from bot.adapters.slack.app import WORKING, SlackRuntime, start_slack
@@ -62,16 +62,16 @@ class Workspace:
     """One Slack workspace talking to the newsbot HTTP endpoint, as Slack would."""
 
     def __init__(self, team: str, channel: str, admin: str, http: aiohttp.ClientSession,
-                 base: str, fake: FakeSlack) -> None:
+                 base: str, slack: FakeSlack) -> None:
         self.team, self.channel, self.admin = team, channel, admin
-        self.http, self.base, self.fake = http, base, fake
+        self.http, self.base, self.slack = http, base, slack
 
     @property
     def tenant(self) -> str:
         return f"slack:{self.team}"
 
     def tokens(self) -> set[str]:
-        return {t for t, team in self.fake.tokens.items() if team == self.team}
+        return {t for t, team in self.slack.tokens.items() if team == self.team}
 
     async def install(self, code: str, *, expires_in: int | None = None) -> str:
         """The browser's side: open the install link, go to Slack, come back with the code."""
@@ -82,10 +82,10 @@ class Workspace:
         link = html.unescape(re.search(r'href="(https://slack.com/oauth/v2/authorize[^"]+)"',
                                        page).group(1))
         query = parse_qs(urlsplit(link).query)
-        assert query["client_id"] == [self.fake.client_id]
+        assert query["client_id"] == [self.slack.client_id]
         assert set(query["scope"][0].split(",")) >= {"chat:write", "commands", "users:read"}
         state = query["state"][0]
-        self.fake.install_code(code, self.team, installer=self.admin, expires_in=expires_in)
+        self.slack.install_code(code, self.team, installer=self.admin, expires_in=expires_in)
         async with self.http.get(f"{self.base}/slack/oauth_redirect",
                                  params={"code": code, "state": state},
                                  headers={"Cookie": cookie}) as resp:
@@ -99,16 +99,16 @@ class Workspace:
             "token": "legacy", "team_id": self.team, "team_domain": self.team.lower(),
             "channel_id": self.channel, "channel_name": "news", "user_id": user or self.admin,
             "user_name": "someone", "command": "/news", "text": text, "api_app_id": "A0NEWSBOT",
-            "response_url": self.fake.response_url(name), "trigger_id": f"1.2.{name}"})
+            "response_url": self.slack.response_url(name), "trigger_id": f"1.2.{name}"})
         headers = signed(body, "application/x-www-form-urlencoded")
         async with self.http.post(f"{self.base}/slack/events", data=body,
                                   headers=headers) as resp:
             assert resp.status == 200
             answer = json.loads(await resp.text() or "{}")
         if answer.get("text") == WORKING:
-            await self.fake.wait_for(lambda: any(r["url"].endswith(name)
-                                                 for r in self.fake.responses))
-            answer = next(r for r in self.fake.responses if r["url"].endswith(name))
+            await self.slack.wait_for(lambda: any(r["url"].endswith(name)
+                                                 for r in self.slack.responses))
+            answer = next(r for r in self.slack.responses if r["url"].endswith(name))
         return "\n".join(b["text"]["text"] for b in answer.get("blocks", ())
                          if b["type"] == "section") or str(answer.get("text", ""))
 
@@ -122,18 +122,12 @@ class Workspace:
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    async with fake_slack() as srv:
-        yield srv
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, fake: FakeSlack) -> str:
+def env(monkeypatch: pytest.MonkeyPatch, slack: FakeSlack) -> str:
     key = Fernet.generate_key().decode()
-    for name, value in {"SLACK_CLIENT_ID": fake.client_id,
-                        "SLACK_CLIENT_SECRET": fake.client_secret,
+    for name, value in {"SLACK_CLIENT_ID": slack.client_id,
+                        "SLACK_CLIENT_SECRET": slack.client_secret,
                         "SLACK_SIGNING_SECRET": SECRET, "NEWSBOT_SLACK_MODE": "http",
-                        "NEWSBOT_SLACK_PORT": "0", "NEWSBOT_SLACK_API_URL": fake.api_url,
+                        "NEWSBOT_SLACK_PORT": "0", "NEWSBOT_SLACK_API_URL": slack.api_url,
                         "NEWSBOT_TOKEN_KEY": key}.items():
         monkeypatch.setenv(name, value)
     for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"):
@@ -173,18 +167,18 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 @pytest.fixture
-def workspaces(fake: FakeSlack, server: SlackRuntime, http: aiohttp.ClientSession
+def workspaces(slack: FakeSlack, server: SlackRuntime, http: aiohttp.ClientSession
                ) -> tuple[Workspace, Workspace]:
     base = f"http://127.0.0.1:{server.port}"
-    fake.add_user("UA1", team="TA0001", is_admin=True)
-    fake.add_user("UA2", team="TA0001")
-    fake.add_user("UB1", team="TB0002", is_owner=True)
-    return (Workspace("TA0001", "CA1", "UA1", http, base, fake),
-            Workspace("TB0002", "CB1", "UB1", http, base, fake))
+    slack.add_user("UA1", team="TA0001", is_admin=True)
+    slack.add_user("UA2", team="TA0001")
+    slack.add_user("UB1", team="TB0002", is_owner=True)
+    return (Workspace("TA0001", "CA1", "UA1", http, base, slack),
+            Workspace("TB0002", "CB1", "UB1", http, base, slack))
 
 
-def tokens_used(fake: FakeSlack, method: str, **match: str) -> set[str | None]:
-    return {c.token for c in fake.calls_to(method)
+def tokens_used(slack: FakeSlack, method: str, **match: str) -> set[str | None]:
+    return {c.token for c in slack.calls_to(method)
             if all(c.args.get(k) == v for k, v in match.items())}
 
 
@@ -214,7 +208,7 @@ async def new_item(newsbot: App, feed_server: FeedServer, clock, n: int) -> None
 
 
 async def test_two_workspaces_install_command_and_get_alerts_each_with_its_own_token(
-        newsbot: App, workspaces: tuple[Workspace, Workspace], fake: FakeSlack,
+        newsbot: App, workspaces: tuple[Workspace, Workspace], slack: FakeSlack,
         feed_server: FeedServer, clock, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
     caplog.set_level(logging.DEBUG)
     a, b = workspaces
@@ -222,11 +216,11 @@ async def test_two_workspaces_install_command_and_get_alerts_each_with_its_own_t
     await b.install("code-b")
     (token_a,), (token_b,) = a.tokens(), b.tokens()
     # oauth.v2.access with the app's credentials, then auth.test with each new token
-    assert len(fake.calls_to("oauth.v2.access")) == 2
-    assert {token_a, token_b} <= tokens_used(fake, "auth.test")
+    assert len(slack.calls_to("oauth.v2.access")) == 2
+    assert {token_a, token_b} <= tokens_used(slack, "auth.test")
     # the installer (first admin) of each sees the welcome in the App Home, in their workspace
-    assert [(h["team"], h["user"]) for h in fake.homes] == [("TA0001", "UA1"), ("TB0002", "UB1")]
-    assert "/news help" in json.dumps(fake.homes[0]["view"])
+    assert [(h["team"], h["user"]) for h in slack.homes] == [("TA0001", "UA1"), ("TB0002", "UB1")]
+    assert "/news help" in json.dumps(slack.homes[0]["view"])
 
     # each workspace subscribes its channel (and follows the feed)
     assert "Nvidia" in await a.news("subscribe company Nvidia")
@@ -235,8 +229,8 @@ async def test_two_workspaces_install_command_and_get_alerts_each_with_its_own_t
         await follow_feed(newsbot, ws, feed_server.url("/feed.xml"), clock)
     assert "Test News" in await a.news("feeds list")
     # admin checks ran in each workspace with its own token
-    assert tokens_used(fake, "users.info", user="UA1") == {token_a}
-    assert tokens_used(fake, "users.info", user="UB1") == {token_b}
+    assert tokens_used(slack, "users.info", user="UA1") == {token_a}
+    assert tokens_used(slack, "users.info", user="UB1") == {token_b}
     # a plain member of A is no admin there
     assert "admin" in (await a.news("watch add company Acme", user="UA2")).lower()
 
@@ -248,10 +242,10 @@ async def test_two_workspaces_install_command_and_get_alerts_each_with_its_own_t
 
     await newsbot.cycle(all_feeds=True)  # first poll of the follows: nothing old is posted
     await new_item(newsbot, feed_server, clock, 3)
-    (in_a,), (in_b,) = fake.posted("CA1"), fake.posted("CB1")
+    (in_a,), (in_b,) = slack.posted("CA1"), slack.posted("CB1")
     assert in_a["team"] == "TA0001" and in_b["team"] == "TB0002"
-    assert tokens_used(fake, "chat.postMessage", channel="CA1") == {token_a}
-    assert tokens_used(fake, "chat.postMessage", channel="CB1") == {token_b}
+    assert tokens_used(slack, "chat.postMessage", channel="CA1") == {token_a}
+    assert tokens_used(slack, "chat.postMessage", channel="CB1") == {token_b}
 
     # tokens: encrypted at rest, never in a log line
     stored = await newsbot.storage.find_installation("TA0001")
@@ -261,7 +255,7 @@ async def test_two_workspaces_install_command_and_get_alerts_each_with_its_own_t
 
 
 async def test_uninstall_keeps_the_pending_alerts_and_a_reinstall_sends_them(
-        newsbot: App, workspaces: tuple[Workspace, Workspace], fake: FakeSlack,
+        newsbot: App, workspaces: tuple[Workspace, Workspace], slack: FakeSlack,
         feed_server: FeedServer, clock) -> None:  # type: ignore[no-untyped-def]
     a, b = workspaces
     await a.install("code-a")
@@ -272,15 +266,15 @@ async def test_uninstall_keeps_the_pending_alerts_and_a_reinstall_sends_them(
     await newsbot.cycle(all_feeds=True)
 
     (old_a,) = a.tokens()
-    fake.revoke("TA0001")  # Slack revokes the tokens, then tells the app
+    slack.revoke("TA0001")  # Slack revokes the tokens, then tells the app
     assert await a.event("app_uninstalled") == 200
     await removed(newsbot, "TA0001")
     assert await a.event("app_uninstalled") == 200  # a retried event changes nothing
     await new_item(newsbot, feed_server, clock, 3)
-    assert len(fake.posted("CB1")) == 1 and fake.posted("CA1") == []
+    assert len(slack.posted("CB1")) == 1 and slack.posted("CA1") == []
     pending = await newsbot.storage.delivery_states(tenant=a.tenant, status="pending")
     assert len(pending) == 1  # kept, waiting for the workspace to come back
-    assert old_a not in tokens_used(fake, "chat.postMessage")
+    assert old_a not in tokens_used(slack, "chat.postMessage")
     status = await newsbot.storage.destination_status(pending[0].destination_id)
     assert status.waiting_reason and "reinstalled" in status.waiting_reason
     audit = [e.action for e in await newsbot.storage.audit_entries(a.tenant)]
@@ -291,16 +285,16 @@ async def test_uninstall_keeps_the_pending_alerts_and_a_reinstall_sends_them(
     clock.advance(minutes=1)
     report = await newsbot.deliver_due()
     assert report.sent == 1
-    (alert,) = fake.posted("CA1")
+    (alert,) = slack.posted("CA1")
     assert alert["team"] == "TA0001"
-    assert tokens_used(fake, "chat.postMessage", channel="CA1") == {new_a}
+    assert tokens_used(slack, "chat.postMessage", channel="CA1") == {new_a}
     assert await newsbot.storage.delivery_states(tenant=a.tenant, status="pending") == []
     # the subscriptions and follows were kept across the reinstall
     assert "Nvidia" in await a.news("list")
 
 
 async def test_tokens_revoked_for_the_bot_makes_the_workspace_wait(
-        newsbot: App, workspaces: tuple[Workspace, Workspace], fake: FakeSlack) -> None:
+        newsbot: App, workspaces: tuple[Workspace, Workspace], slack: FakeSlack) -> None:
     a, _ = workspaces
     await a.install("code-a")
     assert await a.event("tokens_revoked", tokens={"oauth": ["UA1"]}) == 200
@@ -313,11 +307,11 @@ async def test_tokens_revoked_for_the_bot_makes_the_workspace_wait(
 
 
 async def test_the_install_state_is_checked_and_used_once(
-        workspaces: tuple[Workspace, Workspace], fake: FakeSlack,
+        workspaces: tuple[Workspace, Workspace], slack: FakeSlack,
         http: aiohttp.ClientSession) -> None:
     a, _ = workspaces
     state = await a.install("code-a")
-    fake.install_code("code-x", "TX0003")
+    slack.install_code("code-x", "TX0003")
     redirect = f"{a.base}/slack/oauth_redirect"
     cookie = {"Cookie": f"slack-app-oauth-state={state}"}
     async with http.get(redirect, params={"code": "code-x", "state": state},
@@ -328,20 +322,20 @@ async def test_the_install_state_is_checked_and_used_once(
     async with http.get(redirect, params={"code": "code-x", "state": "made-up"},
                         headers={"Cookie": "slack-app-oauth-state=made-up"}) as resp:
         assert resp.status == 401
-    assert "TX0003" not in fake.tokens.values()
+    assert "TX0003" not in slack.tokens.values()
 
 
 async def test_with_token_rotation_a_command_refreshes_the_expiring_token_first(
-        newsbot: App, workspaces: tuple[Workspace, Workspace], fake: FakeSlack) -> None:
+        newsbot: App, workspaces: tuple[Workspace, Workspace], slack: FakeSlack) -> None:
     a, _ = workspaces
     await a.install("code-a", expires_in=60)  # expires well within bolt's 2-hour margin
     (first,) = a.tokens()
     assert "subscriptions" in (await a.news("list")).lower()
     (rotated,) = a.tokens() - {first}
-    refresh = [c for c in fake.calls_to("oauth.v2.access")
+    refresh = [c for c in slack.calls_to("oauth.v2.access")
                if c.args.get("grant_type") == "refresh_token"]
     assert len(refresh) == 1
-    assert tokens_used(fake, "users.info", user="UA1") == {rotated}  # the admin check
+    assert tokens_used(slack, "users.info", user="UA1") == {rotated}  # the admin check
     stored = await newsbot.storage.find_installation("TA0001")
     assert stored is not None and stored.bot_refresh_token is not None
     # the sink reads the rotated token from the database: no second refresh
@@ -349,5 +343,5 @@ async def test_with_token_rotation_a_command_refreshes_the_expiring_token_first(
     dest = await newsbot.storage.ensure_destination(a.tenant, "slack:CA1", newsbot.clock())
     assert newsbot.slack_workspaces is not None
     assert await newsbot.slack_workspaces.tokens.token_for(dest) == (rotated, a.tenant)
-    assert len([c for c in fake.calls_to("oauth.v2.access")
+    assert len([c for c in slack.calls_to("oauth.v2.access")
                 if c.args.get("grant_type") == "refresh_token"]) == 1

@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 from conftest import _skip_or_fail_without_postgres, postgres_url
 from fakes.fake_discord import TOKEN as DISCORD_TOKEN
-from fakes.fake_discord import FakeDiscord, start_fake_discord
-from fakes.fake_slack import FakeSlack, fake_slack
+from fakes.fake_discord import FakeDiscord
+from fakes.fake_slack import FakeSlack
 from feedserver import FeedServer, Item, rss
 
 REPO = Path(__file__).resolve().parents[1]
@@ -75,19 +75,6 @@ def write_config(folder: Path, feeds: FeedServer) -> Path:
         f"  - to: slack:{SLACK_CHANNEL}\n    companies: ['*']\n"
         f"  - to: discord:{DISCORD_CHANNEL}\n    companies: ['*']\n")
     return folder
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    async with fake_slack() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def discord() -> AsyncIterator[FakeDiscord]:
-    fake, runner = await start_fake_discord()
-    yield fake
-    await runner.cleanup()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fakes.clock import FakeTime
-from fakes.fake_discord import TOKEN, FakeDiscord, start_fake_discord
+from fakes.fake_discord import TOKEN, FakeDiscord
 from fakes.net import closed_url
 
 from bot.config.settings import Settings
@@ -57,11 +57,9 @@ def in_doubt(d: Delivery, ago: timedelta) -> Delivery:
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    server, runner = await start_fake_discord()
-    server.webhooks[WEBHOOK_ID] = WEBHOOK_TOKEN
-    yield server
-    await runner.cleanup()
+def fake(discord: FakeDiscord) -> FakeDiscord:
+    discord.webhooks[WEBHOOK_ID] = WEBHOOK_TOKEN
+    return discord
 
 
 @pytest.fixture

@@ -7,15 +7,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from apphelpers import open_app
-from fakes.fake_discord import TOKEN, FakeDiscord, start_fake_discord
-from fakes.fake_slack import Failure, FakeSlack, fake_slack
+from fakes.fake_discord import TOKEN
+from fakes.fake_slack import Failure, FakeSlack
 from sqlalchemy import select
 from test_discord_e2e import FakeTime
 
@@ -36,6 +36,9 @@ from bot.jobs.deliver import Deliverer, DeliveryReport
 from bot.jobs.liveness import Liveness
 from bot.storage import NewDelivery, PollRecord, Storage, open_storage
 from bot.storage.sql.tables import destinations
+
+# The app runs on the test clock: Slack's message ts count from the same time.
+pytestmark = pytest.mark.usefixtures("slack_on_clock")
 
 WATCHLIST = Watchlist(companies=(Company("Nvidia"),))
 ANY = (Subscription(company="*"),)
@@ -120,13 +123,6 @@ def ask(app: App, text: str, *, admin: bool = False, channel: str = SLACK_CHANNE
                                           user="U1", text=text, is_admin=admin))
 
 
-@pytest.fixture
-async def slack(clock) -> AsyncIterator[FakeSlack]:
-    async with fake_slack() as srv:
-        srv.start = clock().timestamp()
-        yield srv
-
-
 def slack_sink(slack: FakeSlack, clock) -> SlackSink:
     async def advance(seconds: float) -> None:
         clock.advance(seconds=seconds)
@@ -165,18 +161,11 @@ async def test_a_slack_429_storm_loses_nothing_and_doubles_nothing(db_url, tmp_p
         await app.close()
 
 
-@pytest.fixture
-async def discord_fake() -> AsyncIterator[FakeDiscord]:
-    srv, runner = await start_fake_discord()
-    yield srv
-    await runner.cleanup()
-
-
 async def test_a_discord_429_storm_loses_nothing_and_doubles_nothing(
-        db_url, tmp_path, clock, discord_fake) -> None:
-    discord_fake.rate_limit_every, discord_fake.rate_limit_retry_after = 2, 1.0
+        db_url, tmp_path, clock, discord) -> None:
+    discord.rate_limit_every, discord.rate_limit_retry_after = 2, 1.0
     time_ = FakeTime()
-    sink = DiscordSink(api_base=discord_fake.base, token=TOKEN,
+    sink = DiscordSink(api_base=discord.base, token=TOKEN,
                        pacer=Pacer(monotonic=time_, sleep=time_.sleep))
     address = f"discord:{DISCORD_CHANNEL}"
     app = await make(db_url, tmp_path, clock, {"discord": sink}, address)
@@ -185,7 +174,7 @@ async def test_a_discord_429_storm_loses_nothing_and_doubles_nothing(
         total = await drain(app, clock)
         assert total.sent == 30 and total.rejected == 0
         titles = Counter(m.body["embeds"][0]["title"]
-                         for m in discord_fake.channel_messages(DISCORD_CHANNEL))
+                         for m in discord.channel_messages(DISCORD_CHANNEL))
         assert titles == Counter(f"Nvidia news {i}" for i in range(30))
     finally:
         await app.close()

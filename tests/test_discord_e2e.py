@@ -1,16 +1,15 @@
-"""End to end: a loopback feed gets a new item -> exactly one Discord message reaches the fake API,
-with a valid embed and no mentions, also across a 429, a lost reply and a restart."""
+"""End to end: a loopback feed gets a new item -> exactly one Discord message reaches the fake
+Discord API, with a valid embed and no mentions, also across a 429, a lost reply and a restart."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from apphelpers import open_app
 from fakes.clock import FakeTime
-from fakes.fake_discord import TOKEN, FakeDiscord, body_problems, start_fake_discord
+from fakes.fake_discord import TOKEN, FakeDiscord, body_problems
 from fakes.rounds import deliver_through_a_storm
 from feedserver import FeedServer, Item, rss
 
@@ -38,17 +37,10 @@ def feeds(feed_server: FeedServer) -> FeedServer:
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    srv, runner = await start_fake_discord()
-    yield srv
-    await runner.cleanup()
-
-
-@pytest.fixture
-def make_app(db_url, tmp_path: Path, clock, fake):
+def make_app(db_url, tmp_path: Path, clock, discord):
     async def make(url: str, *, http_timeout: float = 15.0) -> App:
         time_ = FakeTime()
-        sink = DiscordSink(api_base=fake.base, token=TOKEN, timeout=http_timeout,
+        sink = DiscordSink(api_base=discord.base, token=TOKEN, timeout=http_timeout,
                            pacer=Pacer(monotonic=time_, sleep=time_.sleep), clock=clock)
         return await open_app(db_url, tmp_path, clock, feeds=[FeedSource(url, "Test News")],
                               watchlist=WATCHLIST, sinks={"discord": sink},
@@ -57,8 +49,8 @@ def make_app(db_url, tmp_path: Path, clock, fake):
     return make
 
 
-def check_message(fake: FakeDiscord, title: str) -> None:
-    (msg,) = [m for m in fake.channel_messages(CHANNEL) if title in m.body["embeds"][0]["title"]]
+def check_message(discord: FakeDiscord, title: str) -> None:
+    (msg,) = [m for m in discord.channel_messages(CHANNEL) if title in m.body["embeds"][0]["title"]]
     assert body_problems(msg.body) == []
     assert msg.body["allowed_mentions"] == {"parse": []}
     (embed,) = msg.body["embeds"]
@@ -67,22 +59,22 @@ def check_message(fake: FakeDiscord, title: str) -> None:
 
 
 async def test_one_new_item_is_one_message_even_across_a_429_and_a_restart(
-        feeds, fake, make_app, clock) -> None:
+        feeds, discord, make_app, clock) -> None:
     url = feeds.set("/feed.xml", rss(items(1)))
     app = await make_app(url)
     try:
         await app.cycle(all_feeds=True)  # first poll: the backlog is seen, nothing posted
-        assert fake.messages == []
+        assert discord.messages == []
         feeds.set("/feed.xml", rss(items(2)))
         clock.advance(minutes=20)
         assert (await app.cycle()).delivery.sent == 1
-        check_message(fake, "Nvidia news number 1")
+        check_message(discord, "Nvidia news number 1")
 
-        fake.script(f"channel:{CHANNEL}", 429, retry_after=3.0)
+        discord.script(f"channel:{CHANNEL}", 429, retry_after=3.0)
         feeds.set("/feed.xml", rss(items(3)))
         clock.advance(minutes=20)
         report = await app.cycle()
-        assert report.delivery.retried == 1 and len(fake.channel_messages(CHANNEL)) == 1
+        assert report.delivery.retried == 1 and len(discord.channel_messages(CHANNEL)) == 1
         clock.advance(seconds=1)
         assert (await app.cycle()).delivery.sent == 0  # retry_after honoured
         feeds.set("/feed.xml", rss(items(4)))
@@ -96,24 +88,25 @@ async def test_one_new_item_is_one_message_even_across_a_429_and_a_restart(
         report = await restarted.cycle()
         assert report.delivery.sent == 2
         for i in (1, 2, 3):
-            check_message(fake, f"Nvidia news number {i}")
+            check_message(discord, f"Nvidia news number {i}")
         await restarted.cycle(all_feeds=True)
-        assert len(fake.channel_messages(CHANNEL)) == 3
+        assert len(discord.channel_messages(CHANNEL)) == 3
     finally:
         await restarted.close()
 
 
 async def test_a_reply_lost_in_transit_then_a_restart_still_posts_once(
-        feeds, fake, make_app, clock) -> None:
+        feeds, discord, make_app, clock) -> None:
     url = feeds.set("/feed.xml", rss(items(1)))
     app = await make_app(url, http_timeout=0.5)
     try:
         await app.cycle(all_feeds=True)
         feeds.set("/feed.xml", rss(items(2)))
-        fake.hang_after_store, fake.hang_seconds = 1, 5.0  # Discord posts it; the answer is lost
+        # Discord posts it; the answer is lost
+        discord.hang_after_store, discord.hang_seconds = 1, 5.0
         clock.advance(minutes=20)
         assert (await app.cycle()).delivery.retried == 1
-        assert len(fake.channel_messages(CHANNEL)) == 1
+        assert len(discord.channel_messages(CHANNEL)) == 1
     finally:
         await app.close()
 
@@ -121,7 +114,7 @@ async def test_a_reply_lost_in_transit_then_a_restart_still_posts_once(
     try:
         clock.advance(minutes=5)  # within Discord's nonce window
         assert (await restarted.cycle()).delivery.sent == 1
-        (msg,) = fake.channel_messages(CHANNEL)
+        (msg,) = discord.channel_messages(CHANNEL)
         (state,) = await restarted.storage.delivery_states(status="sent")
         assert state.message_id == msg.id
     finally:
@@ -129,22 +122,22 @@ async def test_a_reply_lost_in_transit_then_a_restart_still_posts_once(
 
 
 async def test_missing_access_stops_the_channel_and_keeps_the_alert(
-        feeds, fake, make_app, clock) -> None:
+        feeds, discord, make_app, clock) -> None:
     url = feeds.set("/feed.xml", rss(items(1)))
     app = await make_app(url)
     try:
         await app.cycle(all_feeds=True)
         feeds.set("/feed.xml", rss(items(2)))
-        fake.script(f"channel:{CHANNEL}", 403, code=50001, message="Missing Access")
+        discord.script(f"channel:{CHANNEL}", 403, code=50001, message="Missing Access")
         clock.advance(minutes=20)
         assert (await app.cycle()).delivery.stopped == 1
         (dest,) = await app.storage.destinations("local", active_only=False)
-        assert not dest.active and fake.messages == []
+        assert not dest.active and discord.messages == []
     finally:
         await app.close()
 
 
-async def test_a_429_storm_loses_nothing_and_doubles_nothing(feeds, fake, make_app,
+async def test_a_429_storm_loses_nothing_and_doubles_nothing(feeds, discord, make_app,
                                                             clock) -> None:
     """Every 2nd post answers 429: all 24 alerts land once, none is rejected."""
     url = feeds.set("/feed.xml", rss(items(1)))
@@ -152,8 +145,9 @@ async def test_a_429_storm_loses_nothing_and_doubles_nothing(feeds, fake, make_a
     try:
         nonces = await deliver_through_a_storm(
             app, clock, add_items=lambda: feeds.set("/feed.xml", rss(items(25))),
-            start_storm=lambda: setattr(fake, "rate_limit_every", 2),
-            landed=lambda: [m.body["nonce"] for m in fake.channel_messages(CHANNEL)], expected=24)
+            start_storm=lambda: setattr(discord, "rate_limit_every", 2),
+            landed=lambda: [m.body["nonce"] for m in discord.channel_messages(CHANNEL)],
+            expected=24)
         assert len(nonces) == len(set(nonces)) == 24  # 0 lost, 0 doubled
         assert await app.storage.delivery_states(status="rejected") == []
     finally:

@@ -3,13 +3,12 @@ also across a 429, across a timeout whose message landed anyway, and across a re
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from apphelpers import open_app
-from fakes.fake_slack import Failure, FakeSlack, fake_slack
+from fakes.fake_slack import Failure, FakeSlack
 from fakes.rounds import deliver_through_a_storm
 from feedserver import FeedServer, Item, rss
 from slack_sdk.models.blocks import Block
@@ -18,6 +17,9 @@ from bot.app import App
 from bot.delivery.slack_sink import SlackSink, slack_client
 from bot.domain.article import FeedSource
 from bot.domain.watchlist import Company, Topic, Watchlist
+
+# The app runs on the test clock: Slack's message ts count from the same time.
+pytestmark = pytest.mark.usefixtures("slack_on_clock")
 
 WATCHLIST = Watchlist(companies=(Company("Nvidia", aliases=("NVDA",)),),
                       topics=(Topic("Funding", ("invest*",)),))
@@ -33,13 +35,6 @@ def items(n: int) -> list[Item]:
 @pytest.fixture
 def feeds(feed_server: FeedServer) -> FeedServer:
     return feed_server
-
-
-@pytest.fixture
-async def slack(clock) -> AsyncIterator[FakeSlack]:  # type: ignore[no-untyped-def]
-    async with fake_slack() as srv:
-        srv.start = clock().timestamp()  # message ts in the same time frame as the app's clock
-        yield srv
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ also across a crash between the first alert and the follow-up."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,8 +11,8 @@ import pytest
 import story_articles as arts
 from apphelpers import open_app
 from commands_helpers import User, make_service
-from fakes.fake_discord import TOKEN, FakeDiscord, start_fake_discord
-from fakes.fake_slack import FakeSlack, fake_slack
+from fakes.fake_discord import TOKEN, FakeDiscord
+from fakes.fake_slack import FakeSlack
 from feedserver import FeedServer, Item, rss
 from sqlalchemy import update
 from test_discord_e2e import FakeTime
@@ -28,6 +27,9 @@ from bot.domain.watchlist import Company, Watchlist
 from bot.jobs.poll_feed import Poller
 from bot.storage.sql.tables import destinations
 
+# The app runs on the test clock: Slack's message ts count from the same time.
+pytestmark = pytest.mark.usefixtures("slack_on_clock")
+
 WATCHLIST = Watchlist(companies=(Company("Microsoft"), Company("Mistral AI", aliases=("Mistral",))))
 T0 = datetime(2026, 11, 29, 8, tzinfo=UTC)  # within the 3-day freshness gate of the test clock
 CHANNEL = "112233445566778899"
@@ -36,20 +38,6 @@ CHANNEL = "112233445566778899"
 def item(guid: str, art: dict[str, str], hours: float = 0) -> Item:
     return Item(guid=guid, title=art["title"], text=art["text"],
                 published=T0 + timedelta(hours=hours))
-
-
-@pytest.fixture
-async def slack(clock) -> AsyncIterator[FakeSlack]:  # type: ignore[no-untyped-def]
-    async with fake_slack() as srv:
-        srv.start = clock().timestamp()
-        yield srv
-
-
-@pytest.fixture
-async def discord() -> AsyncIterator[FakeDiscord]:
-    srv, runner = await start_fake_discord()
-    yield srv
-    await runner.cleanup()
 
 
 @pytest.fixture
