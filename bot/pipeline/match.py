@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 import threading
+from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Iterator
 
@@ -165,12 +166,23 @@ class Matcher:
         hits to be scored go to ``candidates``."""
         assert self._automaton is not None
         doc = docs[fi]
-        padded, original, span = doc.padded, doc.original, doc.span
+        padded, original, span, unfold = doc.padded, doc.original, doc.span, doc.unfold
+        # A hit inside one word (most hits) has no space run in it: one bisect finds it in the
+        # folded text, which is the original text where the fold kept every offset.
+        pstarts, fstarts = doc.collapse_map
+        linear = doc.keeps_offsets
         for last, (size, prefix, multi, terms, plain) in self._automaton.iter(padded):
             ps = last - size + 2
             pe = padded.find(" ", last + 1) if prefix else last
-            if plain is not None:  # most hits: no hints, no case, so only the span to find
+            if multi:
                 start, end = span(ps, pe)
+            else:
+                i = bisect_right(pstarts, ps) - 1
+                start = fstarts[i] + ps - pstarts[i]
+                end = start + pe - ps
+                if not linear:
+                    start, end = unfold(start, end)
+            if plain is not None:  # most hits: no hints, no case, so only the span was needed
                 broken = multi and _BREAK.search(original, start, end) is not None
                 for kind, name, term, breaks in plain:
                     if not broken or breaks:
@@ -182,7 +194,6 @@ class Matcher:
                     if vetoed is not None and scored:
                         vetoed.append((fi, ps, pe, name, hints))
                     continue
-                start, end = span(ps, pe)
                 if case_sensitive and not _same_case(original[start:end], term, scored):
                     continue
                 if multi and not breaks and _BREAK.search(original, start, end):

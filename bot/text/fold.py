@@ -229,7 +229,8 @@ class FoldedText:
     instructions a character: ``re.split`` on the runs was a tenth of the matcher's time).
     """
 
-    __slots__ = ("original", "folded", "padded", "_odd", "_collapse", "_unfold")
+    __slots__ = ("original", "folded", "padded", "keeps_offsets", "collapse_map", "_odd",
+                 "_unfold")
 
     def __init__(self, original: str) -> None:
         self.original = original
@@ -257,16 +258,25 @@ class FoldedText:
         pieces.append(folded[start:stop])
         pieces.append(" ")
         self.padded = "".join(pieces)
-        self._collapse = (pstarts, fstarts)
+        # padded index -> folded index: piece k of ``padded`` starts at ``pstarts[k]`` and at
+        # ``fstarts[k]`` in ``folded``; where ``keeps_offsets``, folded indexes are original ones
+        self.collapse_map = (pstarts, fstarts)
+        self.keeps_offsets = self._odd is not None and not self._odd
         self._unfold: tuple[list[int], list[int], list[int]] | None = None
 
     def span(self, ps: int, pe: int) -> tuple[int, int]:
-        pstarts, fstarts = self._collapse
+        pstarts, fstarts = self.collapse_map
         i = bisect_right(pstarts, ps) - 1
         start = fstarts[i] + ps - pstarts[i]
         i = bisect_right(pstarts, pe - 1, i) - 1
         end = fstarts[i] + pe - pstarts[i]  # the folded index after the last character, + 1
-        if self._odd is not None and not self._odd:
+        if self.keeps_offsets:
+            return start, end
+        return self.unfold(start, end)
+
+    def unfold(self, start: int, end: int) -> tuple[int, int]:
+        """A span of ``folded`` as a span of ``original`` (the same where ``keeps_offsets``)."""
+        if self.keeps_offsets:
             return start, end
         # Folded index -> index of the original character that produced it.
         unfold = self._unfold
