@@ -5,8 +5,11 @@ Sentences are our own, in English, French, German, Spanish and Italian.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from bot.domain.alert import Match
 from bot.domain.watchlist import Company, Topic, Watchlist
 from bot.pipeline.match import compile_watchlist
 
@@ -205,6 +208,22 @@ def test_evidence_offsets_fields_and_sentences() -> None:
          "Société  Générale said it would invest in chips!"),
         ("company", "Nvidia", "NVDA", "text", "NVDA", "Analysts expect more from NVDA."),
     ]
+
+
+def test_matches_are_plain_match_values() -> None:
+    """The matcher builds its Matches without the dataclass constructor (for speed): they are
+    the same values, frozen, and serialise the same."""
+    text = "Markets were calm. Nvidia said it would invest."
+    wl = Watchlist(companies=(NVIDIA,), topics=(Topic("Funding", keywords=("invest*",)),))
+    found = compile_watchlist(wl).match("", text).matches
+    built = (Match("company", "Nvidia", "Nvidia", "text", 19, 25, text[19:], ()),
+             Match("topic", "Funding", "invest*", "text", 40, 46, text[19:], ()))
+    assert found == built
+    assert [type(m) for m in found] == [Match, Match]
+    assert [m.to_dict() for m in found] == [m.to_dict() for m in built]
+    assert {hash(m) for m in found} == {hash(m) for m in built}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        found[0].name = "Apple"  # type: ignore[misc]
 
 
 def test_alias_inside_a_longer_alias_counts_once() -> None:
