@@ -33,7 +33,7 @@ from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
-import ahocorasick
+import ahocorasick_rs
 
 from bot.domain.alert import Field, Match, MatchKind, MatchResult
 from bot.domain.watchlist import Watchlist
@@ -61,9 +61,9 @@ _Term = tuple[MatchKind, int, str, str, Hints | None, bool, bool, bool]
 # A key's terms when none of them has a check but the sentence break: (kind, name, term, the
 # term spans a break).
 _Plain = tuple[tuple[MatchKind, str, str, bool], ...]
-# A key's automaton payload: (key length, is prefix, is multi-word, terms, the same terms as
-# ``_Plain`` if none has hints or case, else None: the hit needs no other check).
-_Payload = tuple[int, bool, bool, list[_Term], _Plain | None]
+# A key's payload, by the key's index in the automaton: (is prefix, is multi-word, terms, the
+# same terms as ``_Plain`` if none has hints or case, else None: the hit needs no other check).
+_Payload = tuple[bool, bool, list[_Term], _Plain | None]
 # A hit that passed: (field index, start, -end, order found, kind, name, term, is multi-word,
 # evidence); sorts as reported.
 _Found = tuple[int, int, int, int, MatchKind, str, str, bool, tuple[str, ...]]
@@ -101,19 +101,18 @@ class Matcher:
                 breaks = _BREAK.search(kw) is not None
                 _add(keys, (TOPIC, j, kw, t.name, None, False, False, breaks),
                      prefix=kw.endswith("*"))
-        self._automaton: ahocorasick.Automaton | None = None
+        self._automaton: ahocorasick_rs.AhoCorasick | None = None
+        self._payloads: list[_Payload] = []
         if keys:
-            automaton = ahocorasick.Automaton()
             for key, terms in keys.items():
                 prefix = key[-1] != " "
                 multi = key.count(" ") > (1 if prefix else 2)
                 plain = None
                 if all(t[4] is None and not t[6] for t in terms):
                     plain = tuple((t[0], t[3], t[2], t[7]) for t in terms)
-                payload: _Payload = (len(key), prefix, multi, terms, plain)  # (no copy: less GC)
-                automaton.add_word(key, payload)
-            automaton.make_automaton()
-            self._automaton = automaton
+                self._payloads.append((prefix, multi, terms, plain))  # (no copy: less GC)
+            # the library picks the automaton's layout by size (a DFA for small watchlists)
+            self._automaton = ahocorasick_rs.AhoCorasick(list(keys), store_patterns=False)
         self.size = len(keys)
 
     def match(self, title: str, text: str) -> MatchResult:
@@ -172,9 +171,13 @@ class Matcher:
         # folded text, which is the original text where the fold kept every offset.
         pstarts, fstarts = doc.collapse_map
         linear = doc.keeps_offsets
-        for last, (size, prefix, multi, terms, plain) in self._automaton.iter(padded):
-            ps = last - size + 2
-            pe = padded.find(" ", last + 1) if prefix else last
+        payloads = self._payloads
+        # every key starts with a space: a hit's word starts after it (``ps``); ``pe`` is the
+        # space after the hit's last word (a prefix key's word runs on to the next space)
+        for index, ks, ke in self._automaton.find_matches_as_indexes(padded, overlapping=True):
+            prefix, multi, terms, plain = payloads[index]
+            ps = ks + 1
+            pe = padded.find(" ", ke) if prefix else ke - 1
             if multi:
                 start, end = span(ps, pe)
             else:
