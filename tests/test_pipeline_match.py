@@ -108,6 +108,26 @@ def test_whitespace_runs_and_line_breaks_inside_names(text: str) -> None:
     assert companies(text, Company("Banco Santander")) == ("Banco Santander",)
 
 
+def test_names_exclusions_and_context_read_across_punctuation_elsewhere() -> None:
+    """The matcher reads text first with the space runs punctuation leaves ("Société, the"),
+    and again on single spaces where a name may run across one: both find the same."""
+    wl = Watchlist(companies=(Company("Société Générale"),
+                              Company("Mistral AI", aliases=("Mistral",),
+                                      context=("open model",), exclude=("Mistral wind",))),
+                   topics=(Topic("Layoffs", keywords=("job cuts",)),))
+    matcher = compile_watchlist(wl)
+    text = ("Société, the bank, and Mistral: wind farms. Société – Générale plans job  cuts; "
+            "Mistral released an open  model.")
+    result = matcher.match("", text)
+    assert result.companies == ("Société Générale", "Mistral AI")
+    assert result.topics == ("Layoffs",)
+    assert [text[m.start:m.end] for m in result.matches] == [
+        "Société – Générale", "job  cuts", "Mistral"]
+    # with no run inside a name, the first reading is the only one
+    plain = matcher.match("", "Société Générale, the bank, plans job cuts.")
+    assert plain.companies == ("Société Générale",) and plain.topics == ("Layoffs",)
+
+
 def test_multiword_name_does_not_span_a_sentence_break() -> None:
     santander = Company("Banco Santander")
     assert companies("He works at the Banco. Santander is a city.", santander) == ()

@@ -62,8 +62,10 @@ _Term = tuple[MatchKind, int, str, str, Hints | None, bool, bool, bool]
 # term spans a break).
 _Plain = tuple[tuple[MatchKind, str, str, bool], ...]
 # A key's payload, by the key's index in the automaton: (is prefix, is multi-word, terms, the
-# same terms as ``_Plain`` if none has hints or case, else None: the hit needs no other check).
-_Payload = tuple[bool, bool, list[_Term], _Plain | None]
+# same terms as ``_Plain`` if none has hints or case, else None: the hit needs no other check;
+# an owner has exclusions or people, which are read on single-spaced text). None for a marker
+# key (``_spaced_markers``).
+_Payload = tuple[bool, bool, list[_Term], _Plain | None, bool] | None
 # A hit that passed: (field index, start, -end, order found, kind, name, term, is multi-word,
 # evidence); sorts as reported.
 _Found = tuple[int, int, int, int, MatchKind, str, str, bool, tuple[str, ...]]
@@ -110,9 +112,14 @@ class Matcher:
                 plain = None
                 if all(t[4] is None and not t[6] for t in terms):
                     plain = tuple((t[0], t[3], t[2], t[7]) for t in terms)
-                self._payloads.append((prefix, multi, terms, plain))  # (no copy: less GC)
+                covers = any(t[4] is not None and (t[4].exclude is not None
+                                                   or t[4].people is not None) for t in terms)
+                # (no copy: less GC)
+                self._payloads.append((prefix, multi, terms, plain, covers))
+            markers = _spaced_markers(keys)
+            self._payloads.extend([None] * len(markers))
             # the library picks the automaton's layout by size (a DFA for small watchlists)
-            self._automaton = ahocorasick_rs.AhoCorasick(list(keys), store_patterns=False)
+            self._automaton = ahocorasick_rs.AhoCorasick([*keys, *markers], store_patterns=False)
         self.size = len(keys)
 
     def match(self, title: str, text: str) -> MatchResult:
@@ -145,40 +152,62 @@ class Matcher:
             return []
         vetoed: list[_Vetoed] = []
         docs, found, candidates = self._collect(title, text, vetoed)
-        article = docs[0].padded + docs[1].padded
+        article = docs[0].collapsed + docs[1].collapsed
         seen = [Seen(c[4], _FIELDS[c[0]], occ.sentence, occ.start, occ.end, article, cs, c[6])
                 for c, occ, cs in _read(candidates, docs, found, _finders(docs))]
         return seen + [_veto(v, docs, article) for v in vetoed]
 
     def _collect(self, title: str, text: str, vetoed: list[_Vetoed] | None = None
                  ) -> tuple[tuple[FoldedText, FoldedText], list[_Found], list[_Candidate]]:
-        docs = (FoldedText(title or ""), FoldedText(text or ""))
+        docs = (FoldedText(title or "", collapse=False), FoldedText(text or "", collapse=False))
         found: list[_Found] = []
         candidates: list[_Candidate] = []
         for fi, doc in enumerate(docs):
             if doc.original:
-                self._scan(fi, docs, found, candidates, vetoed)
+                counts = len(found), len(candidates)
+                if not self._scan(fi, docs, found, candidates, vetoed):
+                    # the text with its space runs does not do: again on single spaces
+                    del found[counts[0]:], candidates[counts[1]:]
+                    doc.collapse()
+                    self._scan(fi, docs, found, candidates, vetoed)
         return docs, found, candidates
 
     def _scan(self, fi: int, docs: tuple[FoldedText, FoldedText], found: list[_Found],
-              candidates: list[_Candidate], vetoed: list[_Vetoed] | None) -> None:
+              candidates: list[_Candidate], vetoed: list[_Vetoed] | None) -> bool:
         """Add the hits in field ``fi`` that pass the checks, with spans in the original text;
-        hits to be scored go to ``candidates``."""
+        hits to be scored go to ``candidates``.
+
+        The automaton first reads the folded text with its space runs (``doc.padded`` before
+        ``collapse()``): the same hits as on single spaces unless a multi-word key runs across a
+        space run (a marker key says so: ``_spaced_markers``), or a hit has exclusions or people
+        to read (their patterns are written for single spaces). Then this returns False, having
+        added nothing, and the caller collapses the text and scans again."""
         assert self._automaton is not None
         doc = docs[fi]
         padded, original, span, unfold = doc.padded, doc.original, doc.span, doc.unfold
-        # A hit inside one word (most hits) has no space run in it: one bisect finds it in the
-        # folded text, which is the original text where the fold kept every offset.
-        pstarts, fstarts = doc.collapse_map
+        spaced = doc.collapse_map is None
+        # A hit inside one word (most hits) has no space run in it: in the text with its runs
+        # ``padded`` index - 1 is the folded index, after collapsing one bisect finds it; the
+        # folded index is the original one where the fold kept every offset.
+        pstarts, fstarts = doc.collapse_map or ([], [])
         linear = doc.keeps_offsets
         payloads = self._payloads
         # every key starts with a space: a hit's word starts after it (``ps``); ``pe`` is the
         # space after the hit's last word (a prefix key's word runs on to the next space)
         for index, ks, ke in self._automaton.find_matches_as_indexes(padded, overlapping=True):
-            prefix, multi, terms, plain = payloads[index]
+            payload = payloads[index]
+            if payload is None:  # a marker: only ever found in text with its space runs
+                return False
+            prefix, multi, terms, plain, covers = payload
+            if spaced and covers:
+                return False
             ps = ks + 1
             pe = padded.find(" ", ke) if prefix else ke - 1
-            if multi:
+            if spaced:
+                start, end = ps - 1, pe - 1
+                if not linear:
+                    start, end = unfold(start, end)
+            elif multi:
                 start, end = span(ps, pe)
             else:
                 i = bisect_right(pstarts, ps) - 1
@@ -207,6 +236,21 @@ class Matcher:
                     candidates.append((fi, start, end, owner, name, term, hints))
                 else:
                     found.append((fi, start, -end, len(found), kind, name, term, multi, ()))
+        return True
+
+
+def _spaced_markers(keys: dict[str, list[_Term]]) -> list[str]:
+    """Keys that find where a multi-word key could run across a space run: each word that some
+    multi-word key has another word after, followed by two spaces (``" societe  "``). Where
+    none is found, no key runs across a run, and reading the text with its runs finds the same
+    hits as reading it on single spaces: a key never has two spaces in it, so at each word the
+    automaton is in the same state either way."""
+    inner: dict[str, None] = {}
+    for key in keys:
+        words = key.split()
+        for word in words[:-1]:
+            inner[f" {word}  "] = None
+    return list(inner)
 
 
 def _finders(docs: tuple[FoldedText, FoldedText]) -> tuple[_Sentences, _Sentences]:
@@ -219,7 +263,7 @@ def _read(candidates: list[_Candidate], docs: tuple[FoldedText, FoldedText],
     """Each candidate, where it is, and the cues around it (``disambiguate.cues``)."""
     if not candidates:
         return
-    article = docs[0].padded + docs[1].padded
+    article = docs[0].collapsed + docs[1].collapsed
     accepted = {f[5] for f in found if f[4] == COMPANY}
     topics = any(f[4] == TOPIC for f in found)
     named = {c[4] for c in candidates}
