@@ -263,7 +263,9 @@ def _read(candidates: list[_Candidate], docs: tuple[FoldedText, FoldedText],
     """Each candidate, where it is, and the cues around it (``disambiguate.cues``)."""
     if not candidates:
         return
-    article = docs[0].collapsed + docs[1].collapsed
+    # the article is read only for hint words (context, senses, people): made only if asked
+    hinted = any(c[6].context_in or c[6].senses_in or c[6].people_in for c in candidates)
+    article = docs[0].collapsed + docs[1].collapsed if hinted else ""
     accepted = {f[5] for f in found if f[4] == COMPANY}
     topics = any(f[4] == TOPIC for f in found)
     named = {c[4] for c in candidates}
