@@ -342,8 +342,10 @@ class _Sentences:
     def around(self, start: int, end: int, one_word: bool) -> str:
         """The sentence around ``text[start:end]``, a hit (``one_word``: no whitespace in it).
 
-        After a one-word hit, a hit that starts no earlier and ends before the next sentence end
-        is in the same sentence: no sentence boundary can lie between them.
+        After a hit with no sentence boundary inside it (any one-word hit), a hit that starts no
+        earlier and ends before the next sentence end is in the same sentence: no boundary can
+        lie between them. (Without this for multi-word hits, a 100,000-character text of 3,000
+        names and no full stop searched the whole text for each: 1.7 s.)
         """
         if self._from <= start and end <= self._until:
             self.start = self._start
@@ -368,7 +370,8 @@ class _Sentences:
         raw = text[left:right]
         self._last = sentence = raw.strip()
         self.start = self._start = left + len(raw) - len(raw.lstrip())
-        self._from, self._until = (start, m.start() if m else size) if one_word else (-1, -1)
+        inside = not one_word and _SENTENCE_END.search(text, start, end) is not None
+        self._from, self._until = (-1, -1) if inside else (start, m.start() if m else size)
         return sentence
 
 
