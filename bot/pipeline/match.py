@@ -1,10 +1,12 @@
 """Watchlist -> compiled matcher; article -> matches with evidence. Pure.
 
 The whole watchlist's names, aliases and topic keywords compile into ONE Aho-Corasick automaton
-over folded text (see ``fold.py``). Each term is stored as ``" term "`` (or ``" prefix"`` for a
-keyword ending in ``*``), and the text is folded, collapsed to single spaces and padded, so the
-automaton reports only whole-word hits. One pass over each field finds everything; Python only
-looks at the hits, in the same pass:
+(ahocorasick-rs) over folded text (see ``fold.py``). Each term is stored as ``" term "`` (or
+``" prefix"`` for a keyword ending in ``*``), and the text is folded and padded, so the automaton
+reports only whole-word hits. It reads the folded text with its space runs (punctuation leaves
+one at every comma) and, only where a multi-word term may run across a run or a hit has
+exclusions to read, again collapsed to single spaces (``Matcher._scan``). One pass over each field
+finds everything; Python only looks at the hits, in the same pass:
 
 - a company hit does not count if one of the company's exclusions (patterns: ``Next <time>``) or
   people (``Doug Ford``) covers it, or, for ``case_sensitive`` companies, if the original surface
@@ -19,9 +21,12 @@ looks at the hits, in the same pass:
 - an occurrence inside a longer occurrence of the same company or topic is not counted again.
 
 Speed (``python tests/bench/bench_match.py``): the work per hit is kept small, since a 5 KB article
-has ~20: offsets map back through lists built once per field (and not at all for text whose fold
-keeps offsets), the sentence is found with two short regex searches (reused for the next hit in the
-same sentence), and a ``Match`` is built only for hits that pass every check.
+has ~20: offsets map back by arithmetic (through lists only where the fold changed offsets or the
+text was collapsed), the sentence is found with two short regex searches (reused for the next hit
+in the same sentence), and a ``Match`` is built, through its slots, only for hits that pass every
+check. Where the time goes (10,000 names, 5 KB articles, ~140 us an article): the automaton
+~25%, the sentences of the Matches ~20%, folding ~13%, the Python per hit ~15%, the scoring of
+ambiguous candidates ~10%, building Matches ~5%.
 """
 
 from __future__ import annotations
@@ -110,10 +115,12 @@ class Matcher:
                 prefix = key[-1] != " "
                 multi = key.count(" ") > (1 if prefix else 2)
                 plain = None
+                covers = False
                 if all(t[4] is None and not t[6] for t in terms):
                     plain = tuple((t[0], t[3], t[2], t[7]) for t in terms)
-                covers = any(t[4] is not None and (t[4].exclude is not None
-                                                   or t[4].people is not None) for t in terms)
+                else:
+                    covers = any(t[4] is not None and (t[4].exclude is not None
+                                                       or t[4].people is not None) for t in terms)
                 # (no copy: less GC)
                 self._payloads.append((prefix, multi, terms, plain, covers))
             markers = _spaced_markers(keys)
