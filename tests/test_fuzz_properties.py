@@ -52,17 +52,20 @@ def test_fold_is_idempotent(text: str) -> None:
 @example("xĿy z")
 @example("é ŉ é")
 def test_every_match_maps_back_onto_the_characters_it_came_from(text: str) -> None:
-    folded = FoldedText(text)
-    padded = folded.padded
-    spans = [(m.start(), m.end()) for m in re.finditer(r"[^ ]+", padded)]
-    for i, (ps, _) in enumerate(spans):
-        for _, pe in spans[i:i + 2]:  # every word, and every two neighbouring words
-            start, end = folded.span(ps, pe)
-            assert 0 <= start < end <= len(text)
-            # the original slice folds to text containing the matched words ...
-            assert f" {padded[ps:pe]} " in f" {fold_term(text[start:end])} "
-            # ... and starts on a character that is part of a word, not a separator
-            assert fold(text[start]).strip()
+    # on single spaces, and on the folded text with its space runs (what the matcher reads first)
+    for folded in (FoldedText(text), FoldedText(text, collapse=False)):
+        padded = folded.padded
+        spans = [(m.start(), m.end()) for m in re.finditer(r"[^ ]+", padded)]
+        for i, (ps, _) in enumerate(spans):
+            for _, pe in spans[i:i + 2]:  # every word, and every two neighbouring words
+                start, end = folded.span(ps, pe)
+                assert 0 <= start < end <= len(text)
+                # the original slice folds to text containing the matched words ...
+                words = " ".join(padded[ps:pe].split())
+                assert f" {words} " in f" {fold_term(text[start:end])} "
+                # ... and starts on a character that is part of a word, not a separator
+                assert fold(text[start]).strip()
+        assert folded.collapsed == FoldedText(text).padded
 
 
 # --- the summary cleaner -------------------------------------------------------------------------

@@ -5,8 +5,11 @@ Sentences are our own, in English, French, German, Spanish and Italian.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from bot.domain.alert import Match
 from bot.domain.watchlist import Company, Topic, Watchlist
 from bot.pipeline.match import compile_watchlist
 
@@ -103,6 +106,26 @@ def test_combining_marks_and_soft_hyphens() -> None:
 ])
 def test_whitespace_runs_and_line_breaks_inside_names(text: str) -> None:
     assert companies(text, Company("Banco Santander")) == ("Banco Santander",)
+
+
+def test_names_exclusions_and_context_read_across_punctuation_elsewhere() -> None:
+    """The matcher reads text first with the space runs punctuation leaves ("Société, the"),
+    and again on single spaces where a name may run across one: both find the same."""
+    wl = Watchlist(companies=(Company("Société Générale"),
+                              Company("Mistral AI", aliases=("Mistral",),
+                                      context=("open model",), exclude=("Mistral wind",))),
+                   topics=(Topic("Layoffs", keywords=("job cuts",)),))
+    matcher = compile_watchlist(wl)
+    text = ("Société, the bank, and Mistral: wind farms. Société – Générale plans job  cuts; "
+            "Mistral released an open  model.")
+    result = matcher.match("", text)
+    assert result.companies == ("Société Générale", "Mistral AI")
+    assert result.topics == ("Layoffs",)
+    assert [text[m.start:m.end] for m in result.matches] == [
+        "Société – Générale", "job  cuts", "Mistral"]
+    # with no run inside a name, the first reading is the only one
+    plain = matcher.match("", "Société Générale, the bank, plans job cuts.")
+    assert plain.companies == ("Société Générale",) and plain.topics == ("Layoffs",)
 
 
 def test_multiword_name_does_not_span_a_sentence_break() -> None:
@@ -205,6 +228,22 @@ def test_evidence_offsets_fields_and_sentences() -> None:
          "Société  Générale said it would invest in chips!"),
         ("company", "Nvidia", "NVDA", "text", "NVDA", "Analysts expect more from NVDA."),
     ]
+
+
+def test_matches_are_plain_match_values() -> None:
+    """The matcher builds its Matches without the dataclass constructor (for speed): they are
+    the same values, frozen, and serialise the same."""
+    text = "Markets were calm. Nvidia said it would invest."
+    wl = Watchlist(companies=(NVIDIA,), topics=(Topic("Funding", keywords=("invest*",)),))
+    found = compile_watchlist(wl).match("", text).matches
+    built = (Match("company", "Nvidia", "Nvidia", "text", 19, 25, text[19:], ()),
+             Match("topic", "Funding", "invest*", "text", 40, 46, text[19:], ()))
+    assert found == built
+    assert [type(m) for m in found] == [Match, Match]
+    assert [m.to_dict() for m in found] == [m.to_dict() for m in built]
+    assert {hash(m) for m in found} == {hash(m) for m in built}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        found[0].name = "Apple"  # type: ignore[misc]
 
 
 def test_alias_inside_a_longer_alias_counts_once() -> None:

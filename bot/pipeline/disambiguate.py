@@ -199,7 +199,8 @@ def covered(pattern: re.Pattern[str] | None, padded: str, ps: int, pe: int) -> b
 @dataclass(frozen=True, slots=True)
 class Occurrence:
     """A candidate: ``sentence[start:end]`` is the name; ``article`` is the folded, padded title
-    and text; ``others``/``topics``: other watched companies / topics found in the article."""
+    and text (may be "" when no candidate's hints have words to look for in it);
+    ``others``/``topics``: other watched companies / topics found in the article."""
 
     sentence: str
     start: int

@@ -216,6 +216,35 @@ def fold_keep_case(text: str) -> str:
     return " ".join(text.translate(_keep_case_table()).split())
 
 
+def _collapse(folded: str) -> tuple[str, tuple[list[int], list[int]]]:
+    """``" " + words + " "`` with single spaces, and the map back to ``folded`` (see
+    ``FoldedText.collapse_map``).
+
+    One pass over the space runs (``str.find``, C speed) collapses them and records the map back:
+    the piece after a run starts at the run's end, less the spaces deleted so far.
+    """
+    lead = len(folded) - len(folded.lstrip(" "))
+    stop = len(folded.rstrip(" "))
+    pieces = [" "]
+    pstarts, fstarts = [1], [lead]
+    find = folded.find
+    start, shift = lead, 1 - lead  # shift: padded index - folded index in this piece
+    i = find("  ", lead, stop)
+    while i >= 0:
+        j = i + 2
+        while folded[j] == " ":  # runs end before ``stop``: the text ends with a word there
+            j += 1
+        pieces.append(folded[start:i + 1])
+        shift -= j - i - 1
+        pstarts.append(j + shift)
+        fstarts.append(j)
+        start = j
+        i = find("  ", j, stop)
+    pieces.append(folded[start:stop])
+    pieces.append(" ")
+    return "".join(pieces), (pstarts, fstarts)
+
+
 class FoldedText:
     """One field's text folded for matching, and the way back to original offsets.
 
@@ -225,48 +254,64 @@ class FoldedText:
     original offsets on the first ``span`` call, and not at all when the fold kept every offset
     (ASCII, accents, curly quotes).
 
+    With ``collapse=False``, ``padded`` is ``" " + folded + " "``, space runs kept (a 5 KB article
+    has one at every comma or full stop: collapsing them is a sixth of the matcher's time) and
+    ``span`` maps from it; ``collapse()`` switches to single spaces when a caller needs them, and
+    ``collapsed`` is the single-spaced text either way.
+
     Space runs are found with ``str.find`` (C speed; a regex over a 5 KB text costs ~40
     instructions a character: ``re.split`` on the runs was a tenth of the matcher's time).
     """
 
-    __slots__ = ("original", "folded", "padded", "_odd", "_collapse", "_unfold")
+    __slots__ = ("original", "folded", "padded", "keeps_offsets", "collapse_map", "_odd",
+                 "_unfold", "_collapsed")
 
-    def __init__(self, original: str) -> None:
+    def __init__(self, original: str, *, collapse: bool = True) -> None:
         self.original = original
         folded, self._odd = _fold(original)
         self.folded = folded
-        # One pass over the space runs (``str.find``, C speed) collapses them and records the map
-        # back: the piece after a run starts at the run's end, less the spaces deleted so far.
-        lead = len(folded) - len(folded.lstrip(" "))
-        stop = len(folded.rstrip(" "))
-        pieces = [" "]
-        pstarts, fstarts = [1], [lead]
-        find = folded.find
-        start, shift = lead, 1 - lead  # shift: padded index - folded index in this piece
-        i = find("  ", lead, stop)
-        while i >= 0:
-            j = i + 2
-            while folded[j] == " ":  # runs end before ``stop``: the text ends with a word there
-                j += 1
-            pieces.append(folded[start:i + 1])
-            shift -= j - i - 1
-            pstarts.append(j + shift)
-            fstarts.append(j)
-            start = j
-            i = find("  ", j, stop)
-        pieces.append(folded[start:stop])
-        pieces.append(" ")
-        self.padded = "".join(pieces)
-        self._collapse = (pstarts, fstarts)
+        self.keeps_offsets = self._odd is not None and not self._odd
         self._unfold: tuple[list[int], list[int], list[int]] | None = None
+        self._collapsed: str | None = None
+        # padded index -> folded index: piece k of ``padded`` starts at ``pstarts[k]`` and at
+        # ``fstarts[k]`` in ``folded`` (None while ``padded`` keeps the runs: index - 1); where
+        # ``keeps_offsets``, folded indexes are original ones
+        self.collapse_map: tuple[list[int], list[int]] | None = None
+        self.padded = f" {folded} "
+        if collapse:
+            self.collapse()
+
+    def collapse(self) -> None:
+        """``padded`` with single spaces from now on (``span`` maps from it)."""
+        if self.collapse_map is None:
+            self.padded, self.collapse_map = _collapse(self.folded)
+
+    @property
+    def collapsed(self) -> str:
+        """``padded`` with single spaces, whether or not ``padded`` is (made once)."""
+        if self.collapse_map is not None:
+            return self.padded
+        if self._collapsed is None:
+            self._collapsed = _collapse(self.folded)[0]
+        return self._collapsed
 
     def span(self, ps: int, pe: int) -> tuple[int, int]:
-        pstarts, fstarts = self._collapse
-        i = bisect_right(pstarts, ps) - 1
-        start = fstarts[i] + ps - pstarts[i]
-        i = bisect_right(pstarts, pe - 1, i) - 1
-        end = fstarts[i] + pe - pstarts[i]  # the folded index after the last character, + 1
-        if self._odd is not None and not self._odd:
+        cmap = self.collapse_map
+        if cmap is None:
+            start, end = ps - 1, pe - 1
+        else:
+            pstarts, fstarts = cmap
+            i = bisect_right(pstarts, ps) - 1
+            start = fstarts[i] + ps - pstarts[i]
+            i = bisect_right(pstarts, pe - 1, i) - 1
+            end = fstarts[i] + pe - pstarts[i]  # the folded index after the last character, + 1
+        if self.keeps_offsets:
+            return start, end
+        return self.unfold(start, end)
+
+    def unfold(self, start: int, end: int) -> tuple[int, int]:
+        """A span of ``folded`` as a span of ``original`` (the same where ``keeps_offsets``)."""
+        if self.keeps_offsets:
             return start, end
         # Folded index -> index of the original character that produced it.
         unfold = self._unfold
