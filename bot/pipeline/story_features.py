@@ -12,6 +12,8 @@
   "2 billion dollars", "2 Milliarden Dollar" and "deux milliards" are all ``2e9``; "15%",
   "15 per cent" and "15 Prozent" are ``15%``. Bare numbers under 1,000 and years are left out
   (dates and ages say little about the event).
+- ``wording``: a hash of every distinct word, short words and digits too: two short items (a
+  title alone) are near-copies only when it is the same ("Acme news 0-1" is not "Acme news 0-2").
 - ``event``: the kind of event the title and lede report (funding, acquisition, regulation, ...)
   from a small built-in lexicon in en/fr/de/es/it; a deal and the regulator's inquiry into it are
   two stories. Built in rather than read from a tenant's watchlist: an article belongs to one
@@ -23,12 +25,14 @@ from __future__ import annotations
 import re
 import unicodedata
 import zlib
+from array import array
 from collections import Counter
 from collections.abc import Sequence
 
 from bot.domain.story import StoryFeatures
 
-SKETCH = 48  # hashes kept per article
+SKETCH = 48  # hashes kept per article for the Jaccard estimate and the index
+WORDS = 160  # hashes kept for containment (about every content word of the lede)
 MAX_NAMES = 16  # names kept per article
 MAX_NUMBERS = 8
 LEDE_CHARS = 1500  # what is read: the top of an article is what copies and rewrites share
@@ -205,11 +209,43 @@ def _event(title: Sequence[str], lede: Sequence[str]) -> str | None:
 
 
 # --- wording --------------------------------------------------------------------------------------
-def _sketch(words: Sequence[str]) -> tuple[tuple[int, ...], int]:
-    """Bottom-k sketch of the vocabulary: the ``SKETCH`` smallest crc32 of the distinct words of
-    four letters or more (short words are mostly grammar), and how many there were."""
-    hashes = sorted(zlib.crc32(w.encode()) for w in set(words) if len(w) >= 4)
-    return tuple(hashes[:SKETCH]), len(hashes)
+# function words of four letters or more in en/fr/de/es/it: every article has them, so a short
+# report's share of words found in a longer one counts only the words that say something
+_FUNCTION_TEXT = """
+about above after again against also although among another around because been before being
+below between both could does doing down during each either even ever every from further have
+having here however into itself just like many more most much must never only other ought over
+same shall should since some such than that their theirs them then there these they this those
+though through under until upon very were what when where whether which while whom whose will
+with within without would your yours said says year years told according
+avec aussi autre autres avant avait cela cette ceux comme dans depuis donc elle elles encore
+entre leur leurs mais meme nous notre pour pourquoi quand quel quelle sans selon sont sous
+tous tout toute toutes tres vers votre vous etait etre fait faire apres alors aux
+aber alle allem allen aller alles also auch auf aus bei beim bis damit dann dass dein deine dem
+den denn der des dessen die dies diese diesem diesen dieser dieses doch dort durch eine einem
+einen einer eines etwas fur gegen hatte hatten hier hinter ihre ihrem ihren ihrer ihres immer
+jede jedem jeden jeder jedes jetzt kann kein keine konnen mehr mein meine mich mir mit muss nach
+nicht noch nun oder ohne schon sehr sein seine seinem seinen seiner sich sind soll sollen uber
+und uns unser unter vom von vor wann warum was weil welche welchem welchen welcher wenn werden
+wie wieder will wird wurde wurden zum zur zwischen sagte sagt
+ante bajo cada como con contra cual cuando desde donde durante ellas ellos entre esta estaba
+estan este esto estos hacia hasta mientras mucho muy nada nosotros otra otras otro otros para
+pero poco porque puede sido sobre solo tambien tanto tiene todo todos tras una unas unos
+anche ancora avere come con dalla dalle degli della delle dello dopo essere fare hanno loro
+molto nella nelle negli nostro ogni perche piu piu poi quale quando quella quelle quelli
+quello questa queste questi questo sono stato stata tutti tutto uno una
+"""
+_FUNCTION_WORDS = frozenset(_FUNCTION_TEXT.split())
+
+
+# --- wording --------------------------------------------------------------------------------------
+def _sketch(words: Sequence[str]) -> tuple[tuple[int, ...], bytes, int]:
+    """Bottom-k sketches of the vocabulary (the distinct words of four letters or more that are
+    not function words): the ``SKETCH`` smallest crc32, the ``WORDS`` smallest (as packed
+    unsigned 32-bit integers), and how many words there were."""
+    hashes = sorted(zlib.crc32(w.encode()) for w in set(words).difference(_FUNCTION_WORDS)
+                    if len(w) >= 4)
+    return tuple(hashes[:SKETCH]), array("I", hashes[:WORDS]).tobytes(), len(hashes)
 
 
 def story_features(title: str, text: str) -> StoryFeatures:
@@ -218,7 +254,9 @@ def story_features(title: str, text: str) -> StoryFeatures:
     words = _words(title, lede)
     title_len = words.index(_START) if _START in words else len(words)
     folded = [w.lower() for w in words if w not in (_START, _BREAK)]
-    sketch, vocabulary = _sketch(folded)
+    sketch, packed, vocabulary = _sketch(folded)
+    wording = zlib.crc32(" ".join(sorted(set(folded))).encode())
     return StoryFeatures(sketch=sketch, vocabulary=vocabulary, names=_names(words, title_len),
+                         words=packed, wording=wording,
                          numbers=_numbers(f"{title}\n{lede}".lower(), folded),
                          event=_event(folded[:title_len], folded[title_len:EVENT_WORDS]))
