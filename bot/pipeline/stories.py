@@ -72,12 +72,12 @@ def lookup_keys(f: StoryFeatures) -> tuple[str, ...]:
 
 def copy_share(a: Sequence[int], b: Sequence[int]) -> float:
     """Estimated Jaccard similarity of two bottom-k sketches (sorted hashes)."""
-    both = set(a).intersection(b)
+    mine = set(a)
+    both = mine.intersection(b)
     if not both:
         return 0.0
-    k = min(len(a), len(b))
-    union = sorted(set(a).union(b))[:k]
-    return sum(1 for h in union if h in both) / len(union)
+    union = sorted(mine.union(b))[:min(len(a), len(b))]
+    return len(both.intersection(union)) / len(union)
 
 
 def containment(short: StoryFeatures, long: StoryFeatures) -> tuple[float, int]:
