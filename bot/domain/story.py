@@ -7,9 +7,10 @@ import base64
 from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+FOLLOWUP_GAP = timedelta(minutes=10)  # at most one follow-up per story and destination per gap
 SEARCH_DF = 50  # keys of more window articles than this do not find candidates: a story's own
 # names, numbers and rare words are shared by its few reports, common ones by too many to read
 

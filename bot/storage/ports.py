@@ -83,8 +83,10 @@ class DelivererStorage(Protocol):
                                  ) -> list[DestinationBatch]:
         ...
 
-    async def followup_target(self, destination_id: int, story: str) -> FollowupTarget:
-        """A follow-up's destination setting and its story's first alert there (issue 12)."""
+    async def followup_target(self, destination_id: int, story: str,
+                              followup_id: int | None = None) -> FollowupTarget:
+        """A follow-up's destination setting and its story's first alert there, and the
+        outlets merged into follow-up ``followup_id`` (issue 12)."""
         ...
 
     async def expire_deliveries(self, cutoff: datetime, now: datetime, max_age: str) -> int:
