@@ -10,6 +10,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+FOLLOWUPS = ("thread", "edit", "off")  # what a later report of an alerted story does
+FOLLOWUP_MEANS = {
+    "thread": "a later report of a story alerted here is a reply in the alert's thread",
+    "edit": "a later report of a story alerted here adds its outlet to the alert's "
+            "“Also covered by” line",
+    "off": "a later report of a story alerted here posts nothing",
+}
+
+
+def describe_followups(mode: str) -> str:
+    """The follow-up setting, as `/news list` shows it."""
+    return f"followups {mode}: {FOLLOWUP_MEANS.get(mode, mode)}"
+
+
 FOLLOWUP_GAP = timedelta(minutes=10)  # at most one follow-up per story and destination per gap
 SEARCH_DF = 50  # keys of more window articles than this do not find candidates: a story's own
 # names, numbers and rare words are shared by its few reports, common ones by too many to read

@@ -182,6 +182,13 @@ class ChatStorage(ControlsStorage, Protocol):
         """(joined ref, reason) of a stored article's story (issue 12); None if not placed."""
         ...
 
+    async def followups(self, destination_id: int) -> str:
+        """The destination's follow-up setting: thread | edit | off (issue 12)."""
+        ...
+
+    async def set_followups(self, destination_id: int, followups: str) -> None:
+        ...
+
     async def watchlist(self, tenant: str) -> Watchlist:
         ...
 

@@ -100,6 +100,13 @@ class StoryStore(StoreBase):
                                     for o in (a.get("feed", ""), *a.get(ALSO_KEY, []))),
                               tuple(str(o) for o in merged.get(ALSO_KEY, [])))
 
+    async def followups(self, destination_id: int) -> str:
+        """What later reports of an alerted story do in this destination: thread | edit | off."""
+        async with self.tx() as conn:
+            mode = (await conn.execute(select(destinations.c.followups).where(
+                destinations.c.id == destination_id))).scalar_one_or_none()
+        return mode or "thread"
+
     async def set_followups(self, destination_id: int, followups: str) -> None:
         """What later reports of an alerted story do in this destination: thread | edit | off."""
         async with self.tx() as conn:
