@@ -30,10 +30,11 @@ storage for the same keys and calls ``assign`` with what it found.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from itertools import chain, islice
 
 from bot.domain.article import Article
 from bot.domain.story import (
@@ -200,7 +201,8 @@ class StoryWindow:
         self.window = window
         self.max_size = max_size
         self._members: deque[tuple[int, StoryMember, tuple[str, ...]]] = deque()
-        self._postings: dict[str, deque[tuple[int, StoryMember]]] = {}
+        self._postings: dict[str, deque[int]] = {}  # key -> sequence numbers, oldest first
+        self._by_seq: dict[int, StoryMember] = {}
         self._latest: datetime | None = None
         self._seq = 0
 
@@ -221,7 +223,8 @@ class StoryWindow:
         member = StoryMember(ref, match.story if match else ref, at, features)
         self._seq += 1
         for key in keys:
-            self._postings.setdefault(key, deque()).append((self._seq, member))
+            self._postings.setdefault(key, deque()).append(self._seq)
+        self._by_seq[self._seq] = member
         self._members.append((self._seq, member, keys))
         if len(self._members) > self.max_size:
             self._drop_oldest()
@@ -231,17 +234,11 @@ class StoryWindow:
         """Members sharing two keys (sketch hashes, names, numbers) with the new article, read
         from the keys that are not common in the window."""
         limit = search_limit(len(self._members))
-        hits: dict[int, int] = {}
-        found: dict[int, StoryMember] = {}  # by sequence number: earliest first on ties
-        for key in keys:
-            posting = self._postings.get(key)
-            if not posting or df[key] > limit:
-                continue
-            for i in range(max(0, len(posting) - MAX_POSTINGS), len(posting)):
-                seq, member = posting[i]
-                hits[seq] = hits.get(seq, 0) + 1
-                found[seq] = member
-        return [found[seq] for seq in sorted(hits) if hits[seq] >= 2]
+        read = [posting if len(posting) <= MAX_POSTINGS
+                else islice(posting, len(posting) - MAX_POSTINGS, None)
+                for key in keys if (posting := self._postings.get(key)) and df[key] <= limit]
+        hits = Counter(chain.from_iterable(read))  # (counted in C: no loop per posting here)
+        return [self._by_seq[seq] for seq in sorted(s for s, n in hits.items() if n >= 2)]
 
     def _evict(self) -> None:
         assert self._latest is not None
@@ -254,9 +251,10 @@ class StoryWindow:
 
     def _drop_oldest(self) -> None:
         seq, _, keys = self._members.popleft()
+        del self._by_seq[seq]
         for key in keys:
             posting = self._postings[key]
-            if posting and posting[0][0] == seq:
+            if posting and posting[0] == seq:
                 posting.popleft()
             if not posting:
                 del self._postings[key]

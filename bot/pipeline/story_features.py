@@ -79,12 +79,12 @@ def _name_words(words: list[str], title_len: int) -> set[str]:
     """The capitalised words that are never written in lower case and are capitalised at least
     once inside a sentence of the text (so "The", "Meanwhile" or a title-case headline's words
     are not names)."""
-    lower = {w for w in set(words) if w.islower()}
     mid = {w for before, w in zip(words[title_len:-1], words[title_len + 1:], strict=True)
            if w[0].isupper() and before != _START}
     if not _title_case(words[:title_len]):  # a sentence-case title's names count too
         mid.update(w for w in words[1:title_len] if w[0].isupper())
-    return {w for w in mid if len(w) > 1 and w.lower() not in lower}
+    written = set(words)  # (a capitalised word's lower-case form among them: written so)
+    return {w for w in mid if len(w) > 1 and w.lower() not in written}
 
 
 def _names(words: list[str], title_len: int) -> tuple[str, ...]:
@@ -125,8 +125,10 @@ _WORD_NUMBERS: dict[str, float] = {
 _SCALE_ALT = "|".join(sorted((re.escape(s) for s in _SCALES), key=len, reverse=True))
 _PCT_ALT = "|".join(re.escape(p) for p in _PERCENT)
 _TAIL = rf"(?:\s?(?P<pct>{_PCT_ALT})|\s?(?P<scale>{_SCALE_ALT})\b\.?)"
-_NUMBER = re.compile(r"(?P<num>\d(?:\d{0,2}(?:[.,\u00a0\u202f]\d{3})+|\d*(?:[.,]\d+)?))"
-                     + _TAIL + "?")  # on lower-cased text; starts with a digit: a fast scan
+_NUMBER = re.compile(r"(?P<num>\d(?<![\w.,]\d)(?:\d{0,2}(?:[.,\u00a0\u202f]\d{3})+"
+                     r"|\d*(?:[.,]\d+)?))" + _TAIL + "?")
+# (on lower-cased text; a number starts with a digit not inside a word or a number: the pattern
+# opens with the digit, so re scans for digits, and looks behind only there)
 
 
 def _number_value(raw: str) -> float | None:
@@ -155,9 +157,6 @@ def _numbers(lowered: str, words: Sequence[str]) -> tuple[str, ...]:
     among its folded words; in order of appearance, each once."""
     found: dict[str, None] = {}
     for m in _NUMBER.finditer(lowered):
-        before = lowered[m.start() - 1] if m.start() else " "
-        if before.isalnum() or before in "_.,":
-            continue  # inside a word or a number
         value = _number_value(m.group("num"))
         token = None if value is None else _token(value, m.group("pct"), m.group("scale"))
         if token:
@@ -287,7 +286,8 @@ def story_features(title: str, text: str) -> StoryFeatures:
     lede = text[:LEDE_CHARS]
     words = _words(title, lede)
     title_len = words.index(_START) if _START in words else len(words)
-    folded = [w.lower() for w in words if w != _START and w != _BREAK]
+    folded = f" {' '.join(words)}".lower().replace(f" {_START}", "").replace(
+        f" {_BREAK}", "").split()  # (str methods: no Python loop)
     sketch, packed, vocabulary, wording = _sketch(folded)
     return StoryFeatures(sketch=sketch, vocabulary=vocabulary, names=_names(words, title_len),
                          words=packed, wording=wording,
