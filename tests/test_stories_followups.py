@@ -234,7 +234,9 @@ async def test_why_tells_which_story_an_article_joined_and_why(storage, clock) -
                                      link="https://wire.example.org/a")])
     await poll()
     clock.advance(minutes=20)
-    fetcher.bodies[daily] = rss([Item("d1", arts.MISTRAL_FR["title"], arts.MISTRAL_FR["text"],
+    assert (await admin("exclude rumeur")).ok  # this channel wants no reports of rumours
+    fetcher.bodies[daily] = rss([Item("d1", arts.MISTRAL_FR["title"],
+                                      arts.MISTRAL_FR["text"] + " La rumeur courait depuis mars.",
                                       link="https://daily.example.org/b")])
     await poll()
     first = (await admin("why https://wire.example.org/a")).text
@@ -242,6 +244,8 @@ async def test_why_tells_which_story_an_article_joined_and_why(storage, clock) -
     assert "Story:" not in first
     assert "Story: joined the story of “https://wire.example.org/a” (same event" in later
     assert "mistral ai" in later and "follow-up" in later
+    assert ("Its follow-up here was kept back by this channel's controls: excluded here: "
+            "contains “rumeur”") in later
 
 
 def test_channels_yaml_sets_followups_per_destination(tmp_path: Path) -> None:

@@ -87,18 +87,34 @@ async def why(ctx: Ctx, cmd: Why) -> Reply:
     if verdict.alert is not None:
         lines.append(explain_route(verdict, dest))
     lines.append(await _delivery_line(ctx, first.article.story, dest, bool(verdict.reasons)))
-    lines.append(await _story(ctx, first))
+    lines.append(await _story(ctx, first, dest))
     return Reply("\n".join(line for line in lines if line))
 
 
-async def _story(ctx: Ctx, stored: StoredArticle) -> str:
-    """Issue 12: the story it joined, and why (a follow-up, not an alert of its own)."""
+async def _story(ctx: Ctx, stored: StoredArticle, dest: Destination) -> str:
+    """Issue 12: the story it joined, and why (a follow-up, not an alert of its own), and what
+    became of its follow-up here."""
     placed = await ctx.storage.story_placement(stored.row_id)
     if placed is None or placed[0] is None:  # the first report of its story: nothing to add
         return ""
     joined, reason = placed
+    rows = await ctx.storage.delivery_states(
+        tenant=ctx.tenant, story=f"{stored.article.story} + {stored.article.key}")
+    here = [r for r in rows if r.address == dest.address]
     return (f"Story: joined the story of {short(joined or '', 100)} ({reason}); a report of a "
-            "story already alerted is a follow-up (thread reply or edit), not a new alert.")
+            "story already alerted is a follow-up (thread reply or edit), not a new alert."
+            + (f" {_followup(here[0], ctx)}" if here else ""))
+
+
+def _followup(info: DeliveryState, ctx: Ctx) -> str:
+    if info.status == "filtered":
+        return f"Its follow-up here was kept back by this channel's controls: {info.last_error}."
+    if info.status == "sent":
+        return f"Its follow-up here was sent {when(info.sent_at, ctx.now)}."
+    if info.status == "pending":
+        return f"Its follow-up here is due {when(info.next_attempt_at, ctx.now)}."
+    return f"Its follow-up here is {info.status}" + (
+        f" ({info.last_error})." if info.last_error else ".")
 
 
 async def _delivery_line(ctx: Ctx, story: str, dest: Destination, routed: bool) -> str:
