@@ -244,7 +244,8 @@ async def test_why_tells_which_story_an_article_joined_and_why(storage, clock) -
     assert "Story:" not in first
     assert "Story: joined the story of “https://wire.example.org/a” (same event" in later
     assert "mistral ai" in later and "follow-up" in later
-    assert ("Its follow-up here was kept back by this channel's controls: excluded here: "
+    assert ("Its follow-up: Kept back here under Microsoft by this channel's controls: "
+            "excluded here: "
             "contains “rumeur”") in later
 
 

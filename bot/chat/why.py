@@ -101,20 +101,11 @@ async def _story(ctx: Ctx, stored: StoredArticle, dest: Destination) -> str:
     rows = await ctx.storage.delivery_states(
         tenant=ctx.tenant, story=f"{stored.article.story} + {stored.article.key}")
     here = [r for r in rows if r.address == dest.address]
+    followup = (" Its follow-up: " + _delivery(
+        here[0], ctx, await ctx.storage.destination_status(dest.id))) if here else ""
     return (f"Story: joined the story of {short(joined or '', 100)} ({reason}); a report of a "
             "story already alerted is a follow-up (thread reply or edit), not a new alert."
-            + (f" {_followup(here[0], ctx)}" if here else ""))
-
-
-def _followup(info: DeliveryState, ctx: Ctx) -> str:
-    if info.status == "filtered":
-        return f"Its follow-up here was kept back by this channel's controls: {info.last_error}."
-    if info.status == "sent":
-        return f"Its follow-up here was sent {when(info.sent_at, ctx.now)}."
-    if info.status == "pending":
-        return f"Its follow-up here is due {when(info.next_attempt_at, ctx.now)}."
-    return f"Its follow-up here is {info.status}" + (
-        f" ({info.last_error})." if info.last_error else ".")
+            + followup)
 
 
 async def _delivery_line(ctx: Ctx, story: str, dest: Destination, routed: bool) -> str:
