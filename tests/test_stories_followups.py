@@ -270,6 +270,14 @@ async def first_alert_sent(app: App, server: FeedServer, clock) -> None:  # type
     await app.deliver_due()
 
 
+def three_later_reports(server: FeedServer, clock) -> None:  # type: ignore[no-untyped-def]
+    """The story told by three more outlets, all in the next poll."""
+    server.set("/herald.xml", rss([item("h1", arts.MISTRAL_FR, 1)]))
+    server.set("/post.xml", rss([item("p1", arts.MISTRAL_DE, 1)]))
+    server.set("/daily.xml", rss([item("d1", arts.MISTRAL_REWRITE, 1)]))
+    clock.advance(minutes=20)
+
+
 async def _controls(app: App, **changes: object) -> None:
     for dest in await app.storage.destinations("local"):
         before = await app.storage.controls(dest.id)
@@ -330,10 +338,7 @@ async def test_reports_within_the_gap_make_one_follow_up_naming_the_outlets(
     app = await make_app(platform)
     try:
         await first_alert_sent(app, server, clock)
-        server.set("/herald.xml", rss([item("h1", arts.MISTRAL_FR, 1)]))
-        server.set("/post.xml", rss([item("p1", arts.MISTRAL_DE, 1)]))
-        server.set("/daily.xml", rss([item("d1", arts.MISTRAL_REWRITE, 1)]))
-        clock.advance(minutes=20)
+        three_later_reports(server, clock)
         report = await app.cycle(all_feeds=True)  # three later reports at once
         line, status = run_summary(report)
         clock.advance(minutes=11)
@@ -357,3 +362,26 @@ async def test_reports_within_the_gap_make_one_follow_up_naming_the_outlets(
         also = field["value"]
     named = {o for o in ("Daily", "Herald", "Post") if o in also}
     assert len(named) == 1  # the merged report's outlet; the reply itself is the other one
+
+
+async def test_edit_lists_every_outlet_of_reports_merged_within_the_gap(
+        make_app, outlets, clock, slack) -> None:
+    server, _, _ = outlets
+    app = await make_app("slack")
+    try:
+        await app.cycle(all_feeds=True)
+        for dest in await app.storage.destinations("local"):
+            await app.storage.set_followups(dest.id, "edit")
+        await publish(app, server, clock, [item("w1", arts.MISTRAL_EN)], [])
+        await app.deliver_due()
+        three_later_reports(server, clock)
+        await app.cycle(all_feeds=True)
+        clock.advance(minutes=11)
+        await app.cycle(all_feeds=True)
+    finally:
+        await app.close()
+    (only,) = slack_messages(slack)
+    line = only["blocks"][-1]["elements"][0]["text"]
+    assert line.startswith("*Also covered by:*")
+    assert all(outlet in line for outlet in ("Daily", "Herald", "Post"))
+    assert len(slack.calls_to("chat.update")) == 2  # one edit now, one for the merged reports
