@@ -23,6 +23,7 @@ from bot.delivery.jsonl import JsonlSink
 from bot.delivery.sinks import Sink
 from bot.domain.alert import display_address
 from bot.domain.delivery import Delivery
+from bot.domain.story import FOLLOWUP_GAP
 from bot.jobs.deliver import Deliverer, DeliveryReport, log_context
 from bot.jobs.digest import DigestJob
 from bot.jobs.heartbeat import LEASE, Heartbeat, worker_id
@@ -73,7 +74,9 @@ def run_summary(report: CycleReport) -> tuple[str, int]:
             f"alerts: {d.sent} sent, {d.retrying} retrying, {d.waiting} waiting for a token, "
             f"{d.stopped} held by a stopped destination, {d.expired} expired, "
             f"{d.rejected} rejected" + (f", {d.elsewhere} being delivered by another worker"
-                                        if d.elsewhere else ""))
+                                        if d.elsewhere else "")
+            + (f", {d.scheduled} follow-up(s) due later (one per story every "
+               f"{FOLLOWUP_GAP.total_seconds() / 60:g} min)" if d.scheduled else ""))
     failed, undelivered = report.failed > 0, d.undelivered > 0
     if failed and undelivered:
         return line, EXIT_BOTH

@@ -54,3 +54,14 @@ MISTRAL_ACQUISITION = {  # the same companies, a takeover: a new story
             "companies said. The acquisition of the Paris start-up run by Arthur Mensch would "
             "fold Mistral models into Azure, London analysts said.",
 }
+MISTRAL_HIGHLIGHTS = {  # the editors' highlights of MISTRAL_EN: short, in their own order
+    "title": "Big cheque for Mistral",
+    "text": "The newcomer's founder will spend the money on computing power. Its models "
+            "will be offered in the cloud. The outside shareholder values the young company "
+            "highly, analysts said.",
+}
+G42_HIGHLIGHTS = {  # highlights of another Microsoft investment: must not join MISTRAL_EN
+    "title": "Microsoft backs G42",
+    "text": "Microsoft puts money into the Abu Dhabi group. Brad Smith joins the board; "
+            "applications will run on Azure.",
+}

@@ -124,7 +124,8 @@ async def test_commands_are_synced_to_the_development_guild_with_admin_hints(bot
              for g in commands["news-admin"]["options"]}
     assert admin == {"watch": {"add", "remove", "list"},
                      "feeds": {"add", "remove", "list", "import"},
-                     "resume": set(), "mention": set(), "admin-channel": set(), "status": set()}
+                     "resume": set(), "mention": set(), "followups": set(),
+                     "admin-channel": set(), "status": set()}
     subscribe = next(o for o in commands["news"]["options"] if o["name"] == "subscribe")
     assert all(o["autocomplete"] for o in subscribe["options"])
 
@@ -348,3 +349,13 @@ async def test_admin_channel_and_status_are_for_manage_server(bot, fake, storage
     assert "now posted in this channel" in last_reply(fake)["content"]
     await invoke(bot, "news-admin status", perms=ADMIN)
     assert f"Admin channel: {CHANNEL} (this channel)." in last_reply(fake)["content"]
+
+
+async def test_followups_are_set_with_a_choice_by_manage_server(bot, fake, storage) -> None:
+    await invoke(bot, "news-admin followups", mode="edit")
+    assert "Manage Server" in last_reply(fake)["content"]
+    await invoke(bot, "news-admin followups", perms=ADMIN, mode="edit")
+    assert "set follow-ups here to edit" in last_reply(fake)["content"]
+    dests = await storage.destinations(TENANT, active_only=False)
+    dest = next(d for d in dests if d.address == f"discord:{CHANNEL}")
+    assert await storage.followups(dest.id) == "edit"

@@ -220,3 +220,28 @@ async def test_queued_alerts_carry_the_channels_one_mention(service, storage, cl
         Item("a", "Airbus wins an order", "Airbus won 40 jets.", link=link("ab"))])
     rows = {r.alert.url: r.alert.mention for r in await storage.delivery_states(tenant=T_A)}
     assert rows == {link("nv"): "subteam:S0AB", link("ab"): None}
+
+
+@pytest.mark.parametrize("tenant", [T_A, T_B])
+async def test_followups_are_set_by_admins_audited_and_listed(service, storage, tenant) -> None:
+    user, admin = User(service, tenant), User(service, tenant, admin=True, user="U9")
+    assert "followups thread: a later report" in (await user("list")).text  # the default
+    refused = await user("followups edit")
+    assert not refused.ok and "admin" in refused.text.lower()
+    reply = await admin("followups edit")
+    assert reply.ok and not reply.ephemeral
+    assert reply.text.startswith("name-U9 set follow-ups here to edit: a later report")
+    assert "followups edit: a later report" in (await user("list")).text
+    assert (await admin("followups EDIT")).text.startswith("Follow-ups here are already edit")
+    (entry,) = [e for e in await storage.audit_entries(tenant)
+                if e.action == "controls.followups"]
+    assert (entry.before, entry.after, entry.actor) == ({"followups": "thread"},
+                                                        {"followups": "edit"}, "U9")
+    wrong = await admin("followups sometimes")
+    assert not wrong.ok and "Usage: /news followups thread|edit|off" in wrong.text
+    assert (await admin("follow-ups off")).ok
+    assert "followups off: a later report of a story alerted here posts nothing" in (
+        await user("list")).text
+    assert "followups thread|edit|off" in (await user("help followups")).text
+    assert "followups thread|edit|off" in (await user("help")).text
+    assert await controls(storage, tenant) == ChannelControls()  # the other controls: untouched

@@ -44,7 +44,10 @@ async def test_subscribe_list_unsubscribe(service, storage) -> None:
     assert listed.ephemeral
     assert listed.text.splitlines()[1:5] == ["• Mistral AI + Funding", "• Nvidia", "• Acquisition",
                                              "• any company"]
-    assert listed.text.splitlines()[5:] == ["This channel's controls:", "• max_age: 3d"]
+    assert listed.text.splitlines()[5:] == [
+        "This channel's controls:", "• max_age: 3d",
+        "• followups thread: a later report of a story alerted here is a reply in the alert's "
+        "thread"]
     dest = (await storage.destinations(T_A))[0]
     assert dest.address == "slack:C1"
     assert Subscription(company="Mistral AI", topic="Funding") in dest.subscriptions

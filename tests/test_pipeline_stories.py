@@ -94,3 +94,30 @@ def test_cluster_command_prints_one_story_per_article(
     assert main(["cluster", "--window", "200", "--explain", str(path)]) == 1
     last = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert last["story"] == "a1" and last["reason"].startswith("same event")
+
+
+def test_a_short_report_of_the_highlights_joins_the_full_report() -> None:
+    assert place(arts.MISTRAL_EN, arts.MISTRAL_HIGHLIGHTS) == ["0", "0"]
+    match = StoryWindow()
+    match.add("full", story_features(**arts.MISTRAL_EN), T0)
+    found = match.add("brief", story_features(**arts.MISTRAL_HIGHLIGHTS), T0)
+    assert found is not None and found.reason.startswith("short report")
+
+
+def test_a_short_report_of_another_event_of_the_company_stays_apart() -> None:
+    assert place(arts.MISTRAL_EN, arts.G42_HIGHLIGHTS, arts.MISTRAL_HIGHLIGHTS) == ["0", "1", "0"]
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ("Acme Robotics shares rise", "Acme Robotics shares fall"),
+    ("Acme Robotics news 0-1", "Acme Robotics news 0-2"),
+    ("Acme Robotics opens a plant in Lyon", "Acme Robotics opens a plant in Turin"),
+])
+def test_short_title_only_items_of_one_company_are_not_near_copies(first: str,
+                                                                   second: str) -> None:
+    assert place({"title": first, "text": ""}, {"title": second, "text": ""}) == ["0", "1"]
+
+
+def test_the_same_title_alone_from_two_feeds_is_one_story() -> None:
+    item = {"title": "Acme Robotics recalls its warehouse robots", "text": ""}
+    assert place(item, dict(item)) == ["0", "0"]

@@ -4,7 +4,8 @@ also across a crash between the first alert and the follow-up."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,11 +18,12 @@ from feedserver import FeedServer, Item, rss
 from sqlalchemy import update
 from test_discord_e2e import FakeTime
 
-from bot.app import App
+from bot.app import App, run_summary
 from bot.config.operator import parse_channels
 from bot.delivery.discord_sink import DiscordSink, Pacer
 from bot.delivery.slack_sink import SlackSink, slack_client
 from bot.domain.article import FeedSource, FetchResult
+from bot.domain.controls import Mute, QuietHours
 from bot.domain.errors import ConfigError
 from bot.domain.watchlist import Company, Watchlist
 from bot.jobs.poll_feed import Poller
@@ -43,6 +45,8 @@ def item(guid: str, art: dict[str, str], hours: float = 0) -> Item:
 @pytest.fixture
 def outlets(feed_server: FeedServer) -> tuple[FeedServer, str, str]:
     """Two outlets' feeds, empty at first (the first poll alerts nothing: no backfill)."""
+    for other in ("/herald.xml", "/post.xml"):  # two more outlets, for the coalescing test
+        feed_server.set(other, rss([]))
     return (feed_server, feed_server.set("/wire.xml", rss([])),
             feed_server.set("/daily.xml", rss([])))
 
@@ -65,7 +69,9 @@ def make_app(db_url, tmp_path: Path, clock, slack: FakeSlack, discord: FakeDisco
                                pacer=Pacer(monotonic=time_, sleep=time_.sleep))
             address = f"discord:{CHANNEL}"
         return await open_app(db_url, tmp_path, clock, watchlist=WATCHLIST,
-                              feeds=[FeedSource(wire, "Wire"), FeedSource(daily, "Daily")],
+                              feeds=[FeedSource(wire, "Wire"), FeedSource(daily, "Daily"),
+                                     FeedSource(server.url("/herald.xml"), "Herald"),
+                                     FeedSource(server.url("/post.xml"), "Post")],
                               sinks={platform: sink}, address=address)
 
     return make
@@ -216,7 +222,9 @@ async def test_why_tells_which_story_an_article_joined_and_why(storage, clock) -
                                      link="https://wire.example.org/a")])
     await poll()
     clock.advance(minutes=20)
-    fetcher.bodies[daily] = rss([Item("d1", arts.MISTRAL_FR["title"], arts.MISTRAL_FR["text"],
+    assert (await admin("exclude rumeur")).ok  # this channel wants no reports of rumours
+    fetcher.bodies[daily] = rss([Item("d1", arts.MISTRAL_FR["title"],
+                                      arts.MISTRAL_FR["text"] + " La rumeur courait depuis mars.",
                                       link="https://daily.example.org/b")])
     await poll()
     first = (await admin("why https://wire.example.org/a")).text
@@ -224,6 +232,9 @@ async def test_why_tells_which_story_an_article_joined_and_why(storage, clock) -
     assert "Story:" not in first
     assert "Story: joined the story of “https://wire.example.org/a” (same event" in later
     assert "mistral ai" in later and "follow-up" in later
+    assert ("Its follow-up: Kept back here under Microsoft by this channel's controls: "
+            "excluded here: "
+            "contains “rumeur”") in later
 
 
 def test_channels_yaml_sets_followups_per_destination(tmp_path: Path) -> None:
@@ -235,3 +246,130 @@ def test_channels_yaml_sets_followups_per_destination(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="followups must be one of thread, edit, off"):
         parse_channels({"destinations": [{"to": "console", "companies": ["*"],
                                           "followups": "never"}]}, source, WATCHLIST)
+
+
+def _with(art: dict[str, str], sentence: str) -> dict[str, str]:
+    return {"title": art["title"], "text": f"{art['text']} {sentence}"}
+
+
+async def first_alert_sent(app: App, server: FeedServer, clock) -> None:  # type: ignore[no-untyped-def]
+    await app.cycle(all_feeds=True)
+    await publish(app, server, clock, [item("w1", arts.MISTRAL_EN)], [])
+    await app.deliver_due()
+
+
+def three_later_reports(server: FeedServer, clock) -> None:  # type: ignore[no-untyped-def]
+    """The story told by three more outlets, all in the next poll."""
+    server.set("/herald.xml", rss([item("h1", arts.MISTRAL_FR, 1)]))
+    server.set("/post.xml", rss([item("p1", arts.MISTRAL_DE, 1)]))
+    server.set("/daily.xml", rss([item("d1", arts.MISTRAL_REWRITE, 1)]))
+    clock.advance(minutes=20)
+
+
+async def _controls(app: App, **changes: object) -> None:
+    for dest in await app.storage.destinations("local"):
+        before = await app.storage.controls(dest.id)
+        await app.storage.set_controls(dest.id, replace(before, **changes), app.clock())
+
+
+@pytest.mark.parametrize("control", ["exclude", "mute"])
+async def test_a_follow_up_the_channel_keeps_back_is_not_sent(
+        control, make_app, outlets, clock, slack) -> None:
+    server, _, _ = outlets
+    app = await make_app("slack")
+    try:
+        await first_alert_sent(app, server, clock)
+        if control == "exclude":
+            await _controls(app, excludes=("rumour mill",))
+        else:
+            until = clock() + timedelta(days=1)
+            await _controls(app, mutes=(Mute("company", "Microsoft", until),
+                                        Mute("company", "Mistral AI", until)))
+        later = _with(arts.MISTRAL_REWRITE, "The rumour mill had it for weeks.")
+        await publish(app, server, clock, [item("w1", arts.MISTRAL_EN)], [item("d1", later, 1)])
+        await app.deliver_due()
+        rows = await app.storage.delivery_states()
+    finally:
+        await app.close()
+    (only,) = slack_messages(slack)  # the alert, and no reply in its thread
+    assert "thread_ts" not in only and not slack.calls_to("chat.update")
+    (followup,) = [r for r in rows if " + " in r.story]
+    assert followup.status == "filtered"
+    assert ("excluded here" if control == "exclude" else "muted here") in followup.last_error
+
+
+async def test_a_follow_up_waits_out_quiet_hours_then_goes_in_the_thread(
+        make_app, outlets, clock, slack) -> None:
+    server, _, _ = outlets
+    app = await make_app("slack")
+    try:
+        await first_alert_sent(app, server, clock)
+        now = clock()
+        await _controls(app, quiet=QuietHours(time(now.hour, 0), time((now.hour + 2) % 24, 0)))
+        await publish(app, server, clock, [item("w1", arts.MISTRAL_EN)],
+                      [item("d1", arts.MISTRAL_REWRITE, 1)])
+        await app.deliver_due()
+        during = len(slack_messages(slack))
+        clock.advance(hours=2)
+        await app.cycle(all_feeds=True)
+    finally:
+        await app.close()
+    assert during == 1  # only the alert: the follow-up is held
+    first, reply = slack_messages(slack)
+    assert reply["thread_ts"] == first["ts"] and "Paris AI darling" in reply["text"]
+
+
+@pytest.mark.parametrize("platform", ["slack", "discord"])
+async def test_reports_within_the_gap_make_one_follow_up_naming_the_outlets(
+        platform, make_app, outlets, clock, slack, discord) -> None:
+    server, _, _ = outlets
+    app = await make_app(platform)
+    try:
+        await first_alert_sent(app, server, clock)
+        three_later_reports(server, clock)
+        report = await app.cycle(all_feeds=True)  # three later reports at once
+        line, status = run_summary(report)
+        clock.advance(minutes=11)
+        await app.cycle(all_feeds=True)
+        clock.advance(minutes=11)
+        await app.cycle(all_feeds=True)
+    finally:
+        await app.close()
+    assert "2 follow-up(s) due later" not in line and "1 follow-up(s) due later" in line
+    assert "another worker" not in line and status == 0
+    if platform == "slack":
+        first, *replies = slack_messages(slack)
+        assert [r["thread_ts"] for r in replies] == [first["ts"]] * 2
+        also = replies[1]["blocks"][-1]["elements"][0]["text"]
+        assert also.startswith("*Also covered by:*")
+    else:
+        first, *replies = discord.channel_messages(CHANNEL)
+        assert [r.body["message_reference"]["message_id"] for r in replies] == [first.id] * 2
+        field = replies[1].body["embeds"][0]["fields"][-1]
+        assert field["name"] == "Also covered by"
+        also = field["value"]
+    named = {o for o in ("Daily", "Herald", "Post") if o in also}
+    assert len(named) == 1  # the merged report's outlet; the reply itself is the other one
+
+
+async def test_edit_lists_every_outlet_of_reports_merged_within_the_gap(
+        make_app, outlets, clock, slack) -> None:
+    server, _, _ = outlets
+    app = await make_app("slack")
+    try:
+        await app.cycle(all_feeds=True)
+        for dest in await app.storage.destinations("local"):
+            await app.storage.set_followups(dest.id, "edit")
+        await publish(app, server, clock, [item("w1", arts.MISTRAL_EN)], [])
+        await app.deliver_due()
+        three_later_reports(server, clock)
+        await app.cycle(all_feeds=True)
+        clock.advance(minutes=11)
+        await app.cycle(all_feeds=True)
+    finally:
+        await app.close()
+    (only,) = slack_messages(slack)
+    line = only["blocks"][-1]["elements"][0]["text"]
+    assert line.startswith("*Also covered by:*")
+    assert all(outlet in line for outlet in ("Daily", "Herald", "Post"))
+    assert len(slack.calls_to("chat.update")) == 2  # one edit now, one for the merged reports

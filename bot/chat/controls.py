@@ -1,6 +1,7 @@
 """Channel controls from chat: digest, quiet hours, time zone, cap, max_age, prominent_only,
-mention, mute/unmute, exclude/unexclude. Each changes this channel's ``ChannelControls``, is
-audited (before/after) and answered in the channel, so everyone there sees what changed."""
+mention, followups, mute/unmute, exclude/unexclude. Each changes this channel's
+``ChannelControls`` (followups: the destination's setting), is audited (before/after) and
+answered in the channel, so everyone there sees what changed."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from bot.domain.controls import (
     format_duration,
 )
 from bot.domain.errors import CommandError
+from bot.domain.story import FOLLOWUP_MEANS
 from bot.domain.watchlist import Watchlist, name_key
 
 
@@ -83,7 +85,23 @@ def _mention_label(token: str) -> str:
     return f"<@&{ident}>" if kind == "role" else f"<!subteam^{ident}>"
 
 
+async def _followups(ctx: Ctx, mode: str) -> Reply:
+    """``followups thread|edit|off`` (admins): what later reports of an alerted story do here
+    (stored on the destination, as channels.yaml's ``followups``), audited before/after."""
+    dest_id = await ctx.destination_id()
+    before = await ctx.storage.followups(dest_id)
+    if before == mode:
+        return Reply(f"Follow-ups here are already {mode}: {FOLLOWUP_MEANS[mode]}.")
+    await ctx.storage.set_followups(dest_id, mode)
+    await ctx.storage.audit(ctx.tenant, ctx.inv.user, "controls.followups", ctx.inv.destination,
+                            before={"followups": before}, after={"followups": mode}, now=ctx.now)
+    return Reply(f"{_actor(ctx)} set follow-ups here to {mode}: {FOLLOWUP_MEANS[mode]}.",
+                 ephemeral=False)
+
+
 async def set_control(ctx: Ctx, cmd: SetControl) -> Reply:
+    if cmd.name == "followups":
+        return await _followups(ctx, str(cmd.value))
     if cmd.name == "mention" and cmd.value and not str(cmd.value).startswith(
             "role:" if ctx.inv.platform == "discord" else "subteam:"):
         raise CommandError("On Discord name a role (@role); on Slack a user group (@group).")

@@ -1,7 +1,7 @@
 """The grammar of the channel controls (``digest``, ``quiet``, ``timezone``, ``mute``,
 ``unmute``, ``cap``, ``max_age``, ``exclude``, ``unexclude``, ``prominent_only``, ``mention``,
-``admin-channel``, ``status``). Pure: every value is parsed and checked here, so a mistake is
-refused before anything is written."""
+``followups``, ``admin-channel``, ``status``). Pure: every value is parsed and checked here, so
+a mistake is refused before anything is written."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from bot.domain.controls import (
     parse_duration,
 )
 from bot.domain.errors import CommandError
+from bot.domain.story import FOLLOWUPS
 
 USAGE = {
     "digest": "digest daily HH:MM [TIME_ZONE] | digest weekly DAY HH:MM [TIME_ZONE] | digest off",
@@ -50,13 +51,17 @@ USAGE = {
                       "first paragraph)",
     "mention": "mention ROLE_OR_GROUP|off [company NAME] [topic TOPIC] (admins; with a "
                "subscription of this channel: for that one only)",
+    "followups": "followups thread|edit|off (admins: a later report of a story alerted here is "
+                 "a reply in the alert's thread, an edit adding its outlet to the alert, or "
+                 "nothing)",
     "admin-channel": "admin-channel | admin-channel off (admins: notices go to this channel)",
     "status": "status (admins: the admin channel and the latest notices)",
 }
 ALIASES = {"max-age": "max_age", "maxage": "max_age", "prominent-only": "prominent_only",
            "prominent": "prominent_only", "tz": "timezone", "snooze": "mute",
            "admin_channel": "admin-channel", "adminchannel": "admin-channel",
-           "quiet-hours": "quiet", "quiet_hours": "quiet", "mentions": "mention"}
+           "quiet-hours": "quiet", "quiet_hours": "quiet", "mentions": "mention",
+           "follow-ups": "followups", "follow_ups": "followups", "followup": "followups"}
 ON, OFF = ("on", "yes", "true"), ("off", "no", "false", "none")
 DEFAULT_MUTE = "7d"
 
@@ -134,6 +139,11 @@ def parse_control(sub: str, rest: list[Token]) -> Command | None:
         return SetControl("prominent_only", text.casefold() in ON)
     if sub == "mention":
         return _mention(rest)
+    if sub == "followups":
+        if text.casefold() not in FOLLOWUPS:
+            raise _usage(sub, "Say thread, edit or off." if not text else
+                         f"Unknown setting {_short(text, 20)}.")
+        return SetControl("followups", text.casefold())
     if sub == "admin-channel":
         if rest and not _is_off(rest):
             raise _usage(sub)

@@ -21,7 +21,8 @@ This channel's controls (see list; /news help digest, … for each):
 • mute NAME [7d] · unmute NAME · exclude PHRASE · unexclude PHRASE · max_age 3d · \
 prominent_only on|off
 Admins only:
-• mention GROUP_OR_ROLE · admin-channel (notices go here) · status
+• mention GROUP_OR_ROLE · followups thread|edit|off (later reports of a story) · \
+admin-channel (notices go here) · status
 • watch add company NAME [aliases A, B] [context C, D] [senses S1, S2] [people P1, P2] \
 [exclude E] [case-sensitive]: context words count for the company, sense words (fruit, river) \
 against it, people (Doug Ford) are never the company

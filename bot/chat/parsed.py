@@ -98,7 +98,7 @@ class Resume:
 
 
 ControlName = Literal["digest", "quiet", "timezone", "cap", "max_age", "prominent_only",
-                      "mention"]
+                      "mention", "followups"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,7 +60,7 @@ from bot.storage import ChatStorage
 log = logging.getLogger(__name__)
 
 ADMIN_WORDS = ("watch", "feeds", "feed", "resume", "admin-channel", "admin_channel", "status",
-               "mention", "mentions")
+               "mention", "mentions", "followups", "follow-ups", "follow_ups", "followup")
 INLINE_NAMES = 2000  # watchlists up to this size are searched on the loop (a few ms at most)
 
 

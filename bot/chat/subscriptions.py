@@ -7,6 +7,7 @@ from bot.chat.parsed import Subscribe
 from bot.chat.types import Reply
 from bot.domain.alert import Destination, Subscription
 from bot.domain.errors import CommandError
+from bot.domain.story import describe_followups
 from bot.domain.watchlist import Watchlist, name_key
 from bot.storage.records import DestinationStatus
 
@@ -27,7 +28,9 @@ def _watched(sub: Subscription, watchlist: Watchlist) -> bool:
 
 async def list_subscriptions(ctx: Ctx) -> Reply:
     dest = await channel(ctx)
-    controls = "This channel's controls:\n" + bullet(dest.controls.describe(ctx.now), 30)
+    controls = "This channel's controls:\n" + bullet([
+        *dest.controls.describe(ctx.now), describe_followups(await ctx.storage.followups(dest.id))],
+        31)
     if not dest.subscriptions:
         return Reply("This channel has no subscriptions yet. Try /news subscribe company NAME "
                      "or /news subscribe topic TOPIC (see /news help).\n" + controls)

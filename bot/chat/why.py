@@ -87,18 +87,25 @@ async def why(ctx: Ctx, cmd: Why) -> Reply:
     if verdict.alert is not None:
         lines.append(explain_route(verdict, dest))
     lines.append(await _delivery_line(ctx, first.article.story, dest, bool(verdict.reasons)))
-    lines.append(await _story(ctx, first))
+    lines.append(await _story(ctx, first, dest))
     return Reply("\n".join(line for line in lines if line))
 
 
-async def _story(ctx: Ctx, stored: StoredArticle) -> str:
-    """Issue 12: the story it joined, and why (a follow-up, not an alert of its own)."""
+async def _story(ctx: Ctx, stored: StoredArticle, dest: Destination) -> str:
+    """Issue 12: the story it joined, and why (a follow-up, not an alert of its own), and what
+    became of its follow-up here."""
     placed = await ctx.storage.story_placement(stored.row_id)
     if placed is None or placed[0] is None:  # the first report of its story: nothing to add
         return ""
     joined, reason = placed
+    rows = await ctx.storage.delivery_states(
+        tenant=ctx.tenant, story=f"{stored.article.story} + {stored.article.key}")
+    here = [r for r in rows if r.address == dest.address]
+    followup = (" Its follow-up: " + _delivery(
+        here[0], ctx, await ctx.storage.destination_status(dest.id))) if here else ""
     return (f"Story: joined the story of {short(joined or '', 100)} ({reason}); a report of a "
-            "story already alerted is a follow-up (thread reply or edit), not a new alert.")
+            "story already alerted is a follow-up (thread reply or edit), not a new alert."
+            + followup)
 
 
 async def _delivery_line(ctx: Ctx, story: str, dest: Destination, routed: bool) -> str:

@@ -24,6 +24,7 @@ from bot.domain.alert import Subscription
 from bot.domain.article import FeedSource
 from bot.domain.controls import ChannelControls
 from bot.domain.errors import ConfigError
+from bot.domain.story import FOLLOWUPS  # what a later report of an alerted story does
 from bot.domain.watchlist import Watchlist
 
 ADDRESS_KINDS = ("console", "jsonl", "slack", "discord", "discord-webhook")
@@ -34,7 +35,6 @@ _FEED_KEYS = ("url", "path", "title", "interval_minutes", "backfill")
 _DEFAULT_KEYS = ("title", "interval_minutes", "backfill")
 _DESTINATION_KEYS = ("to", "companies", "topics", "company_and_topic", "followups",
                      *CONTROL_KEYS)
-FOLLOWUPS = ("thread", "edit", "off")  # what a later report of an alerted story does (issue 12)
 
 
 @dataclass(frozen=True, slots=True)

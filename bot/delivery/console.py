@@ -21,10 +21,13 @@ except ImportError:  # pragma: no cover - Windows: one writer per file
 log = logging.getLogger(__name__)
 
 
-def also_covered(alert: Alert) -> str:
-    """A follow-up under its story's alert: the other outlet, its title and link."""
+def also_covered(alert: Alert, merged: tuple[str, ...] = ()) -> str:
+    """A follow-up under its story's alert: the other outlet, its title and link (and the
+    outlets of later reports merged into it)."""
+    more = [o for o in dict.fromkeys(merged) if o and o != alert.feed]
     return f"   ↳ Also covered by {alert.feed}: {alert.title}" + (
-        f"\n     {alert.url}" if alert.url else "")
+        f"\n     {alert.url}" if alert.url else "") + (
+        f"\n     and by {', '.join(more)}" if more else "")
 
 
 def format_console(alert: Alert) -> str:
@@ -53,7 +56,8 @@ class ConsoleSink:
 
     async def send(self, delivery: Delivery) -> SendResult:
         # control characters from feeds must not drive the terminal
-        shown = (also_covered(delivery.alert) if delivery.reply_to_story is not None
+        shown = (also_covered(delivery.alert, delivery.also_covered)
+                 if delivery.reply_to_story is not None
                  else format_console(delivery.alert))  # issue 12: a follow-up is one line
         text = "".join(ch if ch.isprintable() or ch == "\n" else " " for ch in shown)
         self.stream.write(text + "\n")

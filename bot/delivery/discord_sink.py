@@ -92,6 +92,8 @@ def channel_body(delivery: Delivery) -> dict[str, Any]:
     """The JSON body of ``POST /channels/{id}/messages``: rendered alert, no mentions, nonce,
     and the delivery's marker at the end of the embed footer."""
     body = render_discord(delivery.alert)
+    if delivery.reply_to is not None and delivery.followups == "thread":  # reports merged in
+        body = discord_with_also_covered(body, delivery.also_covered)
     body["allowed_mentions"] = allowed_mentions(delivery.alert)  # none, or the channel's role
     body["nonce"] = delivery_nonce(delivery)
     body["enforce_nonce"] = True
@@ -107,6 +109,8 @@ def channel_body(delivery: Delivery) -> dict[str, Any]:
 
 def webhook_body(delivery: Delivery) -> dict[str, Any]:
     body = render_discord(delivery.alert)
+    if delivery.reply_to is not None and delivery.followups == "thread":  # reports merged in
+        body = discord_with_also_covered(body, delivery.also_covered)
     body["allowed_mentions"] = allowed_mentions(delivery.alert)  # none, or the channel's role
     return body
 

@@ -142,6 +142,7 @@ class SlackSink:
         key = f"slack:{channel}"
         auth, _ = await self._auth(delivery)
         if delivery.reply_to and delivery.followups == "thread":  # issue 12: in the thread
+            payload = slack_with_also_covered(payload, delivery.also_covered)  # (merged ones)
             payload["thread_ts"] = delivery.reply_to
         await self.pacer.acquire(key)
         response = await self._call(key, channel, partial(

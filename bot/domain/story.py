@@ -3,11 +3,28 @@ signature, a placed member of the window, a match and why, a storage lookup, a p
 
 from __future__ import annotations
 
+import base64
+from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+FOLLOWUPS = ("thread", "edit", "off")  # what a later report of an alerted story does
+FOLLOWUP_MEANS = {
+    "thread": "a later report of a story alerted here is a reply in the alert's thread",
+    "edit": "a later report of a story alerted here adds its outlet to the alert's "
+            "“Also covered by” line",
+    "off": "a later report of a story alerted here posts nothing",
+}
+
+
+def describe_followups(mode: str) -> str:
+    """The follow-up setting, as `/news list` shows it."""
+    return f"followups {mode}: {FOLLOWUP_MEANS.get(mode, mode)}"
+
+
+FOLLOWUP_GAP = timedelta(minutes=10)  # at most one follow-up per story and destination per gap
 SEARCH_DF = 50  # keys of more window articles than this do not find candidates: a story's own
 # names, numbers and rare words are shared by its few reports, common ones by too many to read
 
@@ -31,11 +48,18 @@ class StoryFeatures:
     names: tuple[str, ...]
     numbers: tuple[str, ...]
     event: str | None
+    words: bytes = b""  # a longer bottom-k sketch, packed unsigned 32-bit hashes (containment)
+    wording: int = 0  # a hash of every distinct word (short items: the same words or not)
+
+    def word_hashes(self) -> array[int]:
+        hashes = array("I")
+        hashes.frombytes(self.words)
+        return hashes
 
     def to_json(self) -> dict[str, object]:
         return {"sketch": list(self.sketch), "vocabulary": self.vocabulary,
-                "names": list(self.names),
-                "numbers": list(self.numbers), "event": self.event}
+                "names": list(self.names), "numbers": list(self.numbers), "event": self.event,
+                "words": base64.b64encode(self.words).decode("ascii"), "wording": self.wording}
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> StoryFeatures:
@@ -45,11 +69,15 @@ class StoryFeatures:
 
         event = data.get("event")
         vocabulary = data.get("vocabulary")
+        words, wording = data.get("words"), data.get("wording")
+        packed = base64.b64decode(words) if isinstance(words, str) else b""
         return cls(sketch=tuple(int(str(h)) for h in seq("sketch")),
                    vocabulary=vocabulary if isinstance(vocabulary, int) else 0,
                    names=tuple(str(n) for n in seq("names")),
                    numbers=tuple(str(n) for n in seq("numbers")),
-                   event=event if isinstance(event, str) else None)
+                   event=event if isinstance(event, str) else None,
+                   words=packed if len(packed) % 4 == 0 else b"",
+                   wording=wording if isinstance(wording, int) else 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,3 +134,4 @@ class FollowupTarget:
     message_id: str | None  # the first alert's platform message id, once sent
     first_alert: dict[str, Any] | None = None  # its Alert JSON
     outlets: tuple[str, ...] = ()  # feeds of the story's follow-ups already sent there
+    merged: tuple[str, ...] = ()  # feeds of later reports merged into this follow-up

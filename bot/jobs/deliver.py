@@ -75,6 +75,7 @@ class DeliveryReport:
     expired: int = 0
     rejected: int = 0
     elsewhere: int = 0  # pending, but another worker is delivering them right now
+    scheduled: int = 0  # follow-ups waiting for their slot: on time, not undelivered
 
     @property
     def retried(self) -> int:  # the older name
@@ -91,7 +92,8 @@ class DeliveryReport:
     def with_backlog(self, backlog: Backlog) -> DeliveryReport:
         """Undelivered counts as they stand now (pending alerts of every destination)."""
         return replace(self, retrying=backlog.retrying, waiting=backlog.waiting,
-                       stopped=backlog.stopped, elsewhere=backlog.elsewhere)
+                       stopped=backlog.stopped, elsewhere=backlog.elsewhere,
+                       scheduled=backlog.scheduled)
 
 
 def retry_delay(attempts: int, retry_after: float | None, jitter: float = 0.5) -> timedelta:

@@ -12,6 +12,8 @@
   "2 billion dollars", "2 Milliarden Dollar" and "deux milliards" are all ``2e9``; "15%",
   "15 per cent" and "15 Prozent" are ``15%``. Bare numbers under 1,000 and years are left out
   (dates and ages say little about the event).
+- ``wording``: a hash of every distinct word, short words and digits too: two short items (a
+  title alone) are near-copies only when it is the same ("Acme news 0-1" is not "Acme news 0-2").
 - ``event``: the kind of event the title and lede report (funding, acquisition, regulation, ...)
   from a small built-in lexicon in en/fr/de/es/it; a deal and the regulator's inquiry into it are
   two stories. Built in rather than read from a tenant's watchlist: an article belongs to one
@@ -23,12 +25,14 @@ from __future__ import annotations
 import re
 import unicodedata
 import zlib
+from array import array
 from collections import Counter
 from collections.abc import Sequence
 
 from bot.domain.story import StoryFeatures
 
-SKETCH = 48  # hashes kept per article
+SKETCH = 48  # hashes kept per article for the Jaccard estimate and the index
+WORDS = 160  # hashes kept for containment (about every content word of the lede)
 MAX_NAMES = 16  # names kept per article
 MAX_NUMBERS = 8
 LEDE_CHARS = 1500  # what is read: the top of an article is what copies and rewrites share
@@ -50,7 +54,7 @@ _NOT_NAMES = frozenset({
 })
 _START = "xxsx"  # marks a sentence start among the words (never a name: lower case)
 _BREAK = "xxpx"  # marks other punctuation: a name does not run across it
-_SENTENCE_MARKS = re.compile(r"[.!?:;]+[\"')\]]*\s+|\n+")
+_SENTENCE_MARKS = re.compile(r"[.!?:;]+[\"')\]]*\s+")  # (newlines: str.replace, faster)
 _OTHER_MARKS = re.compile(r"[,()\[\]\"/|]")
 _WORDS = re.compile(r"[A-Za-z0-9]+")
 MAX_RUN = 3  # words in one name ("Competition and Markets Authority" keeps "Markets Authority")
@@ -60,7 +64,8 @@ def _words(title: str, lede: str) -> list[str]:
     """The words of title and lede, accents stripped, case kept, with sentence and punctuation
     marks (one NFKD pass and a few regular expressions: no per-character Python)."""
     plain = unicodedata.normalize("NFKD", f"{title}\n{lede}").encode("ascii", "ignore").decode()
-    marked = _OTHER_MARKS.sub(f" {_BREAK} ", _SENTENCE_MARKS.sub(f" {_START} ", plain))
+    marked = _OTHER_MARKS.sub(f" {_BREAK} ", _SENTENCE_MARKS.sub(
+        f" {_START} ", plain.replace("\n", f" {_START} ")))
     return _WORDS.findall(marked)
 
 
@@ -70,35 +75,32 @@ def _title_case(title: Sequence[str]) -> bool:
     return bool(long) and sum(w[0].isupper() for w in long) * 2 > len(long)
 
 
-def _name_runs(words: list[str], title_len: int) -> list[tuple[int, str]]:
-    """(position, name) of each run of capitalised words that are never written in lower case
-    and are capitalised at least once inside a sentence of the text (so "The", "Meanwhile" or a
-    title-case headline's words are not names)."""
-    lower = {w for w in words if w.islower()}
-    mid = {words[i] for i in range(title_len + 1, len(words))
-           if words[i][0].isupper() and words[i - 1] != _START}
+def _name_words(words: list[str], title_len: int) -> set[str]:
+    """The capitalised words that are never written in lower case and are capitalised at least
+    once inside a sentence of the text (so "The", "Meanwhile" or a title-case headline's words
+    are not names)."""
+    mid = {w for before, w in zip(words[title_len:-1], words[title_len + 1:], strict=True)
+           if w[0].isupper() and before != _START}
     if not _title_case(words[:title_len]):  # a sentence-case title's names count too
         mid.update(w for w in words[1:title_len] if w[0].isupper())
-    runs: list[tuple[int, str]] = []
-    run: list[str] = []
-    begin = 0
-    for i, word in enumerate([*words, _START]):
-        if word in mid and len(word) > 1 and word.lower() not in lower:
-            if not run:
-                begin = i
-            run.append(word.lower())
-            continue
-        if run and not (len(run) == 1 and run[0] in _NOT_NAMES):
-            runs.append((begin, " ".join(run[-MAX_RUN:])))
-        run = []
-    return runs
+    written = set(words)  # (a capitalised word's lower-case form among them: written so)
+    return {w for w in mid if len(w) > 1 and w.lower() not in written}
 
 
 def _names(words: list[str], title_len: int) -> tuple[str, ...]:
-    """The most prominent names: by mentions, a title mention counting three times."""
+    """The most prominent names (runs of name words): by mentions, a title mention counting
+    three times."""
+    names = _name_words(words, title_len)
     score: Counter[str] = Counter()
-    for pos, name in _name_runs(words, title_len):
-        score[name] += 3 if pos < title_len else 1
+    for weight, part in ((3, words[:title_len]), (1, words[title_len:])):
+        run: list[str] = []
+        for word in (*part, _START):
+            if word in names:
+                run.append(word)
+            elif run:
+                if len(run) > 1 or run[0].lower() not in _NOT_NAMES:
+                    score[" ".join(run[-MAX_RUN:]).lower()] += weight
+                run = []
     ranked = sorted(score.items(), key=lambda kv: (-kv[1], kv[0]))
     return tuple(k for k, _ in ranked[:MAX_NAMES])
 
@@ -123,8 +125,10 @@ _WORD_NUMBERS: dict[str, float] = {
 _SCALE_ALT = "|".join(sorted((re.escape(s) for s in _SCALES), key=len, reverse=True))
 _PCT_ALT = "|".join(re.escape(p) for p in _PERCENT)
 _TAIL = rf"(?:\s?(?P<pct>{_PCT_ALT})|\s?(?P<scale>{_SCALE_ALT})\b\.?)"
-_NUMBER = re.compile(r"(?<![\w.,])(?P<num>\d{1,3}(?:[.,\u00a0\u202f]\d{3})+|\d+(?:[.,]\d+)?)"
-                     + _TAIL + "?")  # on lower-cased text
+_NUMBER = re.compile(r"(?P<num>\d(?<![\w.,]\d)(?:\d{0,2}(?:[.,\u00a0\u202f]\d{3})+"
+                     r"|\d*(?:[.,]\d+)?))" + _TAIL + "?")
+# (on lower-cased text; a number starts with a digit not inside a word or a number: the pattern
+# opens with the digit, so re scans for digits, and looks behind only there)
 
 
 def _number_value(raw: str) -> float | None:
@@ -188,16 +192,45 @@ _EVENTS: dict[str, str] = {
     "launch": r"launch\w*|unveils?|releases?|lance|devoile|stellt vor|vorgestellt|lanza"
               r"|presenta|lancia",
 }
-_EVENT_RE = re.compile(" (?:" + "|".join(f"(?P<{k}>{alt})" for k, alt in _EVENTS.items())
-                       + ")(?= )")
+
+
+_Kinds = tuple[tuple[re.Pattern[str], str], ...]
+
+
+def _event_lexicon() -> tuple[dict[str, str], re.Pattern[str], _Kinds]:
+    """The lexicon as a word -> kind table (single words, "invests?" as two), one pattern for
+    the rest (phrases, word stems) and what kind each of those is: a table look-up per word
+    instead of trying every alternative at every word. Where two kinds have a word, the first
+    kind has it."""
+    words: dict[str, str] = {}
+    rest: list[tuple[str, str]] = []
+    for kind, alternatives in _EVENTS.items():
+        for alt in alternatives.split("|"):
+            if re.fullmatch(r"[a-z]+s?\??", alt):
+                base = alt.rstrip("?")
+                for form in (base[:-1], base) if alt.endswith("?") else (base,):
+                    words.setdefault(form, kind)
+            elif alt and not set(alt.split()) & set(words):  # (a phrase with such a word: it)
+                rest.append((alt, kind))
+    pattern = re.compile(" (" + "|".join(alt for alt, _ in rest) + ")(?= )")
+    return words, pattern, tuple((re.compile(alt), kind) for alt, kind in rest)
+
+
+_EVENT_WORDS, _EVENT_REST, _REST_KINDS = _event_lexicon()
+
+
+def _rest_kind(found: str) -> str:
+    return next(kind for alt, kind in _REST_KINDS if alt.fullmatch(found))
 
 
 def _event(title: Sequence[str], lede: Sequence[str]) -> str | None:
     """The event kind with most hits in the title (counted three times) and the lede, or None."""
     counts: Counter[str] = Counter()
     for weight, words in ((3, title), (1, lede)):
-        for m in _EVENT_RE.finditer(f" {' '.join(words)} "):
-            counts[str(m.lastgroup)] += weight
+        for kind in filter(None, map(_EVENT_WORDS.get, words)):
+            counts[kind] += weight
+        for found in _EVENT_REST.findall(f" {' '.join(words)} "):
+            counts[_rest_kind(found)] += weight
     ranked = counts.most_common(2)
     if not ranked or (len(ranked) == 2 and ranked[0][1] == ranked[1][1]):
         return None
@@ -205,11 +238,47 @@ def _event(title: Sequence[str], lede: Sequence[str]) -> str | None:
 
 
 # --- wording --------------------------------------------------------------------------------------
-def _sketch(words: Sequence[str]) -> tuple[tuple[int, ...], int]:
-    """Bottom-k sketch of the vocabulary: the ``SKETCH`` smallest crc32 of the distinct words of
-    four letters or more (short words are mostly grammar), and how many there were."""
-    hashes = sorted(zlib.crc32(w.encode()) for w in set(words) if len(w) >= 4)
-    return tuple(hashes[:SKETCH]), len(hashes)
+# function words of four letters or more in en/fr/de/es/it: every article has them, so a short
+# report's share of words found in a longer one counts only the words that say something
+_FUNCTION_TEXT = """
+about above after again against also although among another around because been before being
+below between both could does doing down during each either even ever every from further have
+having here however into itself just like many more most much must never only other ought over
+same shall should since some such than that their theirs them then there these they this those
+though through under until upon very were what when where whether which while whom whose will
+with within without would your yours said says year years told according
+avec aussi autre autres avant avait cela cette ceux comme dans depuis donc elle elles encore
+entre leur leurs mais meme nous notre pour pourquoi quand quel quelle sans selon sont sous
+tous tout toute toutes tres vers votre vous etait etre fait faire apres alors aux
+aber alle allem allen aller alles also auch auf aus bei beim bis damit dann dass dein deine dem
+den denn der des dessen die dies diese diesem diesen dieser dieses doch dort durch eine einem
+einen einer eines etwas fur gegen hatte hatten hier hinter ihre ihrem ihren ihrer ihres immer
+jede jedem jeden jeder jedes jetzt kann kein keine konnen mehr mein meine mich mir mit muss nach
+nicht noch nun oder ohne schon sehr sein seine seinem seinen seiner sich sind soll sollen uber
+und uns unser unter vom von vor wann warum was weil welche welchem welchen welcher wenn werden
+wie wieder will wird wurde wurden zum zur zwischen sagte sagt
+ante bajo cada como con contra cual cuando desde donde durante ellas ellos entre esta estaba
+estan este esto estos hacia hasta mientras mucho muy nada nosotros otra otras otro otros para
+pero poco porque puede sido sobre solo tambien tanto tiene todo todos tras una unas unos
+anche ancora avere come con dalla dalle degli della delle dello dopo essere fare hanno loro
+molto nella nelle negli nostro ogni perche piu piu poi quale quando quella quelle quelli
+quello questa queste questi questo sono stato stata tutti tutto uno una
+"""
+_FUNCTION_WORDS = frozenset(_FUNCTION_TEXT.split())
+
+
+# --- wording --------------------------------------------------------------------------------------
+def _sketch(folded: Sequence[str]) -> tuple[tuple[int, ...], bytes, int, int]:
+    """Bottom-k sketches of the vocabulary (the distinct words of four letters or more that are
+    not function words): the ``SKETCH`` smallest crc32, the ``WORDS`` smallest (as packed
+    unsigned 32-bit integers), how many words there were, and a hash of every distinct word
+    (short ones too: a sum of their crc32, so no sorting)."""
+    distinct = set(folded)
+    vocabulary = {w for w in distinct if len(w) >= 4}.difference(_FUNCTION_WORDS)
+    hashes = sorted(map(zlib.crc32, map(str.encode, vocabulary)))
+    wording = (sum(hashes) + sum(map(zlib.crc32, map(str.encode, distinct - vocabulary)))
+               ) & 0xFFFFFFFF
+    return tuple(hashes[:SKETCH]), array("I", hashes[:WORDS]).tobytes(), len(hashes), wording
 
 
 def story_features(title: str, text: str) -> StoryFeatures:
@@ -217,8 +286,10 @@ def story_features(title: str, text: str) -> StoryFeatures:
     lede = text[:LEDE_CHARS]
     words = _words(title, lede)
     title_len = words.index(_START) if _START in words else len(words)
-    folded = [w.lower() for w in words if w not in (_START, _BREAK)]
-    sketch, vocabulary = _sketch(folded)
+    folded = f" {' '.join(words)}".lower().replace(f" {_START}", "").replace(
+        f" {_BREAK}", "").split()  # (str methods: no Python loop)
+    sketch, packed, vocabulary, wording = _sketch(folded)
     return StoryFeatures(sketch=sketch, vocabulary=vocabulary, names=_names(words, title_len),
+                         words=packed, wording=wording,
                          numbers=_numbers(f"{title}\n{lede}".lower(), folded),
                          event=_event(folded[:title_len], folded[title_len:EVENT_WORDS]))

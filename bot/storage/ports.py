@@ -83,8 +83,10 @@ class DelivererStorage(Protocol):
                                  ) -> list[DestinationBatch]:
         ...
 
-    async def followup_target(self, destination_id: int, story: str) -> FollowupTarget:
-        """A follow-up's destination setting and its story's first alert there (issue 12)."""
+    async def followup_target(self, destination_id: int, story: str,
+                              followup_id: int | None = None) -> FollowupTarget:
+        """A follow-up's destination setting and its story's first alert there, and the
+        outlets merged into follow-up ``followup_id`` (issue 12)."""
         ...
 
     async def expire_deliveries(self, cutoff: datetime, now: datetime, max_age: str) -> int:
@@ -178,6 +180,13 @@ class ChatStorage(ControlsStorage, Protocol):
 
     async def story_placement(self, article_row_id: int) -> tuple[str | None, str | None] | None:
         """(joined ref, reason) of a stored article's story (issue 12); None if not placed."""
+        ...
+
+    async def followups(self, destination_id: int) -> str:
+        """The destination's follow-up setting: thread | edit | off (issue 12)."""
+        ...
+
+    async def set_followups(self, destination_id: int, followups: str) -> None:
         ...
 
     async def watchlist(self, tenant: str) -> Watchlist:

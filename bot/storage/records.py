@@ -111,6 +111,7 @@ class Backlog:
     waiting: int = 0
     stopped: int = 0
     elsewhere: int = 0
+    scheduled: int = 0  # follow-ups waiting for their slot (one per story every few minutes)
 
 
 @dataclass(frozen=True, slots=True)

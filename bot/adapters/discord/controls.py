@@ -1,11 +1,11 @@
 """The channel controls as Discord slash commands: ``/news digest``, ``quiet``, ``timezone``,
 ``mute``, ``unmute``, ``cap``, ``max-age``, ``exclude``, ``unexclude``, ``prominent-only``, and
-``/news-admin mention``, ``admin-channel``, ``status``. Each option is turned into the command
-grammar's text and run through ``run_command`` like every other command."""
+``/news-admin mention``, ``followups``, ``admin-channel``, ``status``. Each option is turned into
+the command grammar's text and run through ``run_command`` like every other command."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
@@ -76,7 +76,8 @@ def news_controls(service: Commands) -> list[app_commands.Command[Any, Any, None
 
 
 def admin_controls(service: Commands) -> list[app_commands.Command[Any, Any, None]]:
-    """The ``/news-admin`` subcommands: the channel's mention, the admin channel, status."""
+    """The ``/news-admin`` subcommands: the channel's mention, its follow-ups, the admin
+    channel, status."""
 
     async def mention(interaction: Interaction, role: discord.Role | None = None,
                       company: NAME | None = None, topic: NAME | None = None) -> None:
@@ -84,6 +85,10 @@ def admin_controls(service: Commands) -> list[app_commands.Command[Any, Any, Non
         text += "".join(f" {key} {quote(value)}" for key, value in
                         (("company", company), ("topic", topic)) if value)
         await run_command(service, interaction, text, admin=True)
+
+    async def followups(interaction: Interaction,
+                        mode: Literal["thread", "edit", "off"]) -> None:
+        await run_command(service, interaction, f"followups {mode}", admin=True)
 
     async def admin_channel(interaction: Interaction, off: bool = False) -> None:
         await run_command(service, interaction, "admin-channel off" if off else "admin-channel",
@@ -95,6 +100,8 @@ def admin_controls(service: Commands) -> list[app_commands.Command[Any, Any, Non
     specs: list[tuple[str, str, Any]] = [
         ("mention", "Ping this role with alerts here, or of one subscription (no role: off)",
          mention),
+        ("followups", "Later reports of a story alerted here: thread reply, edit, or off",
+         followups),
         ("admin-channel", "Post admin notices (feed failing, channel stopped) here", admin_channel),
         ("status", "The admin channel and the latest admin notices", status),
     ]

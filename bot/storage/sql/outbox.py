@@ -222,21 +222,24 @@ class OutboxStore(StoreBase):
         another worker's hands (its destination leased elsewhere, or about to be)."""
         served = set(platforms)
         fresh = deliveries.c.last_error.is_(None)
+        later = and_(fresh, deliveries.c.reply_to.is_not(None),
+                     deliveries.c.next_attempt_at > now)  # a follow-up waiting for its slot
         query = (select(destinations.c.address, destinations.c.active,
                         and_(destinations.c.lease_until > now,
                              destinations.c.lease_owner != owner).label("leased"),
-                        fresh.label("fresh"),
+                        fresh.label("fresh"), later.label("later"),
                         func.coalesce(destinations.c.paused_until > now, False).label("paused"),
                         func.count())
                  .join(deliveries, deliveries.c.destination_id == destinations.c.id)
                  .where(deliveries.c.status == "pending")
-                 .group_by(destinations.c.id, fresh))
+                 .group_by(destinations.c.id, fresh, later))
         async with self.tx() as conn:
             rows = (await conn.execute(query)).all()
-        counts = {"retrying": 0, "waiting": 0, "stopped": 0, "elsewhere": 0}
-        for address, active, leased, never_failed, paused, n in rows:
+        counts = {"retrying": 0, "waiting": 0, "stopped": 0, "elsewhere": 0, "scheduled": 0}
+        for address, active, leased, never_failed, scheduled, paused, n in rows:
             key = ("stopped" if not active else
                    "waiting" if platform_of(address) not in served else
+                   "scheduled" if scheduled else
                    "elsewhere" if leased or (never_failed and not paused) else "retrying")
             counts[key] += n
         return Backlog(**counts)

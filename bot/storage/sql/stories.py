@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 
 from bot.domain.article import Article
 from bot.domain.story import (
+    FOLLOWUP_GAP,
     FollowupTarget,
     StoryFeatures,
     StoryLookup,
@@ -34,7 +35,9 @@ from bot.storage.sql.tables import (
     story_signatures,
 )
 
-FOLLOWUP_GAP = timedelta(minutes=10)  # at most one follow-up per story and destination per gap
+MERGE_MARGIN = timedelta(minutes=1)  # a waiting follow-up due sooner is left as it is
+ALSO_KEY = "also_covered"  # in a follow-up row's alert JSON: the outlets of reports merged into it
+MAX_MERGED = 50
 MAX_CANDIDATES = 500
 
 
@@ -74,8 +77,10 @@ class StoryStore(StoreBase):
                         for r in rows)
         return StoryLookup(members, df, size)
 
-    async def followup_target(self, destination_id: int, story: str) -> FollowupTarget:
-        """The destination's follow-up setting and the state of ``story``'s first alert."""
+    async def followup_target(self, destination_id: int, story: str,
+                              followup_id: int | None = None) -> FollowupTarget:
+        """The destination's follow-up setting, the state of ``story``'s first alert, the
+        outlets of its follow-ups sent there, and those merged into follow-up ``followup_id``."""
         async with self.tx() as conn:
             mode = (await conn.execute(select(destinations.c.followups).where(
                 destinations.c.id == destination_id))).scalar_one_or_none()
@@ -86,10 +91,21 @@ class StoryStore(StoreBase):
             sent = (await conn.execute(select(deliveries.c.alert).where(
                 deliveries.c.destination_id == destination_id, deliveries.c.reply_to == story,
                 deliveries.c.status == "sent").order_by(deliveries.c.id))).scalars().all()
+            merged: dict[str, Any] = {} if followup_id is None else (await conn.execute(select(
+                deliveries.c.alert).where(deliveries.c.id == followup_id))).scalar() or {}
         return FollowupTarget(mode or "thread", first.status if first else None,
                               first.message_id if first else None,
                               first.alert if first else None,
-                              tuple(str(a.get("feed", "")) for a in sent))
+                              tuple(str(o) for a in sent
+                                    for o in (a.get("feed", ""), *a.get(ALSO_KEY, []))),
+                              tuple(str(o) for o in merged.get(ALSO_KEY, [])))
+
+    async def followups(self, destination_id: int) -> str:
+        """What later reports of an alerted story do in this destination: thread | edit | off."""
+        async with self.tx() as conn:
+            mode = (await conn.execute(select(destinations.c.followups).where(
+                destinations.c.id == destination_id))).scalar_one_or_none()
+        return mode or "thread"
 
     async def set_followups(self, destination_id: int, followups: str) -> None:
         """What later reports of an alerted story do in this destination: thread | edit | off."""
@@ -153,10 +169,15 @@ async def _write_placements(store: StoreBase, conn: Any, rec: PollRecord, keys: 
             {"key": k[:300], "signature_id": sig, "at": p.at} for k in p.keys])
 
 async def _queue_followups(store: StoreBase, conn: Any, rec: PollRecord,
-                      queued: Sequence[NewDelivery]) -> int:
-    """A follow-up row for each alert of an article that joined a story some other article
-    of which already has a row in that destination (the first alert). One follow-up per
-    (destination, article); each waits ``FOLLOWUP_GAP`` after the story's previous one."""
+                           queued: Sequence[NewDelivery]) -> int:
+    """A follow-up for each alert of an article that joined a story some other article of
+    which already has a row in that destination (the first alert).
+
+    A follow-up passes the channel's screen like an alert: one the channel's controls keep back
+    (mute, exclusion, max_age, prominent_only) is stored as ``filtered``, with the reason, and
+    never sent. The others are paced: the first goes out at once, later ones wait ``FOLLOWUP_GAP``
+    after the story's previous follow-up, and a report arriving while one is still waiting for
+    its slot is added to it (one follow-up naming the outlets, not one per report)."""
     joined = {p.article_key for p in rec.stories if p.match is not None}
     created = 0
     for d in queued:
@@ -168,15 +189,38 @@ async def _queue_followups(store: StoreBase, conn: Any, rec: PollRecord,
             deliveries.c.story == d.alert.story))).scalar_one_or_none()
         if first is None or first == d.article_key:
             continue
+        if not d.filtered and await _merge_followup(conn, d, rec.now):
+            continue
         last = (await conn.execute(select(func.max(deliveries.c.next_attempt_at)).where(
             deliveries.c.destination_id == d.destination_id,
-            deliveries.c.reply_to == d.alert.story))).scalar_one_or_none()
+            deliveries.c.reply_to == d.alert.story,
+            deliveries.c.status != "filtered"))).scalar_one_or_none()
         due = rec.now if last is None else max(rec.now, _aware(last) + FOLLOWUP_GAP)
         article_id = (await conn.execute(select(articles.c.id).where(
             articles.c.feed_id == rec.feed_id, articles.c.key == d.article_key))).scalar()
         created += (await conn.execute(store.insert_ignore(
             deliveries, "destination_id", "story").values(
             destination_id=d.destination_id, story=f"{d.alert.story} + {d.article_key}",
-            reply_to=d.alert.story, article_id=article_id, status="pending", attempts=0,
+            reply_to=d.alert.story, article_id=article_id, attempts=0,
+            status="filtered" if d.filtered else "pending", last_error=d.filtered,
             next_attempt_at=due, alert=d.alert.to_json(), created_at=rec.now))).rowcount
     return created
+
+
+async def _merge_followup(conn: Any, d: NewDelivery, now: datetime) -> bool:
+    """Add ``d``'s outlet to the story's follow-up that waits for its slot in that destination
+    (not due before ``now + MERGE_MARGIN``, so no deliverer is sending it); False if none."""
+    row = (await conn.execute(select(deliveries.c.id, deliveries.c.alert).where(
+        deliveries.c.destination_id == d.destination_id, deliveries.c.reply_to == d.alert.story,
+        deliveries.c.status == "pending", deliveries.c.attempt_started_at.is_(None),
+        deliveries.c.next_attempt_at > now + MERGE_MARGIN)
+        .order_by(deliveries.c.id.desc()).limit(1))).first()
+    if row is None:
+        return False
+    alert = dict(row.alert)
+    outlets = [str(o) for o in alert.get(ALSO_KEY, [])]
+    if d.alert.feed and d.alert.feed not in (alert.get("feed"), *outlets):
+        outlets.append(d.alert.feed)
+    await conn.execute(update(deliveries).where(deliveries.c.id == row.id).values(
+        alert={**alert, ALSO_KEY: outlets[:MAX_MERGED]}))
+    return True
