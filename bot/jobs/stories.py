@@ -1,5 +1,5 @@
-"""The poller's story step (issue 12): sign a poll's new articles, ask storage for the window's
-candidates once, and place each article in a story (bot/pipeline/stories.py).
+"""The poller's story step (issue 12): sign a batch's alerted new articles, ask storage for the
+window's candidates once, and place each article in a story (bot/pipeline/stories.py).
 
 An article that joins a story takes the story key of the story's first article, so its alerts
 meet the first alert's outbox row (unique per destination and story) and become follow-ups
@@ -35,13 +35,6 @@ def story_lock(storage: object) -> asyncio.Lock:
 
 def _sign(articles: Sequence[Article]) -> list[StoryFeatures]:
     return [story_features(a.title, a.text) for a in articles]
-
-
-def with_stories(articles: Sequence[Article], placed: Sequence[Article]
-                 ) -> tuple[Article, ...]:
-    """``articles`` with the story keys ``placed`` gave the same articles."""
-    story = {a.key: a for a in placed}
-    return tuple(story.get(a.key, a) for a in articles)
 
 
 async def place_stories(storage: PollerStorage, articles: Sequence[Article], now: datetime
