@@ -143,6 +143,7 @@ class App:
         if fetcher is None:
             real = await Fetcher.create(max_bytes=settings.max_feed_bytes,
                                         total_timeout=settings.fetch_timeout,
+                                        per_host=settings.fetch_per_host,
                                         guard=NetGuard(allow_networks=settings.allow_networks))
             owned.append(real)
             fetcher = real
