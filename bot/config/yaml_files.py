@@ -122,8 +122,86 @@ def _decode(raw: bytes, path: Path) -> str:
                           f"{line}); save the file as UTF-8") from None
 
 
+class _Unusual(Exception):
+    """The lean path met something it leaves to the full one (see ``_lean``)."""
+
+
+_PLAIN_TAGS = frozenset({"tag:yaml.org,2002:str", "tag:yaml.org,2002:int",
+                         "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool",
+                         "tag:yaml.org,2002:null", "tag:yaml.org,2002:timestamp"})
+
+
+def _lean(text: str) -> Any:
+    """The document built straight from libyaml's events, without the node tree (the tree of a
+    100,000-company watchlist was ~90 MB at its peak, beside the built data). Only for the plain
+    case: no anchors or aliases, no tags but those of plain scalars (text, numbers, booleans,
+    null, dates), no merge keys, one document, keys that are text, numbers or booleans. Anything
+    else (or any error) raises ``_Unusual``, and the full path, with its checks and its
+    messages, parses the text again."""
+    loader = StrictLoader(text)
+    try:
+        stack: list[tuple[Any, Any]] = []  # (container, pending key or _NO_KEY)
+        root: Any = None
+        documents = 0
+        while True:
+            event = loader.get_event()
+            if isinstance(event, yaml.StreamEndEvent):
+                return root
+            if isinstance(event, (yaml.StreamStartEvent, yaml.DocumentEndEvent)):
+                continue
+            if isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise _Unusual
+                continue
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+                raise _Unusual
+            if isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                value = stack.pop()[0]
+            elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                if event.tag not in (None, "!"):
+                    raise _Unusual
+                stack.append(([], _NO_KEY) if isinstance(event, yaml.SequenceStartEvent)
+                             else ({}, _NO_KEY))
+                continue
+            elif isinstance(event, yaml.ScalarEvent):
+                tag = event.tag
+                if tag in (None, "!"):
+                    tag = loader.resolve(ScalarNode, event.value, event.implicit)
+                if tag not in _PLAIN_TAGS:
+                    raise _Unusual
+                value = loader.yaml_constructors[tag](
+                    loader, ScalarNode(tag, event.value, None, None, event.style))
+            else:
+                raise _Unusual
+            if not stack:
+                root = value
+                continue
+            container, key = stack[-1]
+            if isinstance(container, list):
+                container.append(value)
+            elif key is _NO_KEY:
+                if not isinstance(value, (str, int, float, bool)) or value in container:
+                    raise _Unusual  # (a key given twice: the full path names it)
+                stack[-1] = (container, value)
+            else:
+                container[key] = value
+                stack[-1] = (container, _NO_KEY)
+    except (yaml.YAMLError, ValueError, TypeError, KeyError) as exc:
+        raise _Unusual from exc
+    finally:
+        loader.dispose()
+
+
+_NO_KEY = object()
+
+
 def parse_yaml(text: str, path: Path) -> Any:
     """Parse one YAML document strictly; ConfigError naming the file, line and problem."""
+    try:
+        return _lean(text)
+    except _Unusual:
+        pass
     loader: StrictLoader | None = None
     try:
         loader = StrictLoader(text)
