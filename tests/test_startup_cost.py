@@ -55,3 +55,23 @@ def test_run_once_does_not_import_the_chat_layer_or_alembic() -> None:
     out = subprocess.run([sys.executable, "-c", RUN_ONCE_IMPORTS], capture_output=True,
                          text=True, check=True, timeout=120).stdout.strip()
     assert out == ""
+
+
+async def test_config_sync_writes_a_watchlist_only_when_it_changed(storage, clock) -> None:
+    from bot.domain.watchlist import Company, Topic, Watchlist
+
+    first = Watchlist(companies=(Company("Acme", aliases=("ACME",)), Company("Beta")),
+                      topics=(Topic("Funding", ("funding round",)),))
+    await storage.ensure_tenant("local", clock.now, name="operator")
+    assert await storage.sync_watchlist("local", first, clock.now)  # new: written
+    again = Watchlist(companies=(Company("Acme", aliases=("ACME",)), Company("Beta")),
+                      topics=(Topic("Funding", ("funding round",)),))
+    assert not await storage.sync_watchlist("local", again, clock.now)  # the same: not written
+    assert await storage.watchlist("local") is again  # and the poller reads that very object
+    changed = Watchlist(companies=(Company("Acme", aliases=("ACME",)), Company("Gamma")),
+                        topics=again.topics)
+    assert await storage.sync_watchlist("local", changed, clock.now)
+    assert [c.name for c in (await storage.watchlist("local")).companies] == ["Acme", "Gamma"]
+    longer = Watchlist(companies=(*changed.companies, Company("Delta")), topics=again.topics)
+    assert await storage.sync_watchlist("local", longer, clock.now)  # one more: written
+    assert await storage.sync_watchlist("local", changed, clock.now)  # one fewer: written
