@@ -64,6 +64,7 @@ async def test_config_sync_writes_a_watchlist_only_when_it_changed(storage, cloc
                       topics=(Topic("Funding", ("funding round",)),))
     await storage.ensure_tenant("local", clock.now, name="operator")
     assert await storage.sync_watchlist("local", first, clock.now)  # new: written
+    assert await storage.watchlist("local") is first  # (and not read back)
     again = Watchlist(companies=(Company("Acme", aliases=("ACME",)), Company("Beta")),
                       topics=(Topic("Funding", ("funding round",)),))
     assert not await storage.sync_watchlist("local", again, clock.now)  # the same: not written
