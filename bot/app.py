@@ -10,10 +10,10 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.chat.service import CommandService
 from bot.config.apply import sync_operator_config
 from bot.config.operator import OperatorConfig, load_config
 from bot.config.settings import Settings
@@ -31,7 +31,6 @@ from bot.jobs.liveness import Liveness
 from bot.jobs.looplag import LoopLag
 from bot.jobs.notices import Notices
 from bot.jobs.poll_feed import FeedFetcher, Poller, PollOutcome
-from bot.net.download import GuardedDownload
 from bot.net.fetcher import Fetcher
 from bot.net.netguard import NetGuard
 from bot.storage import Storage, open_storage
@@ -39,6 +38,7 @@ from bot.web.metrics import Metrics, TimedFetcher, metered
 
 if TYPE_CHECKING:  # Slack's libraries are imported only when Slack is configured
     from bot.adapters.slack.oauth import Workspaces
+    from bot.chat.service import CommandService
     from bot.delivery.slack_sink import SlackTokens
 
 log = logging.getLogger(__name__)
@@ -119,12 +119,20 @@ class App:
                                    self.destination_stopped, owner=self.owner,
                                    reap=self.liveness.reap,
                                    max_age=timedelta(days=settings.delivery_max_age_days))
-        guard = NetGuard(allow_networks=settings.allow_networks)
-        self.commands = CommandService(storage, defaults=config.watchlist, clock=clock,
-                                       url_vetter=guard.vet, download=GuardedDownload(guard))
         self._owned = owned
         self.slack_workspaces: Workspaces | None = None  # Slack for several workspaces
         self.loop_lag = LoopLag()  # event-loop stalls, for the logs and /metrics
+
+    @cached_property
+    def commands(self) -> CommandService:
+        """The chat commands (built, and bot/chat imported, when an adapter or a test first
+        asks: `run --once` never does)."""
+        from bot.chat.service import CommandService
+        from bot.net.download import GuardedDownload
+
+        guard = NetGuard(allow_networks=self.settings.allow_networks)
+        return CommandService(self.storage, defaults=self.config.watchlist, clock=self.clock,
+                              url_vetter=guard.vet, download=GuardedDownload(guard))
 
     @classmethod
     async def open(cls, settings: Settings, *, config: OperatorConfig | None = None,
@@ -138,6 +146,7 @@ class App:
         if fetcher is None:
             real = await Fetcher.create(max_bytes=settings.max_feed_bytes,
                                         total_timeout=settings.fetch_timeout,
+                                        per_host=settings.fetch_per_host,
                                         guard=NetGuard(allow_networks=settings.allow_networks))
             owned.append(real)
             fetcher = real

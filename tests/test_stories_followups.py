@@ -15,7 +15,7 @@ from commands_helpers import User, make_service
 from fakes.fake_discord import TOKEN, FakeDiscord
 from fakes.fake_slack import FakeSlack
 from feedserver import FeedServer, Item, rss
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from test_discord_e2e import FakeTime
 
 from bot.app import App, run_summary
@@ -27,7 +27,7 @@ from bot.domain.controls import Mute, QuietHours
 from bot.domain.errors import ConfigError
 from bot.domain.watchlist import Company, Watchlist
 from bot.jobs.poll_feed import Poller
-from bot.storage.sql.tables import destinations
+from bot.storage.sql.tables import deliveries, destinations, story_signatures
 
 # The app runs on the test clock: Slack's message ts count from the same time.
 pytestmark = pytest.mark.usefixtures("slack_on_clock")
@@ -373,3 +373,49 @@ async def test_edit_lists_every_outlet_of_reports_merged_within_the_gap(
     assert line.startswith("*Also covered by:*")
     assert all(outlet in line for outlet in ("Daily", "Herald", "Post"))
     assert len(slack.calls_to("chat.update")) == 2  # one edit now, one for the merged reports
+
+
+async def test_an_article_that_alerts_nobody_starts_no_story(storage, clock) -> None:
+    """Only articles that alert someone are placed in stories (issue 16: signing every new
+    article made a cycle 6x slower): the first report, read while nobody watched Microsoft,
+    leaves no trace; the first report after the subscription is the alert, the next one its
+    follow-up."""
+    service = make_service(storage, clock)
+    admin = User(service, admin=True)
+    wire, daily, weekly = ("https://news.example.org/rss", "https://feeds.example.net/rss",
+                           "https://news.example.org/weekly")
+    for url in (wire, daily, weekly):
+        assert (await admin("feeds add " + url)).ok
+    assert (await admin("watch add company Nvidia")).ok
+    assert (await admin("subscribe company Nvidia")).ok
+    fetcher = TwoOutlets()
+    poller = Poller(storage, fetcher)
+
+    async def poll(url: str, guid: str, art: dict[str, str], link: str) -> None:
+        clock.advance(minutes=20)
+        fetcher.bodies[url] = rss([Item(guid, art["title"], art["text"], link=link)])
+        await storage.make_due(clock.now)
+        for feed in await storage.claim_due_feeds(clock.now, 10, timedelta(minutes=5)):
+            assert (await poller.poll(feed, clock.now)).ok
+
+    await poll(wire, "w0", {"title": "Quiet day", "text": "Nothing to report today."},
+               "https://wire.example.org/0")  # every follow primed
+    await poll(wire, "w1", arts.MISTRAL_EN, "https://wire.example.org/a")
+    assert (await admin("watch add company Microsoft")).ok
+    assert (await admin("subscribe company Microsoft")).ok
+    await poll(daily, "d1", arts.MISTRAL_REWRITE, "https://daily.example.org/b")
+    await poll(weekly, "k1", arts.MISTRAL_FR, "https://weekly.example.com/c")
+
+    async with storage.tx() as conn:
+        rows = (await conn.execute(select(deliveries.c.story, deliveries.c.reply_to)
+                                   .order_by(deliveries.c.id))).all()
+        signed = (await conn.execute(select(func.count()).select_from(story_signatures)
+                                     )).scalar_one()
+    (alert_story, alert_reply), (followup_story, followup_reply) = rows
+    assert alert_reply is None and followup_reply == alert_story  # one alert, one follow-up
+    assert followup_story.startswith(alert_story + " + ")
+    assert signed == 2  # the daily's and the weekly's reports; not the wire's
+    assert "Story:" not in (await admin("why https://wire.example.org/a")).text
+    assert "Story:" not in (await admin("why https://daily.example.org/b")).text
+    assert ("Story: joined the story of “https://daily.example.org/b”"
+            in (await admin("why https://weekly.example.com/c")).text)

@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     summ.add_argument("--json", action="store_true")
     summ.add_argument("articles", nargs="?", default="-")
 
-    from bot.cli.preview import add_preview_parser
+    from bot.cli.preview_args import add_preview_parser
 
     add_preview_parser(sub)
 

@@ -21,10 +21,10 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from bot.cli.jsonl_input import InputArticle, read_articles
+from bot.cli.preview_args import add_preview_parser
 from bot.config.settings import Settings
 from bot.config.watchlist import load_watchlist
 from bot.domain.alert import Alert, Destination, Subscription
@@ -42,20 +42,8 @@ from bot.render.slack_blocks import SECTION_MAX, render_slack
 
 RENDERERS: dict[str, Callable[[Alert], dict[str, Any]]] = {
     "slack": render_slack, "discord": render_discord}
+__all__ = ["add_preview_parser", "cmd_preview"]
 PREVIEW_FEED = "newsbot preview"
-
-
-def add_preview_parser(subparsers: Any) -> None:
-    preview = subparsers.add_parser(
-        "preview", help="print the Slack/Discord payload each matched article would be sent as")
-    preview.add_argument("--platform", choices=sorted(RENDERERS), required=True)
-    preview.add_argument("--watchlist", type=Path,
-                         help="watchlist YAML (default: CONFIG_DIR/watchlist.yaml)")
-    preview.add_argument("--explain", action="store_true",
-                         help="add which cues decided each ambiguous company name")
-    preview.add_argument("--digest", action="store_true",
-                         help="print the ONE digest message of all matched articles instead")
-    preview.add_argument("articles", nargs="?", default="-", help="JSONL file, or - for stdin")
 
 
 def preview_destination(platform: str, watchlist: Watchlist) -> Destination:

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 from bot.adapters.background import BackgroundAdapter, start_all, stop_all
 from bot.app import App, run_summary
-from bot.chat.types import Commands
 from bot.cli.demo import run_demo
 from bot.cli.startup_log import masked_database_url, startup_lines
 from bot.config.settings import Settings
@@ -27,6 +26,7 @@ from bot.storage.sql.db import current_revision, make_engine, upgrade
 
 if TYPE_CHECKING:
     from bot.adapters.slack.oauth import Workspaces
+    from bot.chat.types import Commands
     from bot.storage import AppStateStorage
 
 log = logging.getLogger("newsbot")

@@ -9,8 +9,6 @@ written in one transaction each, whatever their number.
 
 from __future__ import annotations
 
-import asyncio
-import operator
 from dataclasses import replace
 from datetime import datetime
 
@@ -21,10 +19,7 @@ from bot.storage import ConfigSyncStorage
 async def sync_operator_config(storage: ConfigSyncStorage, config: OperatorConfig, now: datetime,
                                *, tenant: str = LOCAL_TENANT) -> None:
     await storage.ensure_tenant(tenant, now, name="operator")
-    stored = await storage.watchlist(tenant)  # (kept: the poller reads it next)
-    if stored is not config.watchlist and not await asyncio.to_thread(operator.eq, stored,
-                                                                       config.watchlist):
-        await storage.replace_watchlist(tenant, config.watchlist, now)
+    await storage.sync_watchlist(tenant, config.watchlist, now)  # (kept: the poller reads it)
     ids = await storage.ensure_feeds(config.feeds, now)
     await storage.follow_feeds(tenant, [(ids[s.url], s.title, s.backfill) for s in config.feeds],
                                source="config", now=now)

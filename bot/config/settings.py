@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     concurrency: int = Field(8, ge=1, le=256)  # feeds polled at once
     max_feed_bytes: int = Field(10 * 1024 * 1024, ge=KIB, le=GIB)
     fetch_timeout: float = Field(30.0, ge=1, le=600)
+    # connections to one host at once (politeness); many feeds on one server may want more
+    fetch_per_host: int = Field(2, ge=1, le=64)
     # networks (comma-separated CIDRs) a feed added from chat may be on, e.g. an intranet server
     fetch_allow_networks: str = ""
     log_level: str = "INFO"

@@ -95,21 +95,20 @@ def load_watchlist(path: str | Path) -> Watchlist:
 
 def watchlist_to_dict(watchlist: Watchlist) -> dict[str, Any]:
     """The YAML shape again (for storage and `watch list`); parse_watchlist reads it back."""
-    return {
-        "companies": [
-            {
-                "name": c.name,
-                "aliases": list(c.aliases),
-                "case_sensitive": c.case_sensitive,
-                "context": list(c.context),
-                "exclude": list(c.exclude),
-                "senses": list(c.senses),
-                "people": list(c.people),
-            }
-            for c in watchlist.companies
-        ],
-        "topics": [{"name": t.name, "keywords": list(t.keywords)} for t in watchlist.topics],
-    }
+    return {"companies": [company_to_dict(c) for c in watchlist.companies],
+            "topics": [topic_to_dict(t) for t in watchlist.topics]}
+
+
+def company_to_dict(c: Company) -> dict[str, Any]:
+    """One company's entry of ``watchlist_to_dict``."""
+    return {"name": c.name, "aliases": list(c.aliases), "case_sensitive": c.case_sensitive,
+            "context": list(c.context), "exclude": list(c.exclude), "senses": list(c.senses),
+            "people": list(c.people)}
+
+
+def topic_to_dict(t: Topic) -> dict[str, Any]:
+    """One topic's entry of ``watchlist_to_dict``."""
+    return {"name": t.name, "keywords": list(t.keywords)}
 
 
 # --- entries --------------------------------------------------------------------------------------

@@ -293,10 +293,8 @@ class ConfigSyncStorage(Protocol):
     async def remove_destinations_except(self, tenant: str, keep: set[str]) -> None:
         ...
 
-    async def watchlist(self, tenant: str) -> Watchlist:
-        ...
-
-    async def replace_watchlist(self, tenant: str, watchlist: Watchlist, now: datetime) -> None:
+    async def sync_watchlist(self, tenant: str, watchlist: Watchlist, now: datetime) -> bool:
+        """Store ``watchlist`` as the tenant's unless it already is; True if it was written."""
         ...
 
     async def resume_destination(self, destination_id: int) -> bool:

@@ -222,6 +222,8 @@ def newsbot_env(db: str, config: Path, concurrency: int) -> dict[str, str]:
            if not k.startswith(("SLACK_", "DISCORD_", "NEWSBOT_"))}
     env.update(NEWSBOT_DATABASE_URL=db, NEWSBOT_CONFIG_DIR=str(config),
                NEWSBOT_FETCH_ALLOW_NETWORKS="127.0.0.0/8", NEWSBOT_CONCURRENCY=str(concurrency),
+               # every feed is on 127.0.0.1: the floor's concurrency, not 2 per host
+               NEWSBOT_FETCH_PER_HOST=str(concurrency),
                NEWSBOT_HTTP_PORT="0", NEWSBOT_LOG_LEVEL="WARNING")
     return env
 

@@ -15,7 +15,7 @@ from bot.domain.article import Article, FeedSource
 from bot.domain.errors import StorageError
 from bot.storage.records import TRUSTED_SOURCES, FeedRow, Follow, NewDelivery, PollRecord
 from bot.storage.sql.base import StoreBase
-from bot.storage.sql.stories import store_stories
+from bot.storage.sql.stories import ArticleIds, article_ids, placement_pairs, store_stories
 from bot.storage.sql.tables import articles, deliveries, feeds, follows
 
 log = logging.getLogger(__name__)
@@ -299,11 +299,13 @@ class FeedStore(StoreBase):
         async with self.tx() as conn:
             if rows:
                 await conn.execute(self.insert_ignore(articles, "feed_id", "key"), rows)
-            counts = await self._queue_many(conn, recs)
-            for n, rec in enumerate(recs):  # issue 12: story signatures, follow-ups
-                new = {a.key for a in rec.articles}
-                counts[n] += await store_stories(self, conn, rec, rec.articles, [
-                    d for d in rec.deliveries if d.article_key in new])
+            ids = await article_ids(conn, sorted(
+                {(rec.feed_id, d.article_key) for rec in recs for d in rec.deliveries}
+                | set(placement_pairs([(rec, rec.articles) for rec in recs]))))
+            counts = await self._queue_many(conn, recs, ids)
+            followups = await store_stories(self, conn, [  # issue 12: signatures, follow-ups
+                (rec, rec.articles, _of_new(rec)) for rec in recs], ids)
+            counts = [a + b for a, b in zip(counts, followups, strict=True)]
             primed = [f for rec in recs for f in rec.primed_follows]
             if primed:
                 await conn.execute(update(follows).where(follows.c.id.in_(primed))
@@ -324,20 +326,12 @@ class FeedStore(StoreBase):
                  "next": rec.next_poll_at} for rec in recs])
         return counts
 
-    async def _queue_many(self, conn: Any, recs: Sequence[PollRecord]) -> list[int]:
-        """The outbox rows of several polls, in their order; how many each poll created."""
-        wanted = {(rec.feed_id, d.article_key) for rec in recs for d in rec.deliveries}
-        if not wanted:
+    async def _queue_many(self, conn: Any, recs: Sequence[PollRecord], ids: ArticleIds
+                          ) -> list[int]:
+        """The outbox rows of several polls, in their order; how many each poll created
+        (``ids``: the stored ids of their articles)."""
+        if not any(rec.deliveries for rec in recs):
             return [0] * len(recs)
-        ids: dict[tuple[int, str], int] = {}
-        pairs = sorted(wanted)
-        for i in range(0, len(pairs), CHUNK):
-            chunk = pairs[i:i + CHUNK]
-            rows = await conn.execute(
-                select(articles.c.feed_id, articles.c.key, articles.c.id).where(
-                    articles.c.feed_id.in_({f for f, _ in chunk}),
-                    articles.c.key.in_({k for _, k in chunk})))
-            ids.update({(f, k): a for f, k, a in rows if (f, k) in wanted})
         index = {rec.feed_id: n for n, rec in enumerate(recs)}
         owner = {a: index[f] for (f, _), a in ids.items()}
         values = [{"destination_id": d.destination_id, "story": d.alert.story,
@@ -363,7 +357,7 @@ class FeedStore(StoreBase):
                  "seen_at": rec.now} for a in batch])
             created = await self._queue(conn, rec, queued)
             # issue 12: the batch's story signatures, and follow-ups of joined stories
-            return created + await store_stories(self, conn, rec, batch, queued)
+            return created + (await store_stories(self, conn, [(rec, batch, queued)]))[0]
 
     async def _queue(self, conn: Any, rec: PollRecord, queued: Sequence[NewDelivery]) -> int:
         if not queued:
@@ -453,6 +447,12 @@ def _alerts_first(rec: PollRecord) -> list[Article]:
     for i, d in enumerate(rec.deliveries):
         first.setdefault(d.article_key, i)
     return sorted(rec.articles, key=lambda a: first.get(a.key, len(first)))
+
+
+def _of_new(rec: PollRecord) -> list[NewDelivery]:
+    """The poll's deliveries of its new articles."""
+    new = {a.key for a in rec.articles}
+    return [d for d in rec.deliveries if d.article_key in new]
 
 
 def _in_store_order(rec: PollRecord) -> list[NewDelivery]:

@@ -1,10 +1,11 @@
 """Stories in the database: the window's signatures, the keys that find them, follow-up rows.
 
 ``story_candidates`` is the database twin of ``bot.pipeline.stories.StoryWindow``'s index: key
-counts in the window, and the members sharing two searchable keys with a poll's articles.
-``write_placements`` and ``queue_followups`` run inside the poll's batch transaction (see
-``FeedStore._store_batch``), so an article, its story and its alerts or follow-ups are stored
-together or not at all.
+counts in the window, and the members sharing two searchable keys with a batch's articles (one
+lookup per poll batch). ``store_stories`` (``write_placements``, ``_queue_followups``) runs inside
+the polls' transaction (see ``FeedStore._store_polls``), so an article, its story and its alerts
+or follow-ups are stored together or not at all; the signatures and keys of all the polls of a
+transaction go in one executemany each.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bot.domain.story import (
     StoryFeatures,
     StoryLookup,
     StoryMember,
+    StoryPlacement,
     search_limit,
 )
 from bot.storage.records import NewDelivery, PollRecord
@@ -133,40 +135,86 @@ def _aware(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-async def store_stories(store: StoreBase, conn: Any, rec: PollRecord, batch: Sequence[Article],
-                        queued: Sequence[NewDelivery]) -> int:
-    """In a poll batch's transaction: the batch articles' story signatures, and follow-up rows
-    for the alerts of articles that joined an alerted story. Returns the follow-ups queued."""
+ArticleIds = dict[tuple[int, str], int]  # (feed id, article key) -> stored article's id
+CHUNK = 500  # pairs per IN (...) list
+
+
+async def article_ids(conn: Any, pairs: Sequence[tuple[int, str]]) -> ArticleIds:
+    """The stored ids of these (feed id, article key) pairs, a few statements for all."""
+    wanted = set(pairs)
+    ordered = sorted(wanted)
+    ids: ArticleIds = {}
+    for i in range(0, len(ordered), CHUNK):
+        chunk = ordered[i:i + CHUNK]
+        rows = await conn.execute(
+            select(articles.c.feed_id, articles.c.key, articles.c.id).where(
+                articles.c.feed_id.in_({f for f, _ in chunk}),
+                articles.c.key.in_({k for _, k in chunk})))
+        ids.update({(f, k): a for f, k, a in rows if (f, k) in wanted})
+    return ids
+
+
+def placement_pairs(polls: Sequence[tuple[PollRecord, Sequence[Article]]]
+                    ) -> list[tuple[int, str]]:
+    """(feed id, article key) of the placements ``store_stories`` will write."""
+    return [(rec.feed_id, p.article_key) for rec, batch in polls
+            for p in _placements(rec, batch)]
+
+
+async def store_stories(store: StoreBase, conn: Any,
+                        polls: Sequence[tuple[PollRecord, Sequence[Article],
+                                              Sequence[NewDelivery]]],
+                        ids: ArticleIds | None = None) -> list[int]:
+    """In a poll batch's transaction: the story signatures of each poll's batch articles (all
+    polls' in a few statements), and follow-up rows for the alerts of articles that joined an
+    alerted story. ``ids``: the stored articles' ids if the caller has them. Returns the
+    follow-ups queued per poll."""
+    if not any(rec.stories for rec, _, _ in polls):
+        return [0] * len(polls)
+    if ids is None:
+        ids = await article_ids(conn, placement_pairs([(r, b) for r, b, _ in polls]))
+    await write_placements(store, conn, [(rec, batch) for rec, batch, _ in polls], ids)
+    return [await _queue_followups(store, conn, rec, queued) if rec.stories else 0
+            for rec, _, queued in polls]
+
+
+def _placements(rec: PollRecord, batch: Sequence[Article]) -> list[StoryPlacement]:
     if not rec.stories:
-        return 0
-    await _write_placements(store, conn, rec, {a.key for a in batch})
-    return await _queue_followups(store, conn, rec, queued)
+        return []
+    keys = {a.key for a in batch}
+    return [p for p in rec.stories if p.article_key in keys]
 
 
-async def _write_placements(store: StoreBase, conn: Any, rec: PollRecord, keys: set[str]
-                        ) -> None:
-    """Store the story signatures of the batch's articles (``keys``)."""
-    placements = [p for p in rec.stories if p.article_key in keys]
-    if not placements:
+async def write_placements(store: StoreBase, conn: Any,
+                           polls: Sequence[tuple[PollRecord, Sequence[Article]]],
+                           ids: ArticleIds) -> None:
+    """Store the story signatures of the polls' batch articles and their lookup keys: one
+    executemany for the signatures, one for the keys (a signature already stored keeps its
+    keys: only the rows inserted now get keys)."""
+    rows: list[dict[str, Any]] = []
+    keys_of: dict[int, StoryPlacement] = {}
+    for rec, batch in polls:
+        for p in _placements(rec, batch):
+            article_id = ids.get((rec.feed_id, p.article_key))
+            if article_id is None or article_id in keys_of:
+                continue
+            keys_of[article_id] = p
+            rows.append({"article_id": article_id, "story": p.story, "ref": p.ref,
+                         "features": p.features.to_json(), "at": p.at,
+                         "joined": p.match.joined if p.match else None,
+                         "reason": p.match.reason if p.match else None})
+    if not rows:
         return
-    ids = dict((await conn.execute(select(articles.c.key, articles.c.id).where(
-        articles.c.feed_id == rec.feed_id,
-        articles.c.key.in_([p.article_key for p in placements])))).all())
-    stmt = store.insert_ignore(story_signatures, "article_id")
-    for p in placements:
-        if p.article_key not in ids:
-            continue
-        inserted = await conn.execute(stmt.values(
-            article_id=ids[p.article_key], story=p.story, ref=p.ref,
-            features=p.features.to_json(), at=p.at,
-            joined=p.match.joined if p.match else None,
-            reason=p.match.reason if p.match else None))
-        if inserted.rowcount != 1:
-            continue
-        sig = (await conn.execute(select(story_signatures.c.id).where(
-            story_signatures.c.article_id == ids[p.article_key]))).scalar_one()
-        await conn.execute(story_keys.insert(), [
-            {"key": k[:300], "signature_id": sig, "at": p.at} for k in p.keys])
+    stmt = store.insert_ignore(story_signatures, "article_id").returning(
+        story_signatures.c.id, story_signatures.c.article_id)
+    keyed: list[dict[str, Any]] = []
+    for i in range(0, len(rows), CHUNK):
+        for sig, article_id in await conn.execute(stmt, rows[i:i + CHUNK]):
+            p = keys_of[article_id]
+            keyed += [{"key": k[:300], "signature_id": sig, "at": p.at} for k in p.keys]
+    if keyed:
+        await conn.execute(story_keys.insert(), keyed)
+
 
 async def _queue_followups(store: StoreBase, conn: Any, rec: PollRecord,
                            queued: Sequence[NewDelivery]) -> int:
