@@ -8,8 +8,9 @@ term ``" societe generale "`` only ever hits whole words.
 
 Most characters fold to exactly one character; the few that do not (ß, ligatures, combining marks)
 are located only when a hit has to be mapped back to the original text. For mostly-ASCII text the
-fold runs as an ASCII encode whose error handler folds each non-ASCII run (see ``_fold``); it also
-notes the runs that grew, so no scan is needed to find those characters.
+fold runs as an encode to one byte a character (ASCII and 128 common accented letters and
+punctuation marks) whose error handler folds each run of the other characters (see ``_fold``); it
+also notes the runs that grew, so no scan is needed to find those characters.
 """
 
 from __future__ import annotations
