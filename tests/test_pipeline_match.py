@@ -6,6 +6,7 @@ Sentences are our own, in English, French, German, Spanish and Italian.
 from __future__ import annotations
 
 import dataclasses
+import pickle
 
 import pytest
 
@@ -284,6 +285,9 @@ def test_compiled_once_per_distinct_watchlist() -> None:
     "Mostly ASCII: die Größe der Straße, „Zitat“ – Œuvre™ ½ … and ĳ.",
     "Mostly ASCII with one soft\u00adhyphen and one e\u0301 among plain words here.",
     "Mostly ASCII with Ελλάς and Кремль inside an otherwise English sentence.",
+    "News punctuation and Latin letters: ‘a’ “b” – — … • „c“ ‹d› "
+    + " ".join(chr(cp) for cp in range(0xA0, 0x180) if cp != 0xAD),
+    "Mostly ASCII: Łódź’s Škoda, İstanbul, Straße, ĳ, Œuvre and Ǆ in one English sentence.",
 ])
 def test_folding_paths_agree(text: str) -> None:
     from bot.text.fold import _tables, fold
@@ -323,6 +327,29 @@ def test_each_hit_gets_its_own_sentence() -> None:
         ("invest", "Zeta and Alpha Bank invest."), ("Zeta", '"Zeta rose!"'),
         ("Alpha Bank", "Alpha Bank fell?"), ("Zeta", "Zeta (invest) said"),
         ("invest", "Zeta (invest) said"), ("Zeta", "Zeta.")]
+
+
+def test_sentences_read_late_in_any_order_or_after_a_copy_are_the_same() -> None:
+    """A Match's sentence is found when first read: read last to first, through a pickle, or
+    only via ==, hash and JSON, each match still carries the sentence it sits in."""
+    wl = Watchlist(companies=(Company("Zeta"), Company("Alpha Bank")),
+                   topics=(Topic("Funding", ("invest*",)),))
+    text = ('Zeta and Alpha Bank invest. "Zeta rose!" Alpha Bank fell?\n'
+            "Zeta (invest) said\n\nZeta.")
+    expected = ["Zeta and Alpha Bank invest.", "Zeta and Alpha Bank invest.",
+                "Zeta and Alpha Bank invest.", '"Zeta rose!"', "Alpha Bank fell?",
+                "Zeta (invest) said", "Zeta (invest) said", "Zeta."]
+    matcher = compile_watchlist(wl)
+    backwards = matcher.match("", text).matches
+    assert [m.sentence for m in reversed(backwards)] == expected[::-1]
+    copied = pickle.loads(pickle.dumps(matcher.match("", text).matches))
+    assert [m.sentence for m in copied] == expected
+    unread = matcher.match("", text).matches
+    built = tuple(dataclasses.replace(m, sentence=s) for m, s in zip(backwards, expected,
+                                                                      strict=True))
+    assert {hash(m) for m in unread} == {hash(m) for m in built}
+    assert [m.to_dict()["sentence"] for m in matcher.match("", text).matches] == expected
+    assert matcher.match("", text).matches == built
 
 
 def test_exclusions_at_the_edges_and_per_field() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from bot.domain.address import Address
 from bot.domain.controls import ChannelControls
@@ -16,8 +16,44 @@ MatchKind = Literal["company", "topic"]
 Field = Literal["title", "text"]
 
 
+class _SentenceSource(Protocol):
+    def sentence(self, start: int, end: int) -> str:
+        """The sentence around ``[start:end]`` (offsets into the field's text)."""
+
+
+class _LazySentence:
+    """Where a ``Match`` made by the matcher finds its sentence when first read.
+
+    Most articles a matcher reads alert no one, and nothing reads their matches' sentences; the
+    matcher sets ``_source`` (the field's text, see ``pipeline/match.py``) and leaves the
+    ``sentence`` slot empty. Reading an empty slot raises AttributeError, which Python turns into
+    a ``__getattr__`` call: that finds the sentence, stores it in the slot and drops the source.
+    So ``==``, ``hash``, ``repr``, ``to_dict`` and pickling see the same values as for a Match
+    built with its sentence.
+    """
+
+    __slots__ = ("_source",)
+    _source: _SentenceSource | None
+
+    if not TYPE_CHECKING:  # (for type checkers, Match has only its fields)
+        def __getattr__(self, name: str) -> Any:
+            if name != "sentence":
+                raise AttributeError(
+                    f"{type(self).__name__!r} object has no attribute {name!r}")
+            try:
+                source = _LazySentence._source.__get__(self)
+            except AttributeError:
+                raise AttributeError("Match has no sentence") from None
+            if source is None:  # another thread has just read it: the slot is set
+                return object.__getattribute__(self, "sentence")
+            sentence = source.sentence(self.start, self.end)
+            object.__setattr__(self, "sentence", sentence)
+            object.__setattr__(self, "_source", None)
+            return sentence
+
+
 @dataclass(frozen=True, slots=True)
-class Match:
+class Match(_LazySentence):
     """One occurrence of a watched term, with the evidence an alert shows."""
 
     kind: MatchKind

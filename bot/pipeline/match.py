@@ -22,11 +22,16 @@ finds everything; Python only looks at the hits, in the same pass:
 
 Speed (``python tests/bench/bench_match.py``): the work per hit is kept small, since a 5 KB article
 has ~20: offsets map back by arithmetic (through lists only where the fold changed offsets or the
-text was collapsed), the sentence is found with two short regex searches (reused for the next hit
-in the same sentence), and a ``Match`` is built, through its slots, only for hits that pass every
-check. Where the time goes (10,000 names, 5 KB articles, ~140 us an article): the automaton
-~25%, the sentences of the Matches ~20%, folding ~13%, the Python per hit ~15%, the scoring of
-ambiguous candidates ~10%, building Matches ~5%.
+text was collapsed), and a ``Match`` is built, through its slots, only for hits that pass every
+check. A Match's sentence is found only when something reads it (``why``, evidence, rendering,
+summaries: ``alert._LazySentence``), since most matched articles alert no one; a scored
+candidate's sentence is found at once (the scoring reads it), with two short regex searches
+(reused for the next hit in the same sentence). Where the time goes (10,000 names, 5 KB
+articles of ~20 hits, ~115 us an article on a loaded machine): the automaton ~30 us, the Python
+per hit in ``_scan`` ~30 us, folding ~15 us (the charmap encode of ``fold._fold``), sorting the
+hits and building the Matches ~17 us, the scoring of ambiguous candidates ~11 us (0.3 an
+article, each ~40 us: most of it ``disambiguate.cues``). Before the sentences were lazy they
+took another ~23 us.
 """
 
 from __future__ import annotations
@@ -71,9 +76,9 @@ _Plain = tuple[tuple[MatchKind, str, str, bool], ...]
 # an owner has exclusions or people, which are read on single-spaced text). None for a marker
 # key (``_spaced_markers``).
 _Payload = tuple[bool, bool, list[_Term], _Plain | None, bool] | None
-# A hit that passed: (field index, start, -end, order found, kind, name, term, is multi-word,
-# evidence); sorts as reported.
-_Found = tuple[int, int, int, int, MatchKind, str, str, bool, tuple[str, ...]]
+# A hit that passed: (field index, start, -end, order found, kind, name, term, evidence); sorts
+# as reported.
+_Found = tuple[int, int, int, int, MatchKind, str, str, tuple[str, ...]]
 # A candidate to score: (field index, start, end, owner index, name, term, hints).
 _Candidate = tuple[int, int, int, int, str, str, Hints]
 # A hit an exclusion or a person vetoed (kept only by ``explain``): (field index, padded start,
@@ -139,7 +144,7 @@ class Matcher:
             decision = decide(found_cues)
             if decision.accepted:
                 fi, start, end, _, name, term, _ = candidate
-                found.append((fi, start, -end, len(found), COMPANY, name, term, False,
+                found.append((fi, start, -end, len(found), COMPANY, name, term,
                               decision.evidence))
         return _result(found, finders) if found else MatchResult()
 
@@ -226,7 +231,7 @@ class Matcher:
                 broken = multi and _BREAK.search(original, start, end) is not None
                 for kind, name, term, breaks in plain:
                     if not broken or breaks:
-                        found.append((fi, start, -end, len(found), kind, name, term, multi, ()))
+                        found.append((fi, start, -end, len(found), kind, name, term, ()))
                 continue
             for kind, owner, term, name, hints, scored, case_sensitive, breaks in terms:
                 if hints is not None and (covered(hints.exclude, padded, ps, pe)
@@ -242,7 +247,7 @@ class Matcher:
                     assert hints is not None
                     candidates.append((fi, start, end, owner, name, term, hints))
                 else:
-                    found.append((fi, start, -end, len(found), kind, name, term, multi, ()))
+                    found.append((fi, start, -end, len(found), kind, name, term, ()))
         return True
 
 
@@ -357,70 +362,90 @@ class _Sentences:
         if self._from <= start and end <= self._until:
             self.start = self._start
             return self._last
+        left, right, until = self._bounds(start, end)
+        raw = self.text[left:right]
+        self._last = sentence = raw.strip()
+        self.start = self._start = left + len(raw) - len(raw.lstrip())
+        inside = not one_word and _SENTENCE_END.search(self.text, start, end) is not None
+        self._from, self._until = (-1, -1) if inside else (start, until)
+        return sentence
+
+    def sentence(self, start: int, end: int) -> str:
+        """``around`` without its memory of the last sentence: what a ``Match`` reads when its
+        sentence is first asked for, in any order, from any thread."""
+        left, right, _ = self._bounds(start, end)
+        return self.text[left:right].strip()
+
+    def _bounds(self, start: int, end: int) -> tuple[int, int, int]:
+        """The sentence's bounds (before stripping), and where its end mark starts."""
         text, size = self.text, len(self.text)
-        left = 0  # the space or line break before the sentence (stripped below)
+        left = 0  # the space or line break before the sentence (stripped by the caller)
         here = size - start  # ``start - 1`` in the reversed text
         if not self.reversed:
-            self.reversed = text[::-1]
-        back = _SENTENCE_START_REVERSED.search(self.reversed, here)
+            self.reversed = text[::-1]  # (two threads may both make it: the same string)
+        reversed_ = self.reversed
+        back = _SENTENCE_START_REVERSED.search(reversed_, here)
         while back is not None:
             r = back.start()
-            if self.reversed[r] == "\n":
+            if reversed_[r] == "\n":
                 left = size - 1 - r
                 break
             if r > here:  # the space before it is at r - 1, which must not be before ``here``
                 left = size - r
                 break
-            back = _SENTENCE_START_REVERSED.search(self.reversed, r + 1)
+            back = _SENTENCE_START_REVERSED.search(reversed_, r + 1)
         m = _SENTENCE_END.search(text, end)
-        right = m.end() if m else size
-        raw = text[left:right]
-        self._last = sentence = raw.strip()
-        self.start = self._start = left + len(raw) - len(raw.lstrip())
-        inside = not one_word and _SENTENCE_END.search(text, start, end) is not None
-        self._from, self._until = (-1, -1) if inside else (start, m.start() if m else size)
-        return sentence
+        return left, (m.end() if m else size), (m.start() if m else size)
 
 
 def _result(found: list[_Found], sentences: tuple[_Sentences, _Sentences]) -> MatchResult:
     """Drop occurrences inside a longer one of the same name; order by field, then position
-    (then the order found); build a ``Match``, with its sentence, for each one kept."""
+    (then the order found); build a ``Match`` for each one kept (its sentence is found from
+    ``sentences`` if read)."""
     found.sort()
     reach: dict[tuple[MatchKind, str, int], int] = {}
     kept: list[Match] = []
     companies: dict[str, None] = {}
     topics: dict[str, None] = {}
-    for fi, start, neg_end, _, kind, name, term, multi, evidence in found:
+    for fi, start, neg_end, _, kind, name, term, evidence in found:
         key = (kind, name, fi)
         end = -neg_end
         if end <= reach.get(key, -1):
             continue
         reach[key] = end  # sorted by start: a later one inside this one ends no later
-        finder = sentences[fi]
-        kept.append(_new_match(kind, name, term, _FIELDS[fi], start, end,
-                               finder.around(start, end, not multi), evidence))
+        kept.append(_new_match(kind, name, term, _FIELDS[fi], start, end, sentences[fi],
+                               evidence))
         (companies if kind == COMPANY else topics)[name] = None
     return MatchResult(tuple(companies), tuple(topics), tuple(kept))
 
 
 def _slot_setter() -> Callable[..., Match]:
-    """``Match(...)`` in half the time: a 5 KB article has ~20 matches, and a frozen dataclass's
-    ``__init__`` sets each field through ``object.__setattr__`` (0.8 us a Match, a tenth of the
-    matcher's time). This sets the slots through their descriptors instead; the same object
-    (``==``, ``repr``, ``asdict``). Falls back to the constructor if ``Match`` ever has other
-    fields, a ``__post_init__`` or no slots."""
+    """A ``Match`` whose sentence is found when first read (``alert._LazySentence``): most
+    matches' sentences are never read (an article that alerts no one), and finding one is two
+    regex searches. Built through the slots' descriptors, not ``Match(...)``: a frozen
+    dataclass's ``__init__`` sets each field through ``object.__setattr__`` (0.8 us a Match, a
+    tenth of the matcher's time). The same object (``==``, ``hash``, ``repr``, ``asdict``) as
+    ``Match(...)`` with the sentence. Falls back to the constructor, sentence found at once, if
+    ``Match`` ever has other fields, a ``__post_init__`` or no slots."""
     names = ("kind", "name", "alias", "field", "start", "end", "sentence", "evidence")
     if (tuple(f.name for f in dataclasses.fields(Match)) != names
             or hasattr(Match, "__post_init__") or Match.__dictoffset__
-            or Match.__new__ is not object.__new__):
-        return Match
-    setters = [vars(Match)[n].__set__ for n in names]
-    set_kind, set_name, set_alias, set_field, set_start, set_end, set_sentence, set_evidence = (
-        setters)
+            or Match.__new__ is not object.__new__
+            or "_source" not in getattr(Match.__base__, "__slots__", ())):
+
+        def build(kind: MatchKind, name: str, alias: str, field: Field, start: int, end: int,
+                  source: _Sentences, evidence: tuple[str, ...]) -> Match:
+            return Match(kind, name, alias, field, start, end, source.sentence(start, end),
+                         evidence)
+
+        return build
+    setters = [vars(Match)[n].__set__ for n in names if n != "sentence"]
+    set_kind, set_name, set_alias, set_field, set_start, set_end, set_evidence = setters
+    set_source = vars(Match.__base__)["_source"].__set__
     new = object.__new__
 
     def new_match(kind: MatchKind, name: str, alias: str, field: Field, start: int, end: int,
-                  sentence: str, evidence: tuple[str, ...]) -> Match:
+                  source: _Sentences, evidence: tuple[str, ...]) -> Match:
         m = new(Match)
         set_kind(m, kind)
         set_name(m, name)
@@ -428,7 +453,7 @@ def _slot_setter() -> Callable[..., Match]:
         set_field(m, field)
         set_start(m, start)
         set_end(m, end)
-        set_sentence(m, sentence)
+        set_source(m, source)
         set_evidence(m, evidence)
         return m
 
