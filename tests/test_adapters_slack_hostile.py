@@ -23,7 +23,6 @@ from test_adapters_slack_app import (  # noqa: F401 - fixtures
     client,
     command_body,
     dispatch,
-    fake,
     settings,
     sign,
 )
@@ -157,13 +156,13 @@ async def test_every_hostile_body_over_http_is_400_never_500(
 
 # --- Slack Connect: admins of another workspace ---------------------------------------------------
 async def test_an_admin_of_another_workspace_is_not_an_admin_here(
-        settings: Settings, client: AsyncWebClient, fake: FakeSlack) -> None:
-    fake.add_user("UHOME", is_admin=True)
-    fake.users["UEXT"] = {"id": "UEXT", "team_id": "TOTHER", "is_admin": True, "is_owner": True,
+        settings: Settings, client: AsyncWebClient, slack: FakeSlack) -> None:
+    slack.add_user("UHOME", is_admin=True)
+    slack.users["UEXT"] = {"id": "UEXT", "team_id": "TOTHER", "is_admin": True, "is_owner": True,
                           "is_primary_owner": True}
-    fake.users["UORG"] = {"id": "UORG", "team_id": "TSISTER", "is_admin": False,
+    slack.users["UORG"] = {"id": "UORG", "team_id": "TSISTER", "is_admin": False,
                           "enterprise_user": {"enterprise_id": "E1", "is_admin": True}}
-    fake.users["UORGX"] = {"id": "UORGX", "team_id": "TX", "is_admin": True,
+    slack.users["UORGX"] = {"id": "UORGX", "team_id": "TX", "is_admin": True,
                            "enterprise_user": {"enterprise_id": "E2", "is_admin": True}}
     commands = ScriptedCommands()
     app = build_slack_app(settings, commands, client=client)
@@ -175,8 +174,8 @@ async def test_an_admin_of_another_workspace_is_not_an_admin_here(
 
 
 async def test_enterprise_admin_flags_count_only_inside_the_same_enterprise(
-        client: AsyncWebClient, fake: FakeSlack) -> None:
-    fake.users["UORG"] = {"id": "UORG", "team_id": "TSISTER",
+        client: AsyncWebClient, slack: FakeSlack) -> None:
+    slack.users["UORG"] = {"id": "UORG", "team_id": "TSISTER",
                           "enterprise_user": {"enterprise_id": "E1", "is_owner": True}}
     check = AdminCheck("")
     assert not await check.is_admin(client, TEAM, "UORG")  # not a Grid workspace
@@ -186,7 +185,7 @@ async def test_enterprise_admin_flags_count_only_inside_the_same_enterprise(
 
 # --- response_url stays out of the logs -----------------------------------------------------------
 async def test_response_url_and_token_are_not_logged_even_at_debug(
-        settings: Settings, client: AsyncWebClient, fake: FakeSlack,
+        settings: Settings, client: AsyncWebClient, slack: FakeSlack,
         caplog: pytest.LogCaptureFixture, quiet_slack_levels: None) -> None:
     caplog.set_level(logging.DEBUG)
     for name in CHATTY_LOGGERS:  # as `newsbot -v` would leave them before the app is built
@@ -194,10 +193,10 @@ async def test_response_url_and_token_are_not_logged_even_at_debug(
     commands = ScriptedCommands(Reply("Feeds: 3"))
     commands.gate = asyncio.Event()
     app = build_slack_app(settings, commands, client=client, fast_reply=0.01)
-    response_url = fake.response_url("secret-path-T0-123-AbCdEf")
+    response_url = slack.response_url("secret-path-T0-123-AbCdEf")
     body = command_body("feeds list", response_url=response_url)
     assert (await dispatch(app, body, sign(body))).status == 200
     commands.gate.set()
-    await fake.wait_for(lambda: bool(fake.responses))
+    await slack.wait_for(lambda: bool(slack.responses))
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name != "aiohttp.access")
     assert "secret-path" not in logged and "xoxb-test" not in logged
