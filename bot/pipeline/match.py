@@ -48,8 +48,10 @@ import ahocorasick_rs
 from bot.domain.alert import Field, Match, MatchKind, MatchResult
 from bot.domain.watchlist import Watchlist
 from bot.pipeline.disambiguate import (
+    HintIndex,
     Hints,
     Occurrence,
+    SentenceFacts,
     compile_hints,
     covered,
     cues,
@@ -133,6 +135,8 @@ class Matcher:
             # the library picks the automaton's layout by size (a DFA for small watchlists)
             self._automaton = ahocorasick_rs.AhoCorasick([*keys, *markers], store_patterns=False)
         self.size = len(keys)
+        self._hint_index = HintIndex([t[4] for terms in keys.values() for t in terms
+                                      if t[4] is not None and t[5]])
 
     def match(self, title: str, text: str) -> MatchResult:
         """Every counted occurrence in ``title`` and ``text``, with evidence."""
@@ -140,7 +144,7 @@ class Matcher:
             return MatchResult()
         docs, found, candidates = self._collect(title, text)
         finders = _finders(docs)  # shared with ``_result``: each text is reversed once
-        for candidate, _, found_cues in _read(candidates, docs, found, finders):
+        for candidate, _, found_cues in _read(candidates, docs, found, finders, self._hint_index):
             decision = decide(found_cues)
             if decision.accepted:
                 fi, start, end, _, name, term, _ = candidate
@@ -155,7 +159,8 @@ class Matcher:
             return set(), []
         docs, found, candidates = self._collect(title, text)
         plain = {f[5] for f in found if f[4] == COMPANY}
-        return plain, [(c[4], cs) for c, _, cs in _read(candidates, docs, found, _finders(docs))]
+        read = _read(candidates, docs, found, _finders(docs), self._hint_index)
+        return plain, [(c[4], cs) for c, _, cs in read]
 
     def explain(self, title: str, text: str) -> list[Seen]:
         """For ``why`` and previews only: every occurrence of a scored name with its cues, and
@@ -166,7 +171,8 @@ class Matcher:
         docs, found, candidates = self._collect(title, text, vetoed)
         article = docs[0].collapsed + docs[1].collapsed
         seen = [Seen(c[4], _FIELDS[c[0]], occ.sentence, occ.start, occ.end, article, cs, c[6])
-                for c, occ, cs in _read(candidates, docs, found, _finders(docs))]
+                for c, occ, cs in _read(candidates, docs, found, _finders(docs),
+                                        self._hint_index)]
         return seen + [_veto(v, docs, article) for v in vetoed]
 
     def _collect(self, title: str, text: str, vetoed: list[_Vetoed] | None = None
@@ -270,7 +276,7 @@ def _finders(docs: tuple[FoldedText, FoldedText]) -> tuple[_Sentences, _Sentence
 
 
 def _read(candidates: list[_Candidate], docs: tuple[FoldedText, FoldedText],
-          found: list[_Found], finders: tuple[_Sentences, _Sentences]
+          found: list[_Found], finders: tuple[_Sentences, _Sentences], index: HintIndex
           ) -> Iterator[tuple[_Candidate, Occurrence, Cues]]:
     """Each candidate, where it is, and the cues around it (``disambiguate.cues``)."""
     if not candidates:
@@ -282,13 +288,15 @@ def _read(candidates: list[_Candidate], docs: tuple[FoldedText, FoldedText],
     topics = any(f[4] == TOPIC for f in found)
     named = {c[4] for c in candidates}
     in_article: dict[re.Pattern[str], bool] = {}
+    sentences: dict[str, SentenceFacts] = {}
+    words = index.reader(article) if hinted else None
     for candidate in candidates:
         fi, start, end, _, name, _, hints = candidate
         finder = finders[fi]
         sentence = finder.around(start, end, True)
         local = start - finder.start
         occ = Occurrence(sentence, local, local + end - start, article,
-                         bool((accepted | named) - {name}), topics, in_article)
+                         bool((accepted | named) - {name}), topics, in_article, sentences, words)
         yield candidate, occ, cues(occ, hints)
 
 
