@@ -49,6 +49,9 @@ _TICKER = re.compile(r"\((?:NYSE|NASDAQ|Nasdaq|LSE|LON|TSX|ASX|Euronext|XETRA|EP
                      r"OTC|BIT|SWX|TYO|HKEX)\s*:\s*[A-Z][A-Z0-9.]{0,6}\)")
 _EXCHANGE = re.compile(r"\b(?:NYSE|Nasdaq|NASDAQ|FTSE|Dow Jones|S&P 500|stock exchange|"
                        r"Stock Exchange|DAX|CAC 40|Euro Stoxx|market capitali[sz]ation)\b")
+# ``_EXCHANGE`` without its leading ``\b``: ``re`` then skips to the alternatives' first letters
+# (3x faster than trying the ``\b`` at every character); ``_has_exchange`` checks the boundary.
+_EXCHANGE_BODY = re.compile(_EXCHANGE.pattern.removeprefix(r"\b"))
 _BUSINESS = (r"(?:chief|ceo|cfo|executive|executives|boss|bosses|chairman|chairwoman|founder|"
              r"co-founder|president|board|shareholders?|investors?|shares?|stock|stocks|profits?|"
              r"revenues?|sales|earnings|results|turnover|margins?|quarterly|annual|stores?|shops?|"
@@ -339,16 +342,31 @@ class SentenceFacts:
     """Per-sentence work, shared by the candidates of one sentence in an article (doing it per
     candidate made the scoring of many names in one long sentence quadratic)."""
 
-    __slots__ = ("words", "upper", "market", "german")
+    __slots__ = ("words", "upper", "market", "german", "rest", "titled")
 
     def __init__(self, sentence: str) -> None:
         words = tuple(w for w in _WORD.findall(sentence) if len(w) > 3)
         self.words = words  # the words of 4+ characters
         self.upper = sum(w.isupper() for w in words)  # how many of them are all caps
+        # the ones after the first that are not all caps, and how many start with a capital
+        self.rest = [w for w in words[1:] if not w.isupper()]
+        self.titled = sum(w[0].isupper() for w in self.rest)
         # "ticker" or "exchange" if the sentence names one, else ""
         self.market = ("ticker" if _TICKER.search(sentence)
-                       else "exchange" if _EXCHANGE.search(sentence) else "")
+                       else "exchange" if _has_exchange(sentence) else "")
         self.german: bool | None = None  # asked only of some capitalised names
+
+
+def _has_exchange(sentence: str) -> bool:
+    r"""``_EXCHANGE.search(sentence) is not None``: every alternative starts with a word character,
+    so its ``\b`` holds where no word character comes before."""
+    m = _EXCHANGE_BODY.search(sentence)
+    while m is not None:
+        at = m.start()
+        if at == 0 or not (sentence[at - 1].isalnum() or sentence[at - 1] == "_"):
+            return True
+        m = _EXCHANGE_BODY.search(sentence, at + 1)
+    return False
 
 
 def _facts(occ: Occurrence) -> SentenceFacts:
@@ -383,8 +401,10 @@ def _capitals(sentence: str, surface: str, before: str, facts: SentenceFacts) ->
     if upper * 2 > n:
         return ["all_caps"]
     # title case: most longer words after the first (other than the name) start with a capital
-    rest = [w for w in words[1:] if w != surface and not w.isupper()]
-    if len(rest) >= 2 and sum(w[0].isupper() for w in rest) * 4 >= len(rest) * 3:
+    own = facts.rest.count(surface)
+    rest = len(facts.rest) - own
+    titled = facts.titled - (own if surface[:1].isupper() else 0)
+    if rest >= 2 and titled * 4 >= rest * 3:
         return ["headline"]
     if facts.german is None:
         facts.german = len(set(fold_term(sentence).split()) & _GERMAN) >= 2
