@@ -138,6 +138,7 @@ class Hints:
     context_keys: tuple[str, ...] | None = None
     senses_keys: tuple[str, ...] | None = None
     people_keys: tuple[str, ...] | None = None
+    exclude_in: re.Pattern[str] | None = None  # ``exclude`` for yes/no searches (``covered``)
 
 
 def is_ambiguous(company: Company) -> bool:
@@ -156,9 +157,10 @@ def compile_hints(company: Company) -> Hints:
     context, context_keys = _words(company.context, prefix=True)
     senses, senses_keys = _words(company.senses, prefix=True)
     people, people_keys = _words(company.people, prefix=False)
-    return Hints(context, senses, people, _words(company.exclude, prefix=False)[0],
-                 company.case_sensitive, _in_article(context), _in_article(senses),
-                 _in_article(people), context_keys, senses_keys, people_keys)
+    exclude = _words(company.exclude, prefix=False)[0]
+    return Hints(context, senses, people, exclude, company.case_sensitive, _in_article(context),
+                 _in_article(senses), _in_article(people), context_keys, senses_keys,
+                 people_keys, _in_article(exclude))
 
 
 def _words(terms: tuple[str, ...], *, prefix: bool
@@ -256,11 +258,16 @@ def _in_article(pattern: re.Pattern[str] | None) -> re.Pattern[str] | None:
     return re.compile(" " + pattern.pattern.removeprefix("(?<= )"))
 
 
-def covered(pattern: re.Pattern[str] | None, padded: str, ps: int, pe: int) -> bool:
-    """Whether a match of ``pattern`` in ``padded`` covers the occurrence ``padded[ps:pe]``."""
+def covered(pattern: re.Pattern[str] | None, padded: str, ps: int, pe: int,
+            quick: re.Pattern[str] | None = None) -> bool:
+    """Whether a match of ``pattern`` in ``padded`` covers the occurrence ``padded[ps:pe]``.
+    ``quick``, the pattern's ``_in_article`` form, first asks whether the window has a match at
+    all (most have none): it finds one where ``pattern`` does, and skips from space to space."""
     if pattern is None:
         return False
     window = padded[max(0, ps - 120):pe + 121]
+    if quick is not None and quick.search(window) is None:
+        return False
     offset = max(0, ps - 120)
     return any(m.start() + offset <= ps and m.end() + offset >= pe
                for m in pattern.finditer(window))

@@ -240,8 +240,9 @@ class Matcher:
                         found.append((fi, start, -end, len(found), kind, name, term, ()))
                 continue
             for kind, owner, term, name, hints, scored, case_sensitive, breaks in terms:
-                if hints is not None and (covered(hints.exclude, padded, ps, pe)
-                                          or covered(hints.people, padded, ps, pe)):
+                if hints is not None and (
+                        covered(hints.exclude, padded, ps, pe, hints.exclude_in)
+                        or covered(hints.people, padded, ps, pe, hints.people_in)):
                     if vetoed is not None and scored:
                         vetoed.append((fi, ps, pe, name, hints))
                     continue
