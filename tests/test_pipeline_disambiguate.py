@@ -122,3 +122,61 @@ def test_exclusion_patterns_take_any_time_word() -> None:
 def test_shipped_weights_name_only_known_cues() -> None:
     assert set(WEIGHTS) <= set(CUES)
     assert WEIGHTS["company_verb"] > 0 > WEIGHTS["sense_sentence"]
+
+
+# --- the scoring's shortcuts answer as the plain reads did ------------------------------------
+def _sentences() -> list[str]:
+    rows = (FIXTURES / "ambiguous_dev.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(row)["sentence"] for row in rows if row.strip()]
+
+
+def test_one_pass_over_the_article_finds_the_hint_words_each_pattern_finds() -> None:
+    """A context word found elsewhere in the article (``context_article``) or nowhere
+    (``no_context``) decides many occurrences: the one automaton pass must agree with each
+    name's own regex, for stems ("shares" -> "share"), ``*`` prefixes, multi-word hints and
+    people's names, and leave patterns with placeholders to the regex."""
+    from bot.pipeline.disambiguate import HintIndex, compile_hints
+    from bot.text.fold import FoldedText
+
+    companies = [c for c in EXAMPLE.companies if c.context or c.senses or c.people] + [
+        Company("Odd", context=("servers", "chip*", "data centre", "Zürich"),
+                senses=("<time> off", "shells"), people=("Doug Ford",))]
+    hints = [compile_hints(c) for c in companies]
+    index = HintIndex(hints)
+    patterns = [p for h in hints for p in (h.context_in, h.senses_in, h.people_in) if p]
+    texts = _sentences() + ["server rooms", "the chips fell", "a data centre", "zurich",
+                            "a day off", "Doug Ford said", "shell", "servers", ""]
+    asked = answered = 0
+    for text in texts:
+        article = FoldedText(text, collapse=False).collapsed
+        words = index.reader(article)
+        assert words is not None
+        for pattern in patterns:
+            has = words.has(pattern)
+            asked += 1
+            if has is not None:
+                answered += 1
+                assert has == (pattern.search(article) is not None), (pattern.pattern, text)
+    assert answered < asked  # the placeholder pattern is left to the regex
+    assert answered > asked * 0.9
+
+
+def test_the_exchange_shortcut_finds_what_the_exchange_pattern_finds() -> None:
+    from bot.pipeline.disambiguate import _EXCHANGE, _has_exchange
+
+    texts = _sentences() + ["NYSE", "on the NYSE.", "xNYSE", "_NYSE", "NYSEs", "éNasdaq",
+                            "NasdaqNYSE", "1FTSE", "the S&P 500", "market capitalisation",
+                            "Stock Exchanges", " DAX-listed", "CAC 400", "Dow Jones"]
+    for text in texts:
+        assert _has_exchange(text) == (_EXCHANGE.search(text) is not None), text
+
+
+def test_a_remembered_decision_is_the_decision() -> None:
+    from bot.pipeline.disambiguate import SHIPPED, Model, decide
+
+    for cues in (frozenset(), frozenset({"company_verb", "capital_mid"}),
+                 frozenset({"sense_sentence", "no_context", "person_title"})):
+        first, again = decide(cues), decide(cues)
+        assert first == again
+        other = Model(SHIPPED.bias - 10, SHIPPED.threshold, SHIPPED.weights)
+        assert decide(cues, other).score == pytest.approx(first.score - 10, abs=0.01)
