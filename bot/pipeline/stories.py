@@ -30,6 +30,7 @@ storage for the same keys and calls ``assign`` with what it found.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -97,7 +98,7 @@ def containment(short: StoryFeatures, long: StoryFeatures) -> tuple[float, int]:
     if not mine or not theirs:
         return 0.0, 0
     top = theirs[-1] if long.vocabulary > len(theirs) else 0xFFFFFFFF
-    sample = [h for h in mine if h <= top]
+    sample = mine[:bisect_right(mine, top)]  # (the hashes are sorted)
     if not sample:
         return 0.0, 0
     return len(set(theirs).intersection(sample)) / len(sample), len(sample)
@@ -254,8 +255,12 @@ class StoryWindow:
                        self.window)
         member = StoryMember(ref, match.story if match else ref, at, features)
         self._seq += 1
+        postings = self._postings
         for key in keys:
-            self._postings.setdefault(key, deque()).append(self._seq)
+            posting = postings.get(key)
+            if posting is None:
+                posting = postings[key] = deque()
+            posting.append(self._seq)
         self._by_seq[self._seq] = member
         self._members.append((self._seq, member, keys))
         if len(self._members) > self.max_size:

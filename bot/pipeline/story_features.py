@@ -29,6 +29,7 @@ from array import array
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Sequence
+from itertools import compress
 
 from bot.domain.story import StoryFeatures
 
@@ -137,8 +138,12 @@ _NUMBER = re.compile(r"(?P<num>\d(?<![\w.,]\d)(?:\d{0,2}(?:[.,\u00a0\u202f]\d{3}
 # opens with the digit, so re scans for digits, and looks behind only there)
 
 
+_GROUPS = re.compile(r"[.,\u00a0\u202f]")
+_NUMBER_WORDS = frozenset(_WORD_NUMBERS)
+
+
 def _number_value(raw: str) -> float | None:
-    groups = re.split(r"[.,\u00a0\u202f]", raw)
+    groups = _GROUPS.split(raw)
     if len(groups) > 1 and all(len(g) == 3 for g in groups[1:]):
         return float("".join(groups))  # thousands separators: 2,500 / 2.500 / 2 500
     try:
@@ -193,9 +198,10 @@ def _numbers(lowered: str, words: Sequence[str]) -> tuple[str, ...]:
             token = _NUMBER_TOKENS[groups] = _number_token(*groups)
         if token:
             found[token] = None
-    for i in range(len(words) - 1):
-        if words[i] in _WORD_NUMBERS and words[i + 1] in _SCALES:
-            found[str(_token(_WORD_NUMBERS[words[i]], None, words[i + 1]))] = None
+    if not _NUMBER_WORDS.isdisjoint(words):  # (then only the number words' places are read)
+        for i in compress(range(len(words) - 1), map(_NUMBER_WORDS.__contains__, words)):
+            if words[i + 1] in _SCALES:
+                found[str(_token(_WORD_NUMBERS[words[i]], None, words[i + 1]))] = None
     return tuple(found)[:MAX_NUMBERS]
 
 
