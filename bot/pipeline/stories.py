@@ -30,7 +30,7 @@ storage for the same keys and calls ``assign`` with what it found.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -78,15 +78,33 @@ def copy_share(a: Sequence[int], b: Sequence[int]) -> float:
 
 
 def _copy_share(mine: set[int], a: Sequence[int], b: Sequence[int]) -> float:
-    """``copy_share`` with ``a``'s set given (made once per new article, not per candidate)."""
+    """``copy_share`` with ``a``'s set given (made once per new article, not per candidate).
+
+    The union's ``k`` smallest hashes end at its k-th smallest, found in the two sorted
+    sketches merged (one merge in C, not a sort of a set): in the merged list a shared hash
+    comes twice, so the k-th distinct one is at ``k - 1`` plus the shared hashes below it (a
+    few bisections). The share is the shared hashes up to it over ``k``."""
     both = mine.intersection(b)
     if not both:
         return 0.0
-    # the union's k smallest: the two sorted runs merged (one merge in C, not a sort of a set),
-    # repeats dropped; the shared hashes among them are those up to the last
-    union = list(dict.fromkeys(sorted((*a, *b))))[:min(len(a), len(b))]
-    top = union[-1]
-    return len([h for h in both if h <= top]) / len(union)
+    if len(mine) != len(a) or len(set(b)) != len(b):  # a hash twice in one sketch (crc32 clash)
+        union = sorted(mine.union(b))[:min(len(a), len(b))]
+        return len(both.intersection(union)) / len(union)
+    merged = sorted((*a, *b))
+    shared = sorted(both)
+    k = min(len(a), len(b))
+    end = len(merged)
+    at = k - 1
+    while at < end:
+        further = k - 1 + bisect_left(shared, merged[at])
+        if further == at:
+            break
+        at = further
+    if 0 < at < end and merged[at] == merged[at - 1]:  # the second of a shared pair: the next
+        at += 1
+    if at >= end:  # fewer than k distinct hashes in all: the union is all of them
+        return len(both) / (end - len(both))
+    return bisect_right(shared, merged[at]) / k
 
 
 def containment(short: StoryFeatures, long: StoryFeatures) -> tuple[float, int]:

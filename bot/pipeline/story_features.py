@@ -30,6 +30,7 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Sequence
 from itertools import compress
+from operator import itemgetter
 
 from bot.domain.story import StoryFeatures
 
@@ -108,8 +109,9 @@ def _names(words: list[str], title_len: int) -> tuple[str, ...]:
                 if len(run) > 1 or run[0].lower() not in _NOT_NAMES:
                     score[" ".join(run[-MAX_RUN:]).lower()] += weight
                 run = []
-    ranked = sorted(score.items(), key=lambda kv: (-kv[1], kv[0]))
-    return tuple(k for k, _ in ranked[:MAX_NAMES])
+    # by mentions, then alphabetically: sorted by name, then (stable) by mentions
+    ranked = sorted(sorted(score.items()), key=itemgetter(1), reverse=True)
+    return tuple(map(itemgetter(0), ranked[:MAX_NAMES]))
 
 
 # --- numbers --------------------------------------------------------------------------------------
@@ -257,8 +259,16 @@ def _event_lexicon() -> tuple[dict[str, str], re.Pattern[str], _Kinds]:
 _EVENT_WORDS, _EVENT_REST, _REST_KINDS = _event_lexicon()
 
 
+_FOUND_KINDS: dict[str, str] = {}  # a phrase or stem's words -> its kind (memo of _rest_kind)
+
+
 def _rest_kind(found: str) -> str:
-    return next(kind for alt, kind in _REST_KINDS if alt.fullmatch(found))
+    kind = _FOUND_KINDS.get(found)
+    if kind is None:
+        if len(_FOUND_KINDS) >= MEMO:
+            _FOUND_KINDS.clear()
+        kind = _FOUND_KINDS[found] = next(k for alt, k in _REST_KINDS if alt.fullmatch(found))
+    return kind
 
 
 def _event(title: Sequence[str], lede: Sequence[str]) -> str | None:
