@@ -26,9 +26,8 @@ import re
 import unicodedata
 import zlib
 from array import array
-from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from itertools import compress
 from operator import itemgetter
 
@@ -40,7 +39,7 @@ MAX_NAMES = 16  # names kept per article
 MAX_NUMBERS = 8
 LEDE_CHARS = 1500  # what is read: the top of an article is what copies and rewrites share
 EVENT_WORDS = 100  # words where the event kind is read (the title's count three times)
-MEMO = 200_000  # words (and numbers) whose hash (canonical form) is remembered across articles
+MEMO = 100_000  # numbers and event phrases whose reading is remembered across articles
 
 
 # --- names ----------------------------------------------------------------------------------------
@@ -168,20 +167,6 @@ def _token(value: float, pct: str | None, scale: str | None) -> str | None:
 def _number_token(num: str, pct: str, scale: str) -> str | None:
     value = _number_value(num)
     return None if value is None else _token(value, pct, scale)
-
-
-class _Memo(dict[str, int]):
-    """A bounded memo of a pure function of a word (computed once per word, not per article)."""
-
-    def __init__(self, fn: Callable[[str], int], size: int) -> None:
-        super().__init__()
-        self.fn, self.size = fn, size
-
-    def __missing__(self, key: str) -> int:
-        if len(self) >= self.size:
-            self.clear()
-        value = self[key] = self.fn(key)
-        return value
 
 
 _NUMBER_TOKENS: dict[tuple[str, str, str], str | None] = {}  # (num, pct, scale) -> token
@@ -316,29 +301,17 @@ _FUNCTION_WORDS = frozenset(_FUNCTION_TEXT.split())
 
 
 # --- wording --------------------------------------------------------------------------------------
-_OTHER = 1 << 32  # added to the hash of a word that is not in the vocabulary
-
-
-def _hash(word: str) -> int:
-    """The word's crc32; plus ``_OTHER`` when it is not in the vocabulary (under four letters
-    or a function word), so one sort puts the vocabulary's hashes first."""
-    crc = zlib.crc32(word.encode())
-    return crc if len(word) >= 4 and word not in _FUNCTION_WORDS else crc + _OTHER
-
-
-_HASHES = _Memo(_hash, MEMO)  # word -> _hash (news repeats its words: a look-up, not a hash)
-
-
 def _sketch(folded: Sequence[str]) -> tuple[tuple[int, ...], bytes, int, int]:
     """Bottom-k sketches of the vocabulary (the distinct words of four letters or more that are
     not function words): the ``SKETCH`` smallest crc32, the ``WORDS`` smallest (as packed
     unsigned 32-bit integers), how many words there were, and a hash of every distinct word
     (short ones too: a sum of their crc32, so no sorting)."""
-    ranked = sorted(map(_HASHES.__getitem__, set(folded)))
-    count = bisect_left(ranked, _OTHER)  # the vocabulary's hashes first, then the other words'
-    wording = sum(ranked) & 0xFFFFFFFF  # (the other words' offsets vanish in the mask)
-    return (tuple(ranked[:min(count, SKETCH)]), array("I", ranked[:min(count, WORDS)]).tobytes(),
-            count, wording)
+    distinct = set(folded)
+    vocabulary = {w for w in distinct if len(w) >= 4}.difference(_FUNCTION_WORDS)
+    hashes = sorted(map(zlib.crc32, map(str.encode, vocabulary)))
+    wording = (sum(hashes) + sum(map(zlib.crc32, map(str.encode, distinct - vocabulary)))
+               ) & 0xFFFFFFFF
+    return tuple(hashes[:SKETCH]), array("I", hashes[:WORDS]).tobytes(), len(hashes), wording
 
 
 def story_features(title: str, text: str) -> StoryFeatures:
