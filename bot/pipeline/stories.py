@@ -30,6 +30,7 @@ storage for the same keys and calls ``assign`` with what it found.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -73,12 +74,37 @@ def lookup_keys(f: StoryFeatures) -> tuple[str, ...]:
 
 def copy_share(a: Sequence[int], b: Sequence[int]) -> float:
     """Estimated Jaccard similarity of two bottom-k sketches (sorted hashes)."""
-    mine = set(a)
+    return _copy_share(set(a), a, b)
+
+
+def _copy_share(mine: set[int], a: Sequence[int], b: Sequence[int]) -> float:
+    """``copy_share`` with ``a``'s set given (made once per new article, not per candidate).
+
+    The union's ``k`` smallest hashes end at its k-th smallest, found in the two sorted
+    sketches merged (one merge in C, not a sort of a set): in the merged list a shared hash
+    comes twice, so the k-th distinct one is at ``k - 1`` plus the shared hashes below it (a
+    few bisections). The share is the shared hashes up to it over ``k``."""
     both = mine.intersection(b)
     if not both:
         return 0.0
-    union = sorted(mine.union(b))[:min(len(a), len(b))]
-    return len(both.intersection(union)) / len(union)
+    if len(mine) != len(a) or len(set(b)) != len(b):  # a hash twice in one sketch (crc32 clash)
+        union = sorted(mine.union(b))[:min(len(a), len(b))]
+        return len(both.intersection(union)) / len(union)
+    merged = sorted((*a, *b))
+    shared = sorted(both)
+    k = min(len(a), len(b))
+    end = len(merged)
+    at = k - 1
+    while at < end:
+        further = k - 1 + bisect_left(shared, merged[at])
+        if further == at:
+            break
+        at = further
+    if 0 < at < end and merged[at] == merged[at - 1]:  # the second of a shared pair: the next
+        at += 1
+    if at >= end:  # fewer than k distinct hashes in all: the union is all of them
+        return len(both) / (end - len(both))
+    return bisect_right(shared, merged[at]) / k
 
 
 def containment(short: StoryFeatures, long: StoryFeatures) -> tuple[float, int]:
@@ -90,7 +116,7 @@ def containment(short: StoryFeatures, long: StoryFeatures) -> tuple[float, int]:
     if not mine or not theirs:
         return 0.0, 0
     top = theirs[-1] if long.vocabulary > len(theirs) else 0xFFFFFFFF
-    sample = [h for h in mine if h <= top]
+    sample = mine[:bisect_right(mine, top)]  # (the hashes are sorted)
     if not sample:
         return 0.0, 0
     return len(set(theirs).intersection(sample)) / len(sample), len(sample)
@@ -100,49 +126,73 @@ def _name_words(names: Sequence[str]) -> set[str]:
     return {w for n in names for w in n.split() if len(w) > 2}
 
 
-def _event_conflict(a: StoryFeatures, b: StoryFeatures) -> bool:
-    return a.event is not None and b.event is not None and a.event != b.event
-
-
 def rare_limit(size: int) -> int:
     """A name mentioned by fewer window articles than this is rare (distinctive)."""
     return max(RARE_DF, size // RARE_SHARE)
+
+
+class _Probe:
+    """The new article's side of ``compare``, worked out once for all its candidates: its
+    sketch as a set, its names that are not common in the window, and the rare ones."""
+
+    __slots__ = ("features", "sketch", "names", "rare", "rare_names")
+
+    def __init__(self, new: StoryFeatures, df: Mapping[str, int], size: int) -> None:
+        limit = rare_limit(size)
+        counts = [df.get(f"n:{n}", 0) for n in new.names]
+        self.features = new
+        self.sketch = set(new.sketch)
+        self.names = [n for n, c in zip(new.names, counts, strict=True) if c < COMMON_DF]
+        self.rare_names = [n for n, c in zip(new.names, counts, strict=True) if c <= limit]
+        self.rare = set(self.rare_names)
 
 
 def compare(new: StoryFeatures, old: StoryFeatures, df: Mapping[str, int],
             size: int = 0) -> tuple[float, str] | None:
     """(score, reason) when ``new`` reports the same event as ``old``, else None. ``df``: how
     many window articles have each lookup key; ``size``: how many articles the window holds."""
-    if _event_conflict(new, old):
-        return None
+    return _compare(_Probe(new, df, size), old, df)
+
+
+def _compare(probe: _Probe, old: StoryFeatures, df: Mapping[str, int]
+             ) -> tuple[float, str] | None:
+    new = probe.features
+    if new.event is not None and old.event is not None and new.event != old.event:
+        return None  # two kinds of event: two stories
     if min(new.vocabulary, old.vocabulary) < SHORT_VOCAB:
-        return _short_items(new, old, df, size)
-    share = copy_share(new.sketch, old.sketch)
+        return _short_items(probe, old)
+    share = _copy_share(probe.sketch, new.sketch, old.sketch)
     if share >= COPY_SHARE:
         return 2.0 + share, f"near-copy: {share:.0%} of the vocabulary is the same"
-    names = [n for n in new.names if n in old.names and df.get(f"n:{n}", 0) < COMMON_DF]
+    theirs = old.names
+    names = [n for n in probe.names if n in theirs]
     numbers = [n for n in new.numbers if n in old.numbers]
     if len(names) + len(numbers) < MIN_SHARED:
         return _brief(new, old, df)
     fraction = (len(names) + len(numbers)) / max(1, min(
         len(new.names) + len(new.numbers), len(old.names) + len(old.numbers)))
-    rare = [n for n in names if df.get(f"n:{n}", 0) <= rare_limit(size)]
-    said = ", ".join(names[:5]) + (f"; numbers {', '.join(numbers[:3])}" if numbers else "")
-    said += f"; event {new.event}" if new.event else ""
     if share >= WORDING_SHARE and fraction >= MIN_SHARED_FRACTION:
-        return 1.0 + fraction, f"same event: {share:.0%} of the vocabulary; names {said}"
+        return 1.0 + fraction, f"same event: {share:.0%} of the vocabulary; names " + _said(
+            new, names, numbers)
+    rare = len(probe.rare.intersection(names))
     if fraction >= MIN_SHARED_ACROSS and (
-            (len(rare) >= 3 and numbers) or (len(rare) >= 2 and len(numbers) >= 2)):
-        return fraction, f"same event (other wording or language): names {said}"
+            (rare >= 3 and numbers) or (rare >= 2 and len(numbers) >= 2)):
+        return fraction, "same event (other wording or language): names " + _said(
+            new, names, numbers)
     return _brief(new, old, df)
 
 
-def _short_items(new: StoryFeatures, old: StoryFeatures, df: Mapping[str, int], size: int
-                 ) -> tuple[float, str] | None:
+def _said(new: StoryFeatures, names: list[str], numbers: list[str]) -> str:
+    said = ", ".join(names[:5]) + (f"; numbers {', '.join(numbers[:3])}" if numbers else "")
+    return said + (f"; event {new.event}" if new.event else "")
+
+
+def _short_items(probe: _Probe, old: StoryFeatures) -> tuple[float, str] | None:
     """``compare`` when one of them is a short item (a title alone)."""
+    new = probe.features
     if new.wording and new.wording == old.wording:
         return 3.0, "near-copy: the same words"
-    names = [n for n in new.names if n in old.names and df.get(f"n:{n}", 0) <= rare_limit(size)]
+    names = [n for n in probe.rare_names if n in old.names]
     numbers = [n for n in new.numbers if n in old.numbers]
     if len(names) >= 2 and numbers:
         return 1.0, (f"same event (short items): names {', '.join(names[:5])}; numbers "
@@ -179,10 +229,11 @@ def assign(features: StoryFeatures, at: datetime | None, candidates: Iterable[St
     """The story ``features`` joins among ``candidates`` (the best match wins; on a tie the
     earliest candidate given), or None: the article starts a new story."""
     best: tuple[float, StoryMember, str] | None = None
+    probe = _Probe(features, df, size)
     for member in candidates:
         if not _in_window(at, member.at, window) or (source and member.source == source):
             continue
-        found = compare(features, member.features, df, size)
+        found = _compare(probe, member.features, df)
         if found is not None and (best is None or found[0] > best[0]):
             best = (found[0], member, found[1])
     if best is None:
@@ -222,8 +273,12 @@ class StoryWindow:
                        self.window)
         member = StoryMember(ref, match.story if match else ref, at, features)
         self._seq += 1
+        postings = self._postings
         for key in keys:
-            self._postings.setdefault(key, deque()).append(self._seq)
+            posting = postings.get(key)
+            if posting is None:
+                posting = postings[key] = deque()
+            posting.append(self._seq)
         self._by_seq[self._seq] = member
         self._members.append((self._seq, member, keys))
         if len(self._members) > self.max_size:
