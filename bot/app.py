@@ -212,16 +212,32 @@ class App:
         storing: asyncio.Task[list[PollOutcome]] | None = None
         async with Heartbeat(self.deliverer.renew):
             await self.liveness.reap(start)
+            # the next batch is claimed while this one is fetched: a claim is a database round
+            # trip or three, as long as fetching 200 feeds that answer 304
+            claiming = asyncio.create_task(self._claim(start, since, attempted))
             try:
-                while feeds := await self._claim(start, since, attempted):
+                while feeds := await claiming:
+                    claiming = asyncio.create_task(self._claim(start, since, attempted))
                     fetched = await self.poller.fetch_many(feeds, self.clock())
                     if storing is not None:
                         outcomes += await storing
                     storing = asyncio.create_task(self.poller.store_many(fetched, self.clock()))
             finally:
+                await self._give_back(claiming)
                 if storing is not None:
                     outcomes += await storing
         return outcomes
+
+    async def _give_back(self, claiming: asyncio.Task[list[Any]]) -> None:
+        """A claim made ahead that will not be polled (the cycle stopped early): its leases
+        are released, so other workers need not wait for them to expire."""
+        if not claiming.done():
+            claiming.cancel()
+            await asyncio.wait([claiming])
+        if claiming.cancelled() or claiming.exception() is not None:
+            return  # nothing claimed, or the claim failed (the poll's own error says why)
+        if feeds := claiming.result():
+            await self.storage.release_feeds([f.id for f in feeds], self.owner)
 
     async def _claim(self, now: datetime, since: datetime | None, attempted: set[int]
                      ) -> list[Any]:
