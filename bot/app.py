@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +30,7 @@ from bot.jobs.heartbeat import LEASE, Heartbeat, worker_id
 from bot.jobs.liveness import Liveness
 from bot.jobs.looplag import LoopLag
 from bot.jobs.notices import Notices
-from bot.jobs.poll_feed import FeedFetcher, Poller, PollOutcome
+from bot.jobs.poll_feed import FeedFetcher, Fetched, Poller, PollOutcome
 from bot.net.fetcher import Fetcher
 from bot.net.netguard import NetGuard
 from bot.storage import Storage, open_storage
@@ -210,20 +210,29 @@ class App:
         attempted: set[int] = set()
         outcomes: list[PollOutcome] = []
         storing: asyncio.Task[list[PollOutcome]] | None = None
+        cheap = True  # the last batch was all 304s (or failures)
         async with Heartbeat(self.deliverer.renew):
             await self.liveness.reap(start)
-            # the next batch is claimed while this one is fetched: a claim is a database round
-            # trip or three, as long as fetching 200 feeds that answer 304
-            claiming = asyncio.create_task(self._claim(start, since, attempted))
+            # after a batch of 304s the next batch is claimed while this one is fetched: a
+            # claim is a few database round trips, as long as fetching 200 feeds that answer
+            # 304. After a batch with documents it is claimed when needed: fetching and parsing
+            # take far longer than a claim, and a batch claimed ahead is one that another
+            # worker, idle at the end of a shared cycle, could have polled
+            claim = partial(self._claim, start, since, attempted)
+            claiming: asyncio.Task[list[Any]] | None = asyncio.create_task(claim())
             try:
-                while feeds := await claiming:
-                    claiming = asyncio.create_task(self._claim(start, since, attempted))
+                while claiming is not None and (feeds := await claiming):
+                    claiming = asyncio.create_task(claim()) if cheap else None
                     fetched = await self.poller.fetch_many(feeds, self.clock())
+                    cheap = all(not isinstance(x, Fetched) or x.result.not_modified
+                                for x in fetched)
                     if storing is not None:
                         outcomes += await storing
                     storing = asyncio.create_task(self.poller.store_many(fetched, self.clock()))
+                    claiming = claiming or asyncio.create_task(claim())
             finally:
-                await self._give_back(claiming)
+                if claiming is not None:
+                    await self._give_back(claiming)
                 if storing is not None:
                     outcomes += await storing
         return outcomes
