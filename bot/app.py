@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 FEED_LEASE = LEASE  # short: renewed by the heartbeat while a poll runs
 POLL_BATCH = 200  # feeds claimed, fetched and stored together
+CHEAP_BATCHES = 4  # after a batch of 304s, claim this many batches' worth at once
 # what a missing sink needs, for the "waiting for a token" reason and the warning at start
 TOKEN_HINTS = {"slack": "SLACK_BOT_TOKEN", "discord": "DISCORD_TOKEN"}
 
@@ -210,19 +211,22 @@ class App:
         attempted: set[int] = set()
         outcomes: list[PollOutcome] = []
         storing: asyncio.Task[list[PollOutcome]] | None = None
-        cheap = True  # the last batch was all 304s (or failures)
+        cheap: bool | None = None  # the last batch was all 304s (or failures); None: first
         async with Heartbeat(self.deliverer.renew):
             await self.liveness.reap(start)
-            # after a batch of 304s the next batch is claimed while this one is fetched: a
-            # claim is a few database round trips, as long as fetching 200 feeds that answer
-            # 304. After a batch with documents it is claimed when needed: fetching and parsing
+            # after a batch of 304s the next batch (four batches' worth: fewer ends of batch
+            # where the fetches drain) is claimed while this one is fetched: a claim is a few
+            # database round trips, as long as fetching 200 feeds that answer 304. The first
+            # batch's successor is claimed ahead at the usual size; after a batch with
+            # documents the next is claimed when needed: fetching and parsing
             # take far longer than a claim, and a batch claimed ahead is one that another
             # worker, idle at the end of a shared cycle, could have polled
             claim = partial(self._claim, start, since, attempted)
             claiming: asyncio.Task[list[Any]] | None = asyncio.create_task(claim())
             try:
                 while claiming is not None and (feeds := await claiming):
-                    claiming = asyncio.create_task(claim()) if cheap else None
+                    claiming = (None if cheap is False else asyncio.create_task(
+                        claim(POLL_BATCH * CHEAP_BATCHES if cheap else POLL_BATCH)))
                     fetched = await self.poller.fetch_many(feeds, self.clock())
                     cheap = all(not isinstance(x, Fetched) or x.result.not_modified
                                 for x in fetched)
@@ -248,11 +252,11 @@ class App:
         if feeds := claiming.result():
             await self.storage.release_feeds([f.id for f in feeds], self.owner)
 
-    async def _claim(self, now: datetime, since: datetime | None, attempted: set[int]
-                     ) -> list[Any]:
+    async def _claim(self, now: datetime, since: datetime | None, attempted: set[int],
+                     limit: int = POLL_BATCH) -> list[Any]:
         """The next batch; with ``since``, a feed this call already tried (a poll postponed
         by a busy database) is given back, not tried again."""
-        feeds = await self.storage.claim_due_feeds(now, POLL_BATCH, FEED_LEASE, self.owner,
+        feeds = await self.storage.claim_due_feeds(now, limit, FEED_LEASE, self.owner,
                                                    not_polled_since=since)
         again = [f.id for f in feeds if f.id in attempted]
         if again:
