@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +30,7 @@ from bot.jobs.heartbeat import LEASE, Heartbeat, worker_id
 from bot.jobs.liveness import Liveness
 from bot.jobs.looplag import LoopLag
 from bot.jobs.notices import Notices
-from bot.jobs.poll_feed import FeedFetcher, Poller, PollOutcome
+from bot.jobs.poll_feed import FeedFetcher, Fetched, Poller, PollOutcome
 from bot.net.fetcher import Fetcher
 from bot.net.netguard import NetGuard
 from bot.storage import Storage, open_storage
@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 FEED_LEASE = LEASE  # short: renewed by the heartbeat while a poll runs
 POLL_BATCH = 200  # feeds claimed, fetched and stored together
+CHEAP_BATCHES = 4  # after a batch of 304s, claim this many batches' worth at once
 # what a missing sink needs, for the "waiting for a token" reason and the warning at start
 TOKEN_HINTS = {"slack": "SLACK_BOT_TOKEN", "discord": "DISCORD_TOKEN"}
 
@@ -210,24 +211,52 @@ class App:
         attempted: set[int] = set()
         outcomes: list[PollOutcome] = []
         storing: asyncio.Task[list[PollOutcome]] | None = None
+        cheap: bool | None = None  # the last batch was all 304s (or failures); None: first
         async with Heartbeat(self.deliverer.renew):
             await self.liveness.reap(start)
+            # after a batch of 304s the next batch (four batches' worth: fewer ends of batch
+            # where the fetches drain) is claimed while this one is fetched: a claim is a few
+            # database round trips, as long as fetching 200 feeds that answer 304. The first
+            # batch's successor is claimed ahead at the usual size; after a batch with
+            # documents the next is claimed when needed: fetching and parsing
+            # take far longer than a claim, and a batch claimed ahead is one that another
+            # worker, idle at the end of a shared cycle, could have polled
+            claim = partial(self._claim, start, since, attempted)
+            claiming: asyncio.Task[list[Any]] | None = asyncio.create_task(claim())
             try:
-                while feeds := await self._claim(start, since, attempted):
+                while claiming is not None and (feeds := await claiming):
+                    claiming = (None if cheap is False else asyncio.create_task(
+                        claim(POLL_BATCH * CHEAP_BATCHES if cheap else POLL_BATCH)))
                     fetched = await self.poller.fetch_many(feeds, self.clock())
+                    cheap = all(not isinstance(x, Fetched) or x.result.not_modified
+                                for x in fetched)
                     if storing is not None:
                         outcomes += await storing
                     storing = asyncio.create_task(self.poller.store_many(fetched, self.clock()))
+                    claiming = claiming or asyncio.create_task(claim())
             finally:
+                if claiming is not None:
+                    await self._give_back(claiming)
                 if storing is not None:
                     outcomes += await storing
         return outcomes
 
-    async def _claim(self, now: datetime, since: datetime | None, attempted: set[int]
-                     ) -> list[Any]:
+    async def _give_back(self, claiming: asyncio.Task[list[Any]]) -> None:
+        """A claim made ahead that will not be polled (the cycle stopped early): its leases
+        are released, so other workers need not wait for them to expire."""
+        if not claiming.done():
+            claiming.cancel()
+            await asyncio.wait([claiming])
+        if claiming.cancelled() or claiming.exception() is not None:
+            return  # nothing claimed, or the claim failed (the poll's own error says why)
+        if feeds := claiming.result():
+            await self.storage.release_feeds([f.id for f in feeds], self.owner)
+
+    async def _claim(self, now: datetime, since: datetime | None, attempted: set[int],
+                     limit: int = POLL_BATCH) -> list[Any]:
         """The next batch; with ``since``, a feed this call already tried (a poll postponed
         by a busy database) is given back, not tried again."""
-        feeds = await self.storage.claim_due_feeds(now, POLL_BATCH, FEED_LEASE, self.owner,
+        feeds = await self.storage.claim_due_feeds(now, limit, FEED_LEASE, self.owner,
                                                    not_polled_since=since)
         again = [f.id for f in feeds if f.id in attempted]
         if again:

@@ -8,7 +8,7 @@ the parent process never imports it.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from bot.domain.article import Article, ParsedFeed
@@ -23,7 +23,18 @@ PARSE_TIME_LIMIT = 20.0  # seconds per document in the worker; 10 MB of real fee
 PARSE_MEMORY_LIMIT = 1 << 30  # bytes of address space per worker; a 10 MB feed peaks at ~250 MB
 
 
-_WORKERS = ProcessPool(size=max(1, min(2, os.cpu_count() or 1)), time_limit=PARSE_TIME_LIMIT,
+def pool_size(environ: Mapping[str, str] = os.environ) -> int:
+    """Parse worker processes: ``NEWSBOT_PARSE_WORKERS`` (1-16), else one per core up to 2.
+    Several newsbot processes on one machine each start their own workers: with one each,
+    two processes on 2 cores parse on 2 workers, not 4 competing for the cores."""
+    try:
+        wanted = int(environ.get("NEWSBOT_PARSE_WORKERS", "0"))
+    except ValueError:
+        wanted = 0
+    return min(wanted, 16) if wanted > 0 else max(1, min(2, os.cpu_count() or 1))
+
+
+_WORKERS = ProcessPool(size=pool_size(), time_limit=PARSE_TIME_LIMIT,
                        memory_limit=PARSE_MEMORY_LIMIT, preload=(PARSE_MODULE, __name__))
 
 

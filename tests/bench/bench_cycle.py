@@ -20,9 +20,15 @@ The floor of each, measured in this process in the same run: a bare aiohttp fetc
 N feeds at the same concurrency (with the ETags for the 304 cycle) plus bare ``feedparser.parse``
 of every body, one after another. The table prints newsbot / floor.
 
+A warm-worker line per N and database: one App kept open in the bench's process (as a long-running
+``newsbot run`` keeps it), cycle N+1 with every feed answering 304, timed against the fetch floor
+measured next to it in the same event loop (median of ``--warm-rounds``). The run --once 304 line
+is a new process: interpreter, imports and config sync included.
+
 Then, on PostgreSQL at the largest N: two ``run --once`` started together on one database for a
 changes cycle, against one alone (time ratio, and how many feeds the server served more than
-once in that cycle); and, unless ``--no-big``, peak RSS of a changes cycle at the largest N with
+once in that cycle), with the default parse workers and with ``NEWSBOT_PARSE_WORKERS=1``; and,
+unless ``--no-big``, peak RSS of a changes cycle at the largest N with
 a ``--big``-company watchlist.
 """
 
@@ -288,7 +294,7 @@ class Row:
 
     @property
     def floor(self) -> float:
-        return self.fetch + (0.0 if self.cycle == "304" else self.parse)
+        return self.fetch + (0.0 if self.cycle.startswith("304") else self.parse)
 
 
 def measure(server: Server, kind: str, n: int, args: argparse.Namespace, base: Path
@@ -314,23 +320,111 @@ def measure(server: Server, kind: str, n: int, args: argparse.Namespace, base: P
     return rows
 
 
+async def _warm(server: Server, urls: list[str], env: dict[str, str], concurrency: int,
+                rounds: int, profile: str | None) -> list[tuple[float, float]]:
+    """A long-running worker's all-304 cycles: one App kept open in this process (as `newsbot
+    run` keeps it), its clock moved one interval on between cycles so every feed is due again
+    (the scheduler's tick, without waiting 15 minutes); each 304 cycle timed next to a bare
+    fetch of the same feeds with their ETags, in the same event loop."""
+    from bot.app import App
+    from bot.config.settings import Settings
+
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        settings = Settings()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    shift = [timedelta(0)]
+    app = await App.open(settings, clock=lambda: datetime.now(UTC) + shift[0])
+    out: list[tuple[float, float]] = []
+    try:
+        server.control(gen=30, reset=1)
+        await app.cycle()  # cycle 1: every feed new
+        _, etags = await fetch_all(urls, concurrency, None)
+        for r in range(rounds + bool(profile)):  # cycle N+1: nothing changed
+            shift[0] += timedelta(minutes=16)
+            start = time.perf_counter()
+            await fetch_all(urls, concurrency, etags)
+            fetch = time.perf_counter() - start
+            prof = None
+            if profile and r == rounds:  # one more cycle, profiled (not in the figures)
+                import cProfile
+
+                prof = cProfile.Profile()
+                prof.enable()
+            start = time.perf_counter()
+            report = await app.cycle()
+            took = time.perf_counter() - start
+            if prof is not None and profile:
+                prof.disable()
+                prof.dump_stats(profile)
+                continue
+            if report.polled != len(urls) or report.new_articles:
+                raise RuntimeError(f"warm 304 cycle polled {report.polled} of {len(urls)}, "
+                                   f"{report.new_articles} new")
+            out.append((took, fetch))
+    finally:
+        await app.close()
+    return out
+
+
+def warm(server: Server, kind: str, n: int, args: argparse.Namespace, base: Path) -> Row:
+    """The warm-worker all-304 line (median of ``--warm-rounds`` cycles, each side by side
+    with its fetch floor)."""
+    urls = [f"{server.base}/feed/{i}" for i in range(n)]
+    config = write_config(base / f"warm{kind}{n}", urls, args.companies)
+    db = new_database(kind, base, f"warm{kind}{n}")
+    env = newsbot_env(db, config, args.concurrency)
+    try:
+        runs = asyncio.run(_warm(server, urls, env, args.concurrency, args.warm_rounds,
+                                 args.profile))
+    finally:
+        drop_database(kind, f"warm{kind}{n}")
+        from bot.jobs.parse_workers import close_parse_workers
+
+        close_parse_workers()
+    ratios = sorted(runs, key=lambda r: r[0] / r[1])
+    took, fetch = ratios[len(ratios) // 2]
+    print(f"  {kind} N={n} 304 warm worker: cycle {took:.3f}s fetch floor {fetch:.3f}s "
+          f"({', '.join(f'{t / f:.1f}x' for t, f in runs)})", flush=True)
+    return Row(kind, n, "304 warm", took, fetch, 0.0, 0.0, "")
+
+
 def pair(server: Server, n: int, args: argparse.Namespace, base: Path) -> str:
+    """Two `run --once` started together on one PostgreSQL database, against one alone, for a
+    changes cycle: with the default parse workers (one per core up to 2, in each process) and
+    with ``NEWSBOT_PARSE_WORKERS=1`` in each. Every feed must be served exactly once."""
     urls = [f"{server.base}/feed/{i}" for i in range(n)]
     config = write_config(base / f"pair{n}", urls, args.companies)
     db = new_database("pg", base, f"pair{n}")
     env = newsbot_env(db, config, args.concurrency)
+    lines = []
+    gen = 10
     try:
-        server.control(gen=10, reset=1)
+        server.control(gen=gen, reset=1)
         run_once(env)
-        server.control(gen=11, reset=1)
-        one = run_once(env)[0].seconds
-        server.control(gen=12, reset=1)
-        two = run_once(env, copies=2)
-        both = max(r.seconds for r in two)
-        stats = server.control(reset=1)
-        return (f"two processes on PG, N={n}, changes cycle: one {one:.2f}s, two together "
-                f"{both:.2f}s = {both / one:.2f}x; feeds served {stats['served']}, more than "
-                f"once {stats['twice']}; exit {[r.status for r in two]}")
+        for workers in ("default (2)", "1"):
+            wenv = env if workers.startswith("default") else {**env,
+                                                              "NEWSBOT_PARSE_WORKERS": workers}
+            gen += 1
+            server.control(gen=gen, reset=1)
+            one = run_once(wenv)[0]
+            gen += 1
+            server.control(gen=gen, reset=1)
+            two = run_once(wenv, copies=2)
+            both = max(r.seconds for r in two)
+            stats = server.control(reset=1)
+            once = stats["served"] == n and stats["twice"] == 0
+            lines.append(
+                f"two `run --once` on PG, N={n}, changes cycle, parse workers per process "
+                f"{workers}: one alone {one.seconds:.2f}s, two together {both:.2f}s = "
+                f"{both / one.seconds:.2f}x; feeds served {stats['served']} of {n}, more than "
+                f"once {stats['twice']} ({'each exactly once' if once else 'NOT exactly once'});"
+                f" exit {[r.status for r in two]}")
+            print(lines[-1], flush=True)
+        return "\n".join(lines)
     finally:
         drop_database("pg", f"pair{n}")
 
@@ -359,6 +453,10 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--no-pair", action="store_true")
     parser.add_argument("--no-big", action="store_true")
+    parser.add_argument("--no-cold", action="store_true",
+                        help="skip the run --once lines (first, changes, 304 as a new process)")
+    parser.add_argument("--warm-rounds", type=int, default=5)
+    parser.add_argument("--profile", help="cProfile one more warm 304 cycle into this file")
     args = parser.parse_args()
     sizes = [int(x) for x in args.feeds.split(",")]
     server = Server(args.items, args.companies)
@@ -368,7 +466,10 @@ def main() -> None:
     try:
         for n in sizes:
             for kind in args.db.split(","):
-                rows += measure(server, kind, n, args, base)
+                if not args.no_cold:
+                    rows += measure(server, kind, n, args, base)
+                if args.warm_rounds:
+                    rows.append(warm(server, kind, n, args, base))
         if not args.no_pair and "pg" in args.db:
             notes.append(pair(server, max(sizes), args, base))
             print(notes[-1], flush=True)
@@ -382,10 +483,12 @@ def main() -> None:
           "| peak RSS MB |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
-        fl = (f"{r.floor:.2f} ({r.fetch:.2f} fetch)" if r.cycle == "304"
+        fl = (f"{r.floor:.3f} ({r.fetch:.3f} fetch)" if r.cycle.startswith("304")
               else f"{r.floor:.2f} ({r.fetch:.2f} + {r.parse:.2f})")
-        print(f"| {r.db} | {r.feeds} | {r.cycle} | {r.newsbot:.2f} | {fl} | "
-              f"{r.newsbot / r.floor:.1f}× | {r.rss:.0f} |")
+        label = {"304": "304, run --once (new process: start-up + cycle)",
+                 "304 warm": "304, warm worker (cycle N+1 in one open App)"}.get(r.cycle, r.cycle)
+        print(f"| {r.db} | {r.feeds} | {label} | {r.newsbot:.3f} | {fl} | "
+              f"{r.newsbot / r.floor:.1f}× | {f'{r.rss:.0f}' if r.rss else '-'} |")
     for note in notes:
         print(f"\n{note}")
 
