@@ -35,6 +35,8 @@ BAD_SETTINGS = [
     ("NEWSBOT_CONCURRENCY", "0", "NEWSBOT_CONCURRENCY must be a whole number between 1 and 256"),
     ("NEWSBOT_CONCURRENCY", "2.5", "(got 2.5)"),
     ("NEWSBOT_MAX_FEED_BYTES", "-1", "between 1024 and 1073741824 (got -1)"),
+    ("NEWSBOT_PARSE_WORKERS", "0", "NEWSBOT_PARSE_WORKERS must be a whole number between 1 and 16"),
+    ("NEWSBOT_PARSE_WORKERS", "many", "(got many)"),
     ("NEWSBOT_FETCH_TIMEOUT", "-3", "NEWSBOT_FETCH_TIMEOUT must be a number between 1 and 600"),
     ("NEWSBOT_DELIVERY_MAX_AGE_DAYS", "0", "more than 0 and at most 365 (got 0)"),
     ("NEWSBOT_SLACK_PORT", "99999", "between 0 and 65535"),

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     fetch_timeout: float = Field(30.0, ge=1, le=600)
     # connections to one host at once (politeness); many feeds on one server may want more
     fetch_per_host: int = Field(2, ge=1, le=64)
+    # parse worker processes per newsbot process (unset: one per core up to 2); read by
+    # bot.jobs.parse_workers.pool_size when the workers start, checked here so a wrong value stops
+    # start-up with a clear error instead of being ignored
+    parse_workers: int | None = Field(None, ge=1, le=16)
     # networks (comma-separated CIDRs) a feed added from chat may be on, e.g. an intranet server
     fetch_allow_networks: str = ""
     log_level: str = "INFO"
@@ -236,7 +240,7 @@ def settings_errors(exc: ValidationError) -> list[str]:
             shown = "not set" if given is None or not str(given).strip() else "hidden"
         span = allowed_range(field)
         if span:
-            whole = Settings.model_fields[field].annotation is int
+            whole = Settings.model_fields[field].annotation in (int, int | None)
             kind = "a whole number" if whole else "a number"
             problem = f"must be {kind} {span}"
         elif error["type"] == "literal_error":
