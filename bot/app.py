@@ -222,7 +222,7 @@ class App:
             # take far longer than a claim, and a batch claimed ahead is one that another
             # worker, idle at the end of a shared cycle, could have polled
             claim = partial(self._claim, start, since, attempted)
-            claiming: asyncio.Task[list[Any]] | None = asyncio.create_task(claim())
+            claiming: asyncio.Task[list[Any]] | None = asyncio.create_task(claim(POLL_BATCH))
             try:
                 while claiming is not None and (feeds := await claiming):
                     claiming = (None if cheap is False else asyncio.create_task(
@@ -233,7 +233,7 @@ class App:
                     if storing is not None:
                         outcomes += await storing
                     storing = asyncio.create_task(self.poller.store_many(fetched, self.clock()))
-                    claiming = claiming or asyncio.create_task(claim())
+                    claiming = claiming or asyncio.create_task(claim(POLL_BATCH))
             finally:
                 if claiming is not None:
                     await self._give_back(claiming)
@@ -253,7 +253,7 @@ class App:
             await self.storage.release_feeds([f.id for f in feeds], self.owner)
 
     async def _claim(self, now: datetime, since: datetime | None, attempted: set[int],
-                     limit: int = POLL_BATCH) -> list[Any]:
+                     limit: int) -> list[Any]:
         """The next batch; with ``since``, a feed this call already tried (a poll postponed
         by a busy database) is given back, not tried again."""
         feeds = await self.storage.claim_due_feeds(now, limit, FEED_LEASE, self.owner,

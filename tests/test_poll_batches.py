@@ -5,6 +5,8 @@ nothing that did not change."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -14,6 +16,7 @@ from apphelpers import open_app
 from feedserver import FeedServer, Item, rss
 from sqlalchemy import select
 
+import bot.app as app_module
 from bot.app import App
 from bot.config.apply import sync_operator_config
 from bot.delivery.jsonl import JsonlSink
@@ -105,3 +108,46 @@ async def test_a_restart_with_the_same_config_rewrites_nothing(app: App, clock) 
             feeds.c.next_poll_at > clock()))).scalars().all()
     assert after == before  # the watchlist kept its revision: every matcher stays cached
     assert len(not_due) == 5  # and no polled feed was made due again
+
+
+async def test_a_worker_stopped_mid_cycle_leaves_the_batch_it_claimed_ahead_to_others(
+        db_url, tmp_path: Path, clock, feed_server: FeedServer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app_module, "POLL_BATCH", 2)  # six feeds are three batches
+    sources = [FeedSource(feed_server.set(f"/s{i}.xml", rss(items(10 + i, 2)))) for i in range(6)]
+    workers = [await open_app(db_url, tmp_path, clock, feeds=sources, watchlist=WATCHLIST,
+                              sinks={"jsonl": JsonlSink(tmp_path)}, address="jsonl:alerts.jsonl")
+               for _ in range(2)]
+    stopped, other = workers
+
+    async def leased_by(worker: App) -> int:
+        async with worker.storage.tx() as conn:
+            return len((await conn.execute(select(feeds.c.id).where(
+                feeds.c.lease_owner == worker.owner, feeds.c.lease_until > clock()))).all())
+
+    try:
+        await stopped.cycle()  # first polls: from now on every feed answers 304
+        clock.advance(minutes=20)
+        for route in feed_server.routes.values():
+            route.delay = 2.0  # the next fetches are still running when the worker stops
+        cycle = asyncio.create_task(stopped.cycle())
+        async with asyncio.timeout(30):
+            while True:  # until a batch is being fetched and the next one is claimed ahead
+                if await leased_by(stopped) == 4:
+                    break
+                await asyncio.sleep(0.01)
+        cycle.cancel()  # the stop (wind_down cancels a cycle that does not finish in time)
+        with contextlib.suppress(asyncio.CancelledError):
+            await cycle
+        for route in feed_server.routes.values():
+            route.delay = 0.0
+        hits = dict(feed_server.hits)
+        report = await other.cycle()
+        # the batch caught mid-fetch keeps its lease until it expires; the batch claimed ahead
+        # and the rest are polled by the other worker now
+        assert (report.polled, report.failed) == (4, 0)
+        assert sum(n - hits[p] for p, n in feed_server.hits.items()) == 4
+        assert await leased_by(stopped) == 2
+    finally:
+        for w in workers:
+            await w.close()

@@ -43,7 +43,7 @@ async def feed_with_follow(storage: Storage, clock, tenant: str = "local") -> in
 
 async def test_migrations_are_idempotent_and_at_head(storage: Storage) -> None:
     await upgrade(storage.engine)
-    assert await current_revision(storage.engine) == "0007"
+    assert await current_revision(storage.engine) == "0008"
 
 
 async def test_new_tenant_starts_from_defaults_and_tenants_are_isolated(storage, clock) -> None:

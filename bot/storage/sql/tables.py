@@ -107,6 +107,7 @@ follows = Table(
     Column("source", String(20), nullable=False, default="config"),  # config | chat
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("tenant_id", "feed_id", name="uq_follows_tenant_feed"),
+    Index("ix_follows_feed_id", "feed_id"),  # lookups by feed: the key starts with tenant_id
 )
 
 articles = Table(
