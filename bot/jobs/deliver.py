@@ -168,7 +168,8 @@ class Deliverer:
                     sent, rest = await self.deliver_many(run)
                     report += DeliveryReport(sent=sent)
                     queue[:len(run)] = rest
-                    continue
+                    if sent:
+                        continue  # else the head goes one by one (in doubt if the sink failed)
                 outcome = await self.deliver(queue.pop(0))
                 report += _counted(outcome)
                 if outcome is Outcome.STOPPED:  # the rest is held with it
