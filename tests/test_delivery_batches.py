@@ -100,3 +100,26 @@ async def test_a_batch_that_fails_after_writing_is_checked_one_by_one_not_rewrit
     assert report.sent == 10 and report.stopped == 0
     assert delivered(tmp_path / "out.jsonl") == ids
     assert {s.status for s in await storage.delivery_states()} == {"sent"}
+
+
+class DiesBeforeTheWrite(DiesAfterTheWrite):
+    """Storage whose first ``begin_attempts`` commits, then the process dies."""
+
+    async def begin_attempts(self, ids, now) -> None:  # type: ignore[no-untyped-def]
+        await self.storage.begin_attempts(ids, now)
+        if not self.died:
+            self.died = True
+            raise StorageError("killed before the write")
+
+
+async def test_a_crash_after_marking_a_batch_attempted_still_sends_each_once(
+        storage: Storage, clock, tmp_path) -> None:
+    ids = await queue(storage, clock, "jsonl:out.jsonl", 20)
+    with pytest.raises(StorageError):
+        await Deliverer(DiesBeforeTheWrite(storage), {"jsonl": JsonlSink(tmp_path)},  # type: ignore[arg-type]
+                        clock).run_due()
+    assert not (tmp_path / "out.jsonl").exists()
+    assert all(s.attempt_started_at is not None for s in await storage.delivery_states())
+    report = await Deliverer(storage, {"jsonl": JsonlSink(tmp_path)}, clock).run_due()
+    assert report.sent == 20
+    assert delivered(tmp_path / "out.jsonl") == ids
