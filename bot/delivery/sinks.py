@@ -9,6 +9,7 @@ retries and stopping destinations.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from bot.domain.delivery import Delivery, SendResult
@@ -43,3 +44,15 @@ class Sink(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+class BatchSink(Sink, Protocol):
+    """A sink that can write several alerts of one destination at once and find each of them
+    afterwards (``find_sent``) however the batch ended: the worker marks them all attempted in
+    one transaction, calls ``send_many``, and marks the sent ones in one transaction. After a
+    crash in between, every one of them is in doubt and looked for before a resend."""
+
+    async def send_many(self, deliveries: Sequence[Delivery]) -> list[SendResult]:
+        """Send a prefix of ``deliveries`` (at least one), in order; their results. Anything
+        raised means any of them may have landed."""
+        ...

@@ -22,8 +22,9 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
+from typing import cast
 
-from bot.delivery.sinks import Sink
+from bot.delivery.sinks import BatchSink, Sink
 from bot.domain.address import Address
 from bot.domain.alert import display_address
 from bot.domain.delivery import Delivery
@@ -51,6 +52,7 @@ def log_context(delivery: Delivery) -> dict[str, object]:
 MAX_ATTEMPTS = 12  # real attempts (requests that reached the platform and failed)
 RATE_LIMIT_PAUSE = 5.0  # seconds, when a rate limit names no time
 NOT_SENT_PAUSE = 30.0  # seconds, when the platform could not be reached
+BATCH = 50  # deliveries a batch sink (jsonl) takes at once, marked in one transaction each way
 AdminNotice = Callable[[Delivery, str], Awaitable[None]]
 Reaper = Callable[[datetime], Awaitable[int]]  # frees the leases of ended workers (liveness)
 
@@ -158,17 +160,61 @@ class Deliverer:
 
     async def _run_destination(self, batch: DestinationBatch) -> DeliveryReport:
         report = DeliveryReport()
+        queue = list(batch.deliveries)
         try:
-            for i, delivery in enumerate(batch.deliveries):
-                outcome = await self.deliver(delivery)
+            while queue:
+                run = self._plain_run(queue)
+                if run:  # a batch sink: a run sent with one transaction either side
+                    sent, rest = await self.deliver_many(run)
+                    report += DeliveryReport(sent=sent)
+                    queue[:len(run)] = rest
+                    if sent:
+                        continue  # else the head goes one by one (in doubt if the sink failed)
+                outcome = await self.deliver(queue.pop(0))
                 report += _counted(outcome)
                 if outcome is Outcome.STOPPED:  # the rest is held with it
-                    report += DeliveryReport(stopped=len(batch.deliveries) - i - 1)
+                    report += DeliveryReport(stopped=len(queue))
                 if outcome in (Outcome.PAUSED, Outcome.STOPPED):
                     break
         finally:
             await self.storage.release_destination(batch.destination_id, self.owner)
         return report
+
+    def _plain_run(self, queue: list[Delivery]) -> list[Delivery]:
+        """The deliveries at the head of ``queue`` a batch sink may take together: never
+        attempted (nothing to ask the sink first), not follow-ups (each waits for its first)."""
+        sink = self.sinks.get(Address.parse(queue[0].address).platform)
+        if sink is None or not hasattr(sink, "send_many"):
+            return []
+        run = []
+        for delivery in queue[:BATCH]:
+            if delivery.uncertain or delivery.reply_to_story is not None:
+                break
+            run.append(delivery)
+        return run if len(run) > 1 else []
+
+    async def deliver_many(self, run: list[Delivery]) -> tuple[int, list[Delivery]]:
+        """Send ``run`` through its batch sink: all marked attempted in one transaction, sent,
+        the sent ones marked in one transaction. How many were sent, and what is left of ``run``
+        to deliver. If the sink raises, any of them may have landed: none is counted, and all
+        are left in doubt (the sink is asked first, one by one), as after a crash."""
+        sink = cast(BatchSink, self.sinks[Address.parse(run[0].address).platform])
+        now = self.clock()
+        await self.storage.begin_attempts([d.id for d in run], now)
+        try:
+            results = await sink.send_many(run)
+        except Exception as exc:
+            if not isinstance(exc, DeliveryError):
+                log.exception("sink %s failed on a batch of %d", sink.platform, len(run))
+            return 0, [replace(d, uncertain=True, last_attempt_at=now, attempts=d.attempts + 1)
+                       for d in run]
+        await self.storage.mark_sent_many(
+            [(d.id, r.message_id or None) for d, r in zip(run, results, strict=False)],
+            self.clock())
+        rest = run[len(results):]
+        for delivery in rest:  # not written (the sink's batch was full): never attempted
+            await self.storage.give_back(delivery.id, None)
+        return len(results), rest
 
     async def deliver(self, delivery: Delivery) -> Outcome:
         sink = self.sinks.get(Address.parse(delivery.address).platform)

@@ -77,6 +77,9 @@ class DelivererStorage(Protocol):
     async def begin_attempt(self, delivery_id: int, now: datetime) -> None:
         ...
 
+    async def begin_attempts(self, delivery_ids: Sequence[int], now: datetime) -> None:
+        ...
+
     async def claim_destinations(self, now: datetime, *, owner: str, lease: timedelta,
                                  platforms: Iterable[str], limit: int = 50,
                                  per_destination: int = 100, admit: Admit | None = None
@@ -108,6 +111,10 @@ class DelivererStorage(Protocol):
         ...
 
     async def mark_sent(self, delivery_id: int, message_id: str | None, now: datetime) -> None:
+        ...
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, str | None]], now: datetime
+                             ) -> None:
         ...
 
     async def pause_destination(self, destination_id: int, until: datetime) -> None:

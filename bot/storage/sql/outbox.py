@@ -10,11 +10,11 @@ never attempted and is simply sent.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, false, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, false, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.domain.address import Address
@@ -150,6 +150,25 @@ class OutboxStore(StoreBase):
     async def begin_attempt(self, delivery_id: int, now: datetime) -> None:
         """Committed before the sink is called: counts the attempt, marks it in flight."""
         await self._set(delivery_id, attempt_started_at=now, attempts=deliveries.c.attempts + 1)
+
+    async def begin_attempts(self, delivery_ids: Sequence[int], now: datetime) -> None:
+        """``begin_attempt`` for several deliveries of one destination, in one transaction:
+        each may have landed from here on (its sink is asked after a crash)."""
+        async with self.tx() as conn:
+            await conn.execute(update(deliveries).where(deliveries.c.id.in_(list(delivery_ids)))
+                               .values(attempt_started_at=now, attempts=deliveries.c.attempts + 1))
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, str | None]], now: datetime
+                             ) -> None:
+        """``mark_sent`` for several (delivery id, message id), in one transaction."""
+        if not sent:
+            return
+        async with self.tx() as conn:
+            await conn.execute(
+                update(deliveries).where(deliveries.c.id == bindparam("delivery_id"))
+                .values(status="sent", message_id=bindparam("sent_id"), sent_at=now,
+                        attempt_started_at=None, last_error=None),
+                [{"delivery_id": i, "sent_id": m} for i, m in sent])
 
     async def give_back(self, delivery_id: int, marker: datetime | None, *,
                         error: str | None = None) -> None:
