@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 
 from feedserver import rss, start_feed_server
 from test_pipeline_e2e import WATCHLIST, items
@@ -18,18 +19,41 @@ from bot.domain.delivery import Delivery, SendResult
 from bot.jobs.scheduler import run_forever
 
 
-class FlakySink(JsonlSink):
-    """Crashes (a bug, not a platform error) on its first send, then works."""
+class FlakySink:
+    """A file sink that sends one alert at a time (as Slack's and Discord's do) and crashes (a
+    bug, not a platform error) on its first send, then works."""
+
+    platform = "jsonl"
 
     def __init__(self, base) -> None:
-        super().__init__(base)
+        self.file = JsonlSink(base)
         self.crashed = False
 
     async def send(self, delivery: Delivery) -> SendResult:
         if not self.crashed:
             self.crashed = True
             raise RuntimeError("sink bug")
-        return await super().send(delivery)
+        return await self.file.send(delivery)
+
+    async def find_sent(self, delivery: Delivery) -> str | None:
+        return await self.file.find_sent(delivery)
+
+    async def close(self) -> None:
+        await self.file.close()
+
+
+class FlakyBatchSink(JsonlSink):
+    """The jsonl sink, whose first batch crashes (a bug) before it writes anything."""
+
+    def __init__(self, base) -> None:
+        super().__init__(base)
+        self.crashed = False
+
+    async def send_many(self, deliveries: Sequence[Delivery]) -> list[SendResult]:
+        if not self.crashed:
+            self.crashed = True
+            raise RuntimeError("sink bug in a batch")
+        return await super().send_many(deliveries)
 
 
 async def wait_for(predicate, timeout: float = 20.0) -> bool:
@@ -67,6 +91,35 @@ async def test_the_scheduler_polls_delivers_and_survives_bad_feeds_and_sink_bugs
         assert "sink bug" in (retrying.last_error or "")
         titles = [json.loads(line)["title"] for line in out.read_text().splitlines()]
         assert len(titles) == 1 and titles[0] != retrying.alert.title
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        await app.close()
+        await runner.cleanup()
+    assert task.done() and task.exception() is None
+
+
+async def test_a_batch_that_crashes_is_sent_one_by_one_and_the_scheduler_goes_on(
+        tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    server, runner = await start_feed_server()
+    good = server.set("/good.xml", rss(items(3)))
+    config = OperatorConfig(
+        (FeedSource(good, "Good", backfill=3),), WATCHLIST,
+        (DestinationSpec("jsonl:alerts.jsonl", (Subscription(company="*"),)),), tmp_path)
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
+                        config_dir=tmp_path, tick_seconds=1)
+    sink = FlakyBatchSink(tmp_path)
+    app = await App.open(settings, config=config, sinks={"jsonl": sink})
+    out = tmp_path / "alerts.jsonl"
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_forever(app, stop))
+    try:
+        assert await wait_for(lambda: out.exists() and len(out.read_text().splitlines()) >= 3)
+        await asyncio.sleep(1.5)  # another tick: nothing more is written
+        assert sink.crashed and "sink bug in a batch" in caplog.text
+        urls = [json.loads(line)["url"] for line in out.read_text().splitlines()]
+        assert len(urls) == 3 and len(set(urls)) == 3  # each alert once
+        assert await app.storage.delivery_states(status="pending") == []
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
