@@ -63,6 +63,7 @@ class Outcome(enum.Enum):
     PAUSED = "paused"  # this destination later; the queue stops for this round
     STOPPED = "stopped"  # the destination stopped; its alerts are held
     REJECTED = "rejected"
+    SKIPPED = "skipped"  # a follow-up the destination does not want (followups off): filtered
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,9 +248,9 @@ class Deliverer:
         return Outcome.SENT
 
     async def _followup_waits(self, delivery: Delivery, reason: str) -> Outcome:
-        if reason == SKIPPED:
-            await self.storage.mark_sent(delivery.id, None, self.clock())
-            return Outcome.SENT
+        if reason == SKIPPED:  # filtered, not sent: it posts nothing, so no hourly cap slot
+            await self.storage.mark_filtered(delivery.id, reason)
+            return Outcome.SKIPPED
         await self.storage.mark_retry(delivery.id, reason, self.clock() + WAIT_FOR_FIRST,
                                       in_doubt=delivery.uncertain)
         return Outcome.RETRY
@@ -299,4 +300,5 @@ class Deliverer:
 
 def _counted(outcome: Outcome) -> DeliveryReport:
     return {Outcome.SENT: DeliveryReport(sent=1), Outcome.STOPPED: DeliveryReport(stopped=1),
-            Outcome.REJECTED: DeliveryReport(rejected=1)}.get(outcome, DeliveryReport(retrying=1))
+            Outcome.REJECTED: DeliveryReport(rejected=1),
+            Outcome.SKIPPED: DeliveryReport()}.get(outcome, DeliveryReport(retrying=1))

@@ -113,6 +113,10 @@ class DelivererStorage(Protocol):
     async def mark_sent(self, delivery_id: int, message_id: str | None, now: datetime) -> None:
         ...
 
+    async def mark_filtered(self, delivery_id: int, reason: str) -> None:
+        """Done without sending: kept back for ``reason`` (as the channel controls do)."""
+        ...
+
     async def mark_sent_many(self, sent: Sequence[tuple[int, str | None]], now: datetime
                              ) -> None:
         ...

@@ -184,6 +184,10 @@ class OutboxStore(StoreBase):
         await self._set(delivery_id, status="sent", message_id=message_id, sent_at=now,
                         attempt_started_at=None, last_error=None)
 
+    async def mark_filtered(self, delivery_id: int, reason: str) -> None:
+        await self._set(delivery_id, status="filtered", attempt_started_at=None,
+                        last_error=reason[:1000])
+
     async def mark_retry(self, delivery_id: int, error: str, next_attempt_at: datetime, *,
                          in_doubt: bool = False) -> None:
         """Retry at ``next_attempt_at``; ``in_doubt`` keeps the marker (ask before resending)."""
