@@ -320,20 +320,42 @@ def place_articles(articles: Sequence[Article], features: Sequence[StoryFeatures
                    lookup: StoryLookup, now: datetime, window: timedelta = DEFAULT_WINDOW
                    ) -> tuple[tuple[Article, ...], tuple[StoryPlacement, ...]]:
     """Each article with the story key of the story it joins (its own when it starts one),
-    and its placement; articles of one poll can join each other."""
+    and its placement; articles of one batch can join each other.
+
+    ``lookup`` holds the whole batch's candidates (one storage lookup); each article is
+    compared only with its own: the members, stored or placed earlier in the batch, sharing two
+    searchable keys with it, as ``story_candidates`` finds them for one article (a key is
+    searchable when at most ``search_limit`` window and batch articles have it). Compared with
+    the whole batch's candidates, 1,200 articles made 480,000 comparisons (10 s of a 17 s
+    cycle)."""
+    limit = search_limit(lookup.size)
+    batch_df = Counter(k for f in features for k in lookup_keys(f))
+    members = list(lookup.members)
+    index: dict[str, list[int]] = {}
+
+    def searchable(keys: Sequence[str]) -> list[str]:
+        return [k for k in keys if lookup.df.get(k, 0) + batch_df[k] <= limit]
+
+    def add(at: int, keys: Sequence[str]) -> None:
+        for k in searchable(keys):
+            index.setdefault(k, []).append(at)
+
+    for i, member in enumerate(members):
+        add(i, lookup_keys(member.features))
     placed: list[Article] = []
     placements: list[StoryPlacement] = []
-    batch: list[StoryMember] = []
     for article, feats in zip(articles, features, strict=True):
+        keys = lookup_keys(feats)
+        hits = Counter(i for k in searchable(keys) for i in index.get(k, ()))
         at = article.published or now
-        match = assign(feats, at, [*lookup.members, *batch], lookup.df, lookup.size, window,
-                       article.feed_url)
+        match = assign(feats, at, [members[i] for i in sorted(hits) if hits[i] >= 2],
+                       lookup.df, lookup.size, window, article.feed_url)
         if match is not None and match.story == article.story:
             match = None  # the same page (canonical link) seen again: nothing to follow up
         story = match.story if match else article.story
         ref = article.url or article.key
-        placements.append(StoryPlacement(article.key, story, ref, at, feats,
-                                         lookup_keys(feats), match))
-        batch.append(StoryMember(ref, story, at, feats, article.feed_url))
+        placements.append(StoryPlacement(article.key, story, ref, at, feats, keys, match))
+        members.append(StoryMember(ref, story, at, feats, article.feed_url))
+        add(len(members) - 1, keys)
         placed.append(replace(article, story=story) if match else article)
     return tuple(placed), tuple(placements)
