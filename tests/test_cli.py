@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from conftest import corpora_dir
 from feedserver import Item, rss
-from test_pipeline_e2e import T0
 
 from bot.cli import main
 
@@ -114,9 +114,10 @@ def test_feeds_check_reads_every_real_feed_without_crashing(index, capsys) -> No
 
 def test_run_once_twice_posts_nothing_the_second_time(tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
+    recent = datetime.now(UTC) - timedelta(hours=2)  # run --once reads the real clock: max_age
     feed = tmp_path / "news.rss"
     entries = [Item(f"g{i}", f"Nvidia raises funding round {i}", "Nvidia raises money.",
-                    T0) for i in range(3)]
+                    recent) for i in range(3)]
     feed.write_bytes(rss(entries))
     config = tmp_path / "config"
     config.mkdir()
@@ -131,7 +132,7 @@ def test_run_once_twice_posts_nothing_the_second_time(tmp_path, monkeypatch) -> 
     assert len(out.read_text().splitlines()) == 2
     assert main(args) == 0
     assert len(out.read_text().splitlines()) == 2
-    feed.write_bytes(rss([*entries, Item("new", "Nvidia raises again", "Nvidia raises.", T0)]))
+    feed.write_bytes(rss([*entries, Item("new", "Nvidia raises again", "Nvidia raises.", recent)]))
     assert main(args) == 0
     lines = out.read_text().splitlines()
     assert len(lines) == 3 and json.loads(lines[-1])["title"] == "Nvidia raises again"
