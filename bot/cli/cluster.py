@@ -16,21 +16,8 @@ from bot.cli.jsonl_input import read_articles
 from bot.cli.tools import print_json, report_input_errors
 from bot.config.settings import Settings
 from bot.domain.errors import NewsbotError
-from bot.pipeline.stories import DEFAULT_WINDOW, StoryWindow
+from bot.pipeline.stories import StoryWindow
 from bot.pipeline.story_features import story_features
-
-
-def add_cluster_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    cluster = sub.add_parser("cluster", help="group articles (JSON lines) into stories: one "
-                                             "JSON line per article, {\"id\", \"story\"}")
-    cluster.add_argument("--window", type=float, default=DEFAULT_WINDOW.total_seconds() / 3600,
-                         metavar="HOURS", help="how far apart two reports of one story may be "
-                                               "published (default 72)")
-    cluster.add_argument("--json", action="store_true",
-                         help="JSON lines (the only output format; accepted for symmetry)")
-    cluster.add_argument("--explain", action="store_true",
-                         help="add the article each one joined and why")
-    cluster.add_argument("articles", nargs="?", default="-", help="JSONL file, or - for stdin")
 
 
 def published_at(value: str | None) -> datetime | None:

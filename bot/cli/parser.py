@@ -64,8 +64,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_preview_parser(sub)
 
-    from bot.cli.cluster import add_cluster_parser
-
     add_cluster_parser(sub)
 
     db = sub.add_parser("db", help="database tools")
@@ -83,6 +81,23 @@ def build_parser() -> argparse.ArgumentParser:
     add_tenant_parser(sub)
     allow_verbose_anywhere(sub)
     return parser
+
+
+def add_cluster_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`cluster`'s arguments (here, not in bot/cli/cluster.py: building the parser for `run`
+    must not import the story and JSON-lines tools)."""
+    from bot.pipeline.stories import DEFAULT_WINDOW
+
+    cluster = sub.add_parser("cluster", help="group articles (JSON lines) into stories: one "
+                                             "JSON line per article, {\"id\", \"story\"}")
+    cluster.add_argument("--window", type=float, default=DEFAULT_WINDOW.total_seconds() / 3600,
+                         metavar="HOURS", help="how far apart two reports of one story may be "
+                                               "published (default 72)")
+    cluster.add_argument("--json", action="store_true",
+                         help="JSON lines (the only output format; accepted for symmetry)")
+    cluster.add_argument("--explain", action="store_true",
+                         help="add the article each one joined and why")
+    cluster.add_argument("articles", nargs="?", default="-", help="JSONL file, or - for stdin")
 
 
 def allow_verbose_anywhere(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

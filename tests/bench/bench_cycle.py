@@ -23,7 +23,9 @@ of every body, one after another. The table prints newsbot / floor.
 A warm-worker line per N and database: one App kept open in the bench's process (as a long-running
 ``newsbot run`` keeps it), cycle N+1 with every feed answering 304, timed against the fetch floor
 measured next to it in the same event loop (median of ``--warm-rounds``). The run --once 304 line
-is a new process: interpreter, imports and config sync included.
+is a new process: interpreter, imports and config sync included; it is also divided by the same
+conditional fetch run as a new process (interpreter + ``import aiohttp`` + ``fetch_all``), the
+floor of anything cron starts. bot/ is compiled to bytecode first, as ``pip install .`` does.
 
 Then, on PostgreSQL at the largest N: two ``run --once`` started together on one database for a
 changes cycle, against one alone (time ratio, and how many feeds the server served more than
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
 import email.utils
 import multiprocessing
 import os
@@ -183,6 +186,28 @@ async def fetch_all(urls: list[str], concurrency: int, etags: dict[str, str] | N
     return bodies, seen
 
 
+PROCESS_FETCH = """
+import asyncio, json, sys, time
+sys.path.insert(0, sys.argv[2])
+from bench_cycle import fetch_all
+urls, etags, concurrency = json.load(open(sys.argv[1]))
+asyncio.run(fetch_all(urls, concurrency, etags))
+"""
+
+
+def process_floor(urls: list[str], concurrency: int, etags: dict[str, str], base: Path) -> float:
+    """The 304 fetch floor as a new process, like ``run --once``: interpreter, ``import aiohttp``
+    and the same conditional fetch (``fetch_all``), spawn to exit."""
+    import json
+
+    args = base / "process_floor.json"
+    args.write_text(json.dumps([urls, etags, concurrency]), encoding="utf-8")
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", PROCESS_FETCH, str(args), str(Path(__file__).parent)],
+                   check=True)
+    return time.perf_counter() - start
+
+
 def floor(urls: list[str], concurrency: int, etags: dict[str, str] | None = None
           ) -> tuple[float, float, dict[str, str]]:
     """(fetch seconds, parse seconds, the ETags seen)."""
@@ -291,6 +316,7 @@ class Row:
     parse: float
     rss: float
     line: str
+    process_fetch: float = 0.0  # the 304 fetch floor as a new process (run --once 304 only)
 
     @property
     def floor(self) -> float:
@@ -312,9 +338,12 @@ def measure(server: Server, kind: str, n: int, args: argparse.Namespace, base: P
                                        etags if cycle == "304" else None)
             etags = seen
             run = run_once(env)[0]
-            rows.append(Row(kind, n, cycle, run.seconds, fetch, parse, run.rss_mb, run.line))
+            proc = process_floor(urls, args.concurrency, etags, base) if cycle == "304" else 0.0
+            rows.append(Row(kind, n, cycle, run.seconds, fetch, parse, run.rss_mb, run.line,
+                            proc))
             print(f"  {kind} N={n} {cycle}: newsbot {run.seconds:.2f}s floor {fetch:.2f}+"
-                  f"{parse:.2f}s rss {run.rss_mb:.0f} MB | {run.line}", flush=True)
+                  f"{parse:.2f}s{f' (as a new process {proc:.2f}s)' if proc else ''} "
+                  f"rss {run.rss_mb:.0f} MB | {run.line}", flush=True)
     finally:
         drop_database(kind, f"{kind}{n}")
     return rows
@@ -459,6 +488,10 @@ def main() -> None:
     parser.add_argument("--profile", help="cProfile one more warm 304 cycle into this file")
     args = parser.parse_args()
     sizes = [int(x) for x in args.feeds.split(",")]
+    # Bytecode for bot/, as `pip install .` (the Docker image) writes it: an editable install
+    # under PYTHONDONTWRITEBYTECODE=1 (this machine's setting) would otherwise compile ~100
+    # modules at every `run --once` (~0.4 s of a 1 s all-304 run).
+    compileall.compile_dir(ROOT / "bot", quiet=1)
     server = Server(args.items, args.companies)
     base = Path(tempfile.mkdtemp(prefix="bench_cycle_"))
     rows: list[Row] = []
@@ -485,10 +518,14 @@ def main() -> None:
     for r in rows:
         fl = (f"{r.floor:.3f} ({r.fetch:.3f} fetch)" if r.cycle.startswith("304")
               else f"{r.floor:.2f} ({r.fetch:.2f} + {r.parse:.2f})")
+        ratio = f"{r.newsbot / r.floor:.1f}×"
+        if r.process_fetch:
+            fl += f"; as a new process {r.process_fetch:.3f}"
+            ratio += f" (÷ new-process fetch {r.newsbot / r.process_fetch:.1f}×)"
         label = {"304": "304, run --once (new process: start-up + cycle)",
                  "304 warm": "304, warm worker (cycle N+1 in one open App)"}.get(r.cycle, r.cycle)
         print(f"| {r.db} | {r.feeds} | {label} | {r.newsbot:.3f} | {fl} | "
-              f"{r.newsbot / r.floor:.1f}× | {f'{r.rss:.0f}' if r.rss else '-'} |")
+              f"{ratio} | {f'{r.rss:.0f}' if r.rss else '-'} |")
     for note in notes:
         print(f"\n{note}")
 
