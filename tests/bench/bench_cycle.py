@@ -29,7 +29,9 @@ floor of anything cron starts. bot/ is compiled to bytecode first, as ``pip inst
 
 Then, on PostgreSQL at the largest N: two ``run --once`` started together on one database for a
 changes cycle, against one alone (time ratio, and how many feeds the server served more than
-once in that cycle), with the default parse workers and with ``NEWSBOT_PARSE_WORKERS=1``; and,
+once in that cycle), with the default parse workers and with ``NEWSBOT_PARSE_WORKERS=1``, each
+beside the cores the one alone kept busy (its CPU time, its parse workers' and PostgreSQL's,
+over its wall time): two processes on c cores cannot take less than that / c of its time; and,
 unless ``--no-big``, peak RSS of a changes cycle at the largest N with
 a ``--big``-company watchlist.
 """
@@ -246,6 +248,13 @@ class Run:
     rss_mb: float
     status: int
     line: str
+    cpu: float = 0.0  # user + system seconds of the process and the parse workers it waited for
+
+    @property
+    def cores(self) -> float:
+        """Cores busy on average: at best, k such processes on c cores take
+        max(1, k * cores / c) of one's time."""
+        return self.cpu / self.seconds if self.seconds else 0.0
 
 
 def newsbot_env(db: str, config: Path, concurrency: int) -> dict[str, str]:
@@ -274,7 +283,8 @@ def run_once(env: dict[str, str], copies: int = 1) -> list[Run]:
         last = err.strip().splitlines()[-1] if err.strip() else ""
         if proc.returncode not in (0, 3, 4, 5):
             print(err[-3000:], file=sys.stderr)
-        runs.append(Run(took, usage.ru_maxrss / 1024, proc.returncode, last))
+        runs.append(Run(took, usage.ru_maxrss / 1024, proc.returncode, last,
+                        usage.ru_utime + usage.ru_stime))
     return runs
 
 
@@ -421,6 +431,22 @@ def warm(server: Server, kind: str, n: int, args: argparse.Namespace, base: Path
     return Row(kind, n, "304 warm", took, fetch, 0.0, 0.0, "")
 
 
+def postgres_cpu() -> float:
+    """CPU seconds used so far by this machine's PostgreSQL processes (/proc; 0 elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        if fields[0].endswith("(postgres"):
+            rest = fields[1].split()
+            # utime, stime and the exited backends' (cutime, cstime): fields 14-17
+            total += sum(int(x) for x in rest[11:15])
+    return total / tick
+
+
 def pair(server: Server, n: int, args: argparse.Namespace, base: Path) -> str:
     """Two `run --once` started together on one PostgreSQL database, against one alone, for a
     changes cycle: with the default parse workers (one per core up to 2, in each process) and
@@ -439,7 +465,9 @@ def pair(server: Server, n: int, args: argparse.Namespace, base: Path) -> str:
                                                               "NEWSBOT_PARSE_WORKERS": workers}
             gen += 1
             server.control(gen=gen, reset=1)
+            pg_before = postgres_cpu()
             one = run_once(wenv)[0]
+            busy = (one.cpu + postgres_cpu() - pg_before) / one.seconds
             gen += 1
             server.control(gen=gen, reset=1)
             two = run_once(wenv, copies=2)
@@ -449,7 +477,11 @@ def pair(server: Server, n: int, args: argparse.Namespace, base: Path) -> str:
             lines.append(
                 f"two `run --once` on PG, N={n}, changes cycle, parse workers per process "
                 f"{workers}: one alone {one.seconds:.2f}s, two together {both:.2f}s = "
-                f"{both / one.seconds:.2f}x; feeds served {stats['served']} of {n}, more than "
+                f"{both / one.seconds:.2f}x (one alone kept {busy:.2f} cores busy, "
+                f"{one.cores:.2f} newsbot + {busy - one.cores:.2f} PostgreSQL, so two on "
+                f"{os.cpu_count()} cores take at least "
+                f"{max(0.5, busy / (os.cpu_count() or 1)):.2f}x); feeds served "
+                f"{stats['served']} of {n}, more than "
                 f"once {stats['twice']} ({'each exactly once' if once else 'NOT exactly once'});"
                 f" exit {[r.status for r in two]}")
             print(lines[-1], flush=True)
