@@ -10,6 +10,7 @@ import ipaddress
 import logging
 import site
 import sys
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -269,8 +270,10 @@ def absolute_sqlite_url(url: str, cwd: Path) -> tuple[str, Path | None]:
     return url.replace(str(path), str(absolute), 1), absolute
 
 
+@lru_cache(maxsize=1)
 def package_version() -> str:
-    """The installed distribution's version (``newsbot --version``, the status page)."""
+    """The installed distribution's version (``newsbot --version``, the start-up line, the
+    status page): read from the package metadata once per process."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
