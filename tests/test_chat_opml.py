@@ -209,7 +209,7 @@ def with_attachment(data: dict[str, Any], url: str, size: int) -> dict[str, Any]
     return data
 
 
-async def test_discord_admin_imports_an_attachment(bot, fake, storage, files,  # noqa: F811
+async def test_discord_admin_imports_an_attachment(bot, fake, storage, files,
                                                    monkeypatch) -> None:  # type: ignore[no-untyped-def]
     feeds = bot.tree.get_command("news-admin").get_command("feeds")  # type: ignore[union-attr]
     monkeypatch.setattr(feeds.service, "download", GuardedDownload(LOOPBACK))

@@ -81,7 +81,8 @@ def test_bad_input_lines_are_reported_and_the_rest_still_processed(tmp_path, wat
 def test_summarize_json(tmp_path, capsys) -> None:
     text = ("Nvidia agreed to buy a start-up for $700 million on Monday. The deal is its largest "
             "this year. Analysts welcomed it. Shares rose 3% in early trading. More follows.")
-    articles = write_jsonl(tmp_path / "a.jsonl", [{"id": "x", "title": "Nvidia buys", "text": text}])
+    articles = write_jsonl(tmp_path / "a.jsonl",
+                           [{"id": "x", "title": "Nvidia buys", "text": text}])
     assert main(["summarize", "--sentences", "2", "--json", str(articles)]) == 0
     (line,) = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert line["id"] == "x" and 1 <= len(line["sentences"]) <= 2

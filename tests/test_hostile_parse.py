@@ -88,7 +88,7 @@ async def test_the_100k_attribute_feed_is_refused_fast_and_never_stalls_the_loop
 
 
 async def test_a_hostile_feed_fails_alone_with_its_reason_and_is_backed_off(
-        feed_server, make_app, tmp_path, clock) -> None:  # noqa: F811
+        feed_server, make_app, tmp_path, clock) -> None:
     good = feed_server.set("/good.xml", rss(items(1)))
     evil = feed_server.set("/evil.xml", many_attributes())
     app = await make_app([FeedSource(good, "Good", backfill=1), FeedSource(evil, "Evil")])
@@ -227,7 +227,7 @@ def test_xml_feed_control_characters_never_reach_an_entry() -> None:
 
 
 async def test_a_feed_with_nul_characters_is_stored_and_alerted(
-        feed_server, make_app, tmp_path) -> None:  # noqa: F811 - PostgreSQL refuses NUL
+        feed_server, make_app, tmp_path) -> None:
     doc = {"version": "https://jsonfeed.org/version/1", "title": "Nul\x00 News",
            "items": [{"id": "n\x001", "url": "https://news.example.com/n1",
                       "title": "Nvidia\x00 invests in\x00 a plant",

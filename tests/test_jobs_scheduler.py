@@ -59,9 +59,9 @@ class FlakyBatchSink(JsonlSink):
         return await super().send_many(deliveries)
 
 
-async def wait_for(predicate, timeout: float = 20.0) -> bool:
+async def wait_for(predicate, within: float = 20.0) -> bool:
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within
     while loop.time() < deadline:
         if predicate():
             return True
