@@ -12,7 +12,7 @@ import pytest
 
 from bot.domain.alert import Match
 from bot.domain.watchlist import Company, Topic, Watchlist
-from bot.pipeline.match import compile_watchlist
+from bot.pipeline.match import SENTENCE_REACH, compile_watchlist
 
 
 def companies(text: str, *entries: Company, title: str = "") -> tuple[str, ...]:
@@ -372,3 +372,23 @@ def test_context_words_match_by_prefix_and_weigh_in_from_the_title() -> None:
     assert companies("Orange juice and lemons.", orange) == ()
     assert companies("Orange juice.", orange, title="Telecoms") == ("Orange",)
     assert companies("Orangeade and Orangery.", orange) == ()  # the name itself: whole words
+
+
+def test_a_text_without_full_stops_gives_each_hit_a_window_not_the_whole_text() -> None:
+    """A hostile 100,000-character "sentence": each hit's sentence (what ``why`` and the alert
+    show, and what the scoring reads) is the words within SENTENCE_REACH of it, cut at spaces,
+    and a context word next to the name still counts; a real sentence is untouched."""
+    shell = Company("Shell", case_sensitive=True, context=("profits",))
+    filler = "and more words here " * 5_000
+    text = f"{filler}Shell said profits rose {filler}"
+    matches = compile_watchlist(Watchlist(companies=(shell,))).match("", text).matches
+    assert [m.name for m in matches] == ["Shell"]
+    sentence = matches[0].sentence
+    assert "Shell said profits rose" in sentence
+    assert len(sentence) <= 2 * SENTENCE_REACH + len("Shell")
+    assert sentence.split()[0] in ("and", "more", "words", "here")  # whole words at both cuts
+    assert sentence.split()[-1] in ("and", "more", "words", "here")
+    assert sentence == sentence.strip()
+    plain = "Shell said profits rose. Next sentence."
+    assert compile_watchlist(Watchlist(companies=(shell,))).match("", plain).matches[0].sentence \
+        == "Shell said profits rose."
