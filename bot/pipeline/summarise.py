@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.domain.alert import Match, Summary
 from bot.text.clean import strip_boilerplate
@@ -214,7 +215,15 @@ def _term_pattern(matches: Iterable[Match]) -> re.Pattern[str] | None:
     terms = {t.strip() for m in matches for t in (m.alias, m.name) if t.strip()}
     if not terms:
         return None
-    alternatives = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
+    return _terms_pattern(tuple(sorted(terms, key=lambda t: (-len(t), t))))
+
+
+@lru_cache(maxsize=4096)
+def _terms_pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
+    """The names as one pattern, longest first; kept per set of names (``re``'s own cache holds
+    512 patterns, fewer than the name sets of a big watchlist's alerts, and compiling one was a
+    quarter of a summary's time)."""
+    alternatives = "|".join(re.escape(t) for t in terms)
     return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
 
 
