@@ -4,8 +4,9 @@ The whole watchlist's names, aliases and topic keywords compile into ONE Aho-Cor
 (ahocorasick-rs) over folded text (see ``fold.py``). Each term is stored as ``" term "`` (or
 ``" prefix"`` for a keyword ending in ``*``), and the text is folded and padded, so the automaton
 reports only whole-word hits. It reads the folded text with its space runs (punctuation leaves
-one at every comma) and, only where a multi-word term may run across a run or a hit has
-exclusions to read, again collapsed to single spaces (``Matcher._scan``). One pass over each field
+one at every comma) and, only where a multi-word term may run across a run, again collapsed to
+single spaces (``Matcher._scan``); a hit with exclusions to read reads the text around it
+single-spaced. One pass over each field
 finds everything; Python only looks at the hits, in the same pass:
 
 - a company hit does not count if one of the company's exclusions (patterns: ``Next <time>``) or
@@ -53,6 +54,7 @@ import threading
 from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from typing import Any, cast
 
 import ahocorasick_rs
 
@@ -208,54 +210,66 @@ class Matcher:
 
         The automaton first reads the folded text with its space runs (``doc.padded`` before
         ``collapse()``): the same hits as on single spaces unless a multi-word key runs across a
-        space run (a marker key says so: ``_spaced_markers``), or a hit has exclusions or people
-        to read (their patterns are written for single spaces). Then this returns False, having
-        added nothing, and the caller collapses the text and scans again."""
+        space run (a marker key says so: ``_spaced_markers``). Then this returns False, having
+        added nothing, and the caller collapses the text and scans again. A hit with exclusions
+        or people to read (patterns written for single spaces) reads the text around it made
+        single-spaced (``_single_spaced``), except for ``explain``, whose vetoes keep spans in
+        the single-spaced text: it scans again too."""
         assert self._automaton is not None
         doc = docs[fi]
-        padded, original, span, unfold = doc.padded, doc.original, doc.span, doc.unfold
+        padded, original = doc.padded, doc.original
+        hits = self._automaton.find_matches_as_indexes(padded, overlapping=True)
+        if not hits:
+            return True
         spaced = doc.collapse_map is None
         # A hit inside one word (most hits) has no space run in it: in the text with its runs
         # ``padded`` index - 1 is the folded index, after collapsing one bisect finds it; the
-        # folded index is the original one where the fold kept every offset.
+        # folded index is the original one where the fold kept every offset, else one bisect
+        # in the pieces of ``doc.unfold_map`` finds it (``FoldedText.unfold`` inline).
         pstarts, fstarts = doc.collapse_map or ([], [])
         linear = doc.keeps_offsets
+        fpos, opos, lin = ([], [], []) if linear else doc.unfold_map()
         payloads = self._payloads
         # every key starts with a space: a hit's word starts after it (``ps``); ``pe`` is the
         # space after the hit's last word (a prefix key's word runs on to the next space)
-        for index, ks, ke in self._automaton.find_matches_as_indexes(padded, overlapping=True):
+        for index, ks, ke in hits:
             payload = payloads[index]
             if payload is None:  # a marker: only ever found in text with its space runs
                 return False
             prefix, multi, terms, plain, covers = payload
-            if spaced and covers:
-                return False
-            ps = ks + 1
             pe = padded.find(" ", ke) if prefix else ke - 1
             if spaced:
-                start, end = ps - 1, pe - 1
-                if not linear:
-                    start, end = unfold(start, end)
+                if covers and vetoed is not None:  # ``explain`` reads vetoes on single spaces
+                    return False
+                start, end = ks, pe - 1
             elif multi:
-                start, end = span(ps, pe)
+                start, end = doc.span(ks + 1, pe)
             else:
-                i = bisect_right(pstarts, ps) - 1
-                start = fstarts[i] + ps - pstarts[i]
-                end = start + pe - ps
-                if not linear:
-                    start, end = unfold(start, end)
+                i = bisect_right(pstarts, ks + 1) - 1
+                start = fstarts[i] + ks + 1 - pstarts[i]
+                end = start + pe - ks - 1
+            if not linear and (spaced or not multi):
+                i = bisect_right(fpos, start) - 1
+                j = bisect_right(fpos, end, i) - 1
+                if i == j and lin[i]:
+                    start, end = start + opos[i] - fpos[i], end + opos[i] - fpos[i]
+                else:
+                    start, end = doc.unfold(start, end)
             if plain is not None:  # most hits: no hints, no case, so only the span was needed
                 broken = multi and _BREAK.search(original, start, end) is not None
                 for kind, name, term, breaks in plain:
                     if not broken or breaks:
                         found.append((fi, start, -end, len(found), kind, name, term, ()))
                 continue
+            # exclusions and people are patterns over single-spaced text: read around the hit
+            text, ps, hit_end = (_single_spaced(padded, ks + 1, pe) if spaced and covers
+                                 else (padded, ks + 1, pe))
             for kind, owner, term, name, hints, scored, case_sensitive, breaks in terms:
                 if hints is not None and (
-                        covered(hints.exclude, padded, ps, pe, hints.exclude_in)
-                        or covered(hints.people, padded, ps, pe, hints.people_in)):
+                        covered(hints.exclude, text, ps, hit_end, hints.exclude_in)
+                        or covered(hints.people, text, ps, hit_end, hints.people_in)):
                     if vetoed is not None and scored:
-                        vetoed.append((fi, ps, pe, name, hints))
+                        vetoed.append((fi, ps, hit_end, name, hints))
                     continue
                 if case_sensitive and not _same_case(original[start:end], term, scored):
                     continue
@@ -283,6 +297,26 @@ def _spaced_markers(keys: dict[str, list[_Term]]) -> list[str]:
     return list(inner)
 
 
+_RUN = re.compile("  +")
+
+
+def _single_spaced(padded: str, ps: int, pe: int) -> tuple[str, int, int]:
+    """The text around a hit ``padded[ps:pe]`` (text with its space runs) as the single-spaced
+    text has it, and the hit's span in it: enough of it for ``disambiguate.covered`` (which
+    reads 120 characters either side) to read the same as in the whole single-spaced text, so
+    an exclusion's hit needs no second scan of the article on single spaces. A cut inside a
+    run or a word still gives a piece of the single-spaced text, and the hit has no run in it
+    (its key has single spaces)."""
+    size = len(padded)
+    reach = 256
+    while True:
+        a, b = max(0, ps - reach), min(size, pe + reach)
+        before, after = _RUN.sub(" ", padded[a:ps]), _RUN.sub(" ", padded[pe:b])
+        if (a == 0 or len(before) > 120) and (b == size or len(after) > 121):
+            return before + padded[ps:pe] + after, len(before), len(before) + pe - ps
+        reach *= 4
+
+
 def _finders(docs: tuple[FoldedText, FoldedText]) -> tuple[_Sentences, _Sentences]:
     return _Sentences(docs[0].original), _Sentences(docs[1].original)
 
@@ -293,15 +327,20 @@ def _read(candidates: list[_Candidate], docs: tuple[FoldedText, FoldedText],
     """Each candidate, where it is, and the cues around it (``disambiguate.cues``)."""
     if not candidates:
         return
-    # the article is read only for hint words (context, senses, people): made only if asked
-    hinted = any(c[6].context_in or c[6].senses_in or c[6].people_in for c in candidates)
-    article = docs[0].collapsed + docs[1].collapsed if hinted else ""
+    # the article is read only for hint words (context, senses, people): made only if asked;
+    # where the index answers for each of them with one-word keys, it reads the text with its
+    # space runs (the same words found), and the single-spaced article is not made
+    asked = [p for c in candidates for p in (c[6].context_in, c[6].senses_in, c[6].people_in)
+             if p is not None]
+    spaced = bool(asked) and index.answers_spaced(asked)
+    article = docs[0].collapsed + docs[1].collapsed if asked and not spaced else ""
     accepted = {f[5] for f in found if f[4] == COMPANY}
     topics = any(f[4] == TOPIC for f in found)
     named = {c[4] for c in candidates}
     in_article: dict[re.Pattern[str], bool] = {}
     sentences: dict[str, SentenceFacts] = {}
-    words = index.reader(article) if hinted else None
+    words = (index.reader(docs[0].padded + docs[1].padded) if spaced
+             else index.reader(article) if asked else None)
     for candidate in candidates:
         fi, start, end, _, name, _, hints = candidate
         finder = finders[fi]
@@ -442,16 +481,19 @@ def _result(found: list[_Found], sentences: tuple[_Sentences, _Sentences]) -> Ma
 def _slot_setter() -> Callable[..., Match]:
     """A ``Match`` whose sentence is found when first read (``alert._LazySentence``): most
     matches' sentences are never read (an article that alerts no one), and finding one is two
-    regex searches. Built through the slots' descriptors, not ``Match(...)``: a frozen
-    dataclass's ``__init__`` sets each field through ``object.__setattr__`` (0.8 us a Match, a
-    tenth of the matcher's time). The same object (``==``, ``hash``, ``repr``, ``asdict``) as
-    ``Match(...)`` with the sentence. Falls back to the constructor, sentence found at once, if
-    ``Match`` ever has other fields, a ``__post_init__`` or no slots."""
+    regex searches. Built as a ``_draft_class`` object, not ``Match(...)``: a frozen dataclass's
+    ``__init__`` sets each field through ``object.__setattr__`` (0.65 us a Match, against 0.15).
+    The same object (``==``, ``hash``, ``repr``, ``asdict``) as ``Match(...)`` with the
+    sentence. Falls back to the constructor, sentence found at once, if ``Match`` ever has other
+    fields, a ``__post_init__`` or no slots, or Python refuses the draft."""
     names = ("kind", "name", "alias", "field", "start", "end", "sentence", "evidence")
-    if (tuple(f.name for f in dataclasses.fields(Match)) != names
-            or hasattr(Match, "__post_init__") or Match.__dictoffset__
-            or Match.__new__ is not object.__new__
-            or "_source" not in getattr(Match.__base__, "__slots__", ())):
+    draft = None
+    if (tuple(f.name for f in dataclasses.fields(Match)) == names
+            and not hasattr(Match, "__post_init__") and not Match.__dictoffset__
+            and Match.__new__ is object.__new__
+            and "_source" in getattr(Match.__base__, "__slots__", ())):
+        draft = _draft_class(names)
+    if draft is None:
 
         def build(kind: MatchKind, name: str, alias: str, field: Field, start: int, end: int,
                   source: _Sentences, evidence: tuple[str, ...]) -> Match:
@@ -459,25 +501,48 @@ def _slot_setter() -> Callable[..., Match]:
                          evidence)
 
         return build
-    setters = [vars(Match)[n].__set__ for n in names if n != "sentence"]
-    set_kind, set_name, set_alias, set_field, set_start, set_end, set_evidence = setters
-    set_source = vars(Match.__base__)["_source"].__set__
     new = object.__new__
 
-    def new_match(kind: MatchKind, name: str, alias: str, field: Field, start: int, end: int,
-                  source: _Sentences, evidence: tuple[str, ...]) -> Match:
-        m = new(Match)
-        set_kind(m, kind)
-        set_name(m, name)
-        set_alias(m, alias)
-        set_field(m, field)
-        set_start(m, start)
-        set_end(m, end)
-        set_source(m, source)
-        set_evidence(m, evidence)
-        return m
+    def draft_match(kind: MatchKind, name: str, alias: str, field: Field, start: int, end: int,
+                    source: _Sentences, evidence: tuple[str, ...]) -> Match:
+        m: Any = new(draft)
+        m.kind = kind
+        m.name = name
+        m.alias = alias
+        m.field = field
+        m.start = start
+        m.end = end
+        m._source = source
+        m.evidence = evidence
+        m.__class__ = Match
+        return cast(Match, m)  # (its class is Match now)
 
-    return new_match
+    return draft_match
+
+
+def _draft_class(names: tuple[str, ...]) -> type[Any] | None:
+    """A class with ``Match``'s layout (same base, same slots) but plain attribute writes: a
+    Match is filled in as one of these (a slot write is one fast bytecode; a descriptor's
+    ``__set__`` a call) and then turned into a Match by setting its ``__class__``, which Python
+    allows between classes of the same layout (0.15 us a Match; through the slots' descriptors
+    0.38). None if Python refuses it or the result is not the same Match."""
+    draft = type("_MatchDraft", (cast(type, Match.__base__),), {"__slots__": Match.__slots__})
+
+    class _Source:
+        def sentence(self, start: int, end: int) -> str:
+            return "s"
+
+    try:
+        m: Any = object.__new__(draft)
+        for n, v in zip(names, ("company", "n", "a", "text", 1, 2, None, ("e",)), strict=True):
+            if n != "sentence":
+                setattr(m, n, v)
+        m._source = _Source()
+        m.__class__ = Match
+    except TypeError:
+        return None
+    same = Match("company", "n", "a", "text", 1, 2, "s", ("e",))
+    return draft if type(m) is Match and m == same and hash(m) == hash(same) else None
 
 
 _new_match = _slot_setter()

@@ -336,16 +336,22 @@ class FoldedText:
         if self.keeps_offsets:
             return start, end
         # Folded index -> index of the original character that produced it.
-        unfold = self._unfold
-        if unfold is None:
-            unfold = self._unfold = self._unfold_map()
-        fpos, opos, linear = unfold
+        fpos, opos, linear = self.unfold_map()
         i = bisect_right(fpos, start) - 1
         j = bisect_right(fpos, end, i) - 1
         # an end inside one character's expansion ("¼" -> "1 4", a match on "1") ends after it
         inside = not linear[j] and end > fpos[j]
         return (opos[i] + (start - fpos[i]) * linear[i],
                 opos[j] + 1 if inside else opos[j] + (end - fpos[j]) * linear[j])
+
+    def unfold_map(self) -> tuple[list[int], list[int], list[int]]:
+        """The map ``unfold`` reads (made once): folded indexes where a piece starts, the
+        original index each starts at, and whether the piece runs on 1:1 (1) or is one
+        character's expansion (0); the matcher reads it inline, hit by hit."""
+        unfold = self._unfold
+        if unfold is None:
+            unfold = self._unfold = self._unfold_map()
+        return unfold
 
     def _unfold_map(self) -> tuple[list[int], list[int], list[int]]:
         table, odd, _ = _tables()
