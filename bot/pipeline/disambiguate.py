@@ -223,7 +223,10 @@ class HintIndex:
                         one_word.add(pattern)
         self._ids = ids
         self._one_word = frozenset(one_word)
-        self._automaton = ahocorasick_rs.AhoCorasick(list(keys)) if keys else None
+        # (bytes: only which keys are found is asked, and a str costs the library a map of
+        # every byte offset to a character offset)
+        self._automaton = (ahocorasick_rs.BytesAhoCorasick([k.encode() for k in keys]) if keys
+                           else None)
 
     def answers_spaced(self, patterns: list[re.Pattern[str]]) -> bool:
         """Whether a reader of the article with its space runs (as the matcher first folds it)
@@ -254,7 +257,8 @@ class ArticleWords:
         if found is None:
             assert self._index._automaton is not None
             found = self._found = {i for i, _, _ in self._index._automaton
-                                   .find_matches_as_indexes(self._article, overlapping=True)}
+                                   .find_matches_as_indexes(self._article.encode(),
+                                                            overlapping=True)}
         return not found.isdisjoint(ids)
 
 

@@ -128,8 +128,11 @@ class Matcher:
                 breaks = _BREAK.search(kw) is not None
                 _add(keys, (TOPIC, j, kw, t.name, None, False, False, breaks),
                      prefix=kw.endswith("*"))
-        self._automaton: ahocorasick_rs.AhoCorasick | None = None
+        self._automaton: ahocorasick_rs.BytesAhoCorasick | None = None
         self._payloads: list[_Payload] = []
+        # by key, for ``_scan``'s quick path: (kind, name, term, is prefix) of a one-word key
+        # of one term with no checks (most keys), else None
+        self._simple: list[tuple[MatchKind, str, str, bool] | None] = []
         if keys:
             for key, terms in keys.items():
                 prefix = key[-1] != " "
@@ -143,10 +146,18 @@ class Matcher:
                                                        or t[4].people is not None) for t in terms)
                 # (no copy: less GC)
                 self._payloads.append((prefix, multi, terms, plain, covers))
+                self._simple.append((plain[0][0], plain[0][1], plain[0][2], prefix)
+                                    if plain is not None and len(plain) == 1 and not multi
+                                    else None)
             markers = _spaced_markers(keys)
             self._payloads.extend([None] * len(markers))
-            # the library picks the automaton's layout by size (a DFA for small watchlists)
-            self._automaton = ahocorasick_rs.AhoCorasick([*keys, *markers], store_patterns=False)
+            self._simple.extend([None] * len(markers))
+            # the library picks the automaton's layout by size (a DFA for small watchlists); it
+            # reads UTF-8 bytes: for a str the library maps every byte offset to a character
+            # offset (an 8-byte slot a byte, a tenth of the matcher's work on 5 KB), where the
+            # folded text is ASCII nearly always and its offsets the same (``_hits``)
+            self._automaton = ahocorasick_rs.BytesAhoCorasick(
+                [key.encode() for key in (*keys, *markers)])
         self.size = len(keys)
         self._hint_index = HintIndex([t[4] for terms in keys.values() for t in terms
                                       if t[4] is not None and t[5]])
@@ -218,7 +229,7 @@ class Matcher:
         assert self._automaton is not None
         doc = docs[fi]
         padded, original = doc.padded, doc.original
-        hits = self._automaton.find_matches_as_indexes(padded, overlapping=True)
+        hits = _hits(self._automaton, padded)
         if not hits:
             return True
         spaced = doc.collapse_map is None
@@ -228,11 +239,25 @@ class Matcher:
         # in the pieces of ``doc.unfold_map`` finds it (``FoldedText.unfold`` inline).
         pstarts, fstarts = doc.collapse_map or ([], [])
         linear = doc.keeps_offsets
-        fpos, opos, lin = ([], [], []) if linear else doc.unfold_map()
-        payloads = self._payloads
+        fpos, opos, lin = ([0], [0], [1]) if linear else doc.unfold_map()
+        # before the first piece that does not keep offsets nothing moves; after the last, all
+        # by the same shift (if that piece runs on 1:1)
+        first = fpos[1] if len(fpos) > 1 else len(padded)
+        last, shift_last = fpos[-1], (opos[-1] - fpos[-1] if lin[-1] else None)
+        payloads, simple, find = self._payloads, self._simple, padded.find
         # every key starts with a space: a hit's word starts after it (``ps``); ``pe`` is the
         # space after the hit's last word (a prefix key's word runs on to the next space)
         for index, ks, ke in hits:
+            one = simple[index]
+            if one is not None and spaced:  # most hits: a one-word key of one term, no checks
+                end = (find(" ", ke) if one[3] else ke - 1) - 1
+                if end < first:
+                    found.append((fi, ks, -end, len(found), one[0], one[1], one[2], ()))
+                    continue
+                if ks >= last and shift_last is not None:
+                    found.append((fi, ks + shift_last, -end - shift_last, len(found), one[0],
+                                  one[1], one[2], ()))
+                    continue
             payload = payloads[index]
             if payload is None:  # a marker: only ever found in text with its space runs
                 return False
@@ -248,13 +273,16 @@ class Matcher:
                 i = bisect_right(pstarts, ks + 1) - 1
                 start = fstarts[i] + ks + 1 - pstarts[i]
                 end = start + pe - ks - 1
-            if not linear and (spaced or not multi):
-                i = bisect_right(fpos, start) - 1
-                j = bisect_right(fpos, end, i) - 1
-                if i == j and lin[i]:
-                    start, end = start + opos[i] - fpos[i], end + opos[i] - fpos[i]
+            if not linear and (spaced or not multi) and end >= first:
+                if start >= last and shift_last is not None:
+                    start, end = start + shift_last, end + shift_last
                 else:
-                    start, end = doc.unfold(start, end)
+                    i = bisect_right(fpos, start) - 1
+                    j = bisect_right(fpos, end, i) - 1
+                    if i == j and lin[i]:
+                        start, end = start + opos[i] - fpos[i], end + opos[i] - fpos[i]
+                    else:
+                        start, end = doc.unfold(start, end)
             if plain is not None:  # most hits: no hints, no case, so only the span was needed
                 broken = multi and _BREAK.search(original, start, end) is not None
                 for kind, name, term, breaks in plain:
@@ -295,6 +323,22 @@ def _spaced_markers(keys: dict[str, list[_Term]]) -> list[str]:
         for word in words[:-1]:
             inner[f" {word}  "] = None
     return list(inner)
+
+
+def _hits(automaton: ahocorasick_rs.BytesAhoCorasick, text: str) -> list[tuple[int, int, int]]:
+    """The automaton's overlapping hits in ``text``: (key index, start, end), in characters."""
+    data = text.encode()
+    hits = automaton.find_matches_as_indexes(data, overlapping=True)
+    if not hits or len(data) == len(text):  # ASCII: byte offsets are character offsets
+        return hits
+    # Other scripts: each offset is at a character's start (every key starts with a space),
+    # so the characters before it are those of the bytes before it, decoded.
+    chars: dict[int, int] = {}
+    at = count = 0
+    for offset in sorted({o for _, start, end in hits for o in (start, end)}):
+        count += len(data[at:offset].decode())
+        chars[offset], at = count, offset
+    return [(index, chars[start], chars[end]) for index, start, end in hits]
 
 
 _RUN = re.compile("  +")
@@ -466,14 +510,28 @@ def _result(found: list[_Found], sentences: tuple[_Sentences, _Sentences]) -> Ma
     kept: list[Match] = []
     companies: dict[str, None] = {}
     topics: dict[str, None] = {}
+    draft, new, fields = _DRAFT, object.__new__, _FIELDS
     for fi, start, neg_end, _, kind, name, term, evidence in found:
         key = (kind, name, fi)
         end = -neg_end
         if end <= reach.get(key, -1):
             continue
         reach[key] = end  # sorted by start: a later one inside this one ends no later
-        kept.append(_new_match(kind, name, term, _FIELDS[fi], start, end, sentences[fi],
-                               evidence))
+        if draft is None:
+            kept.append(_new_match(kind, name, term, fields[fi], start, end, sentences[fi],
+                                   evidence))
+        else:  # ``_new_match`` inline
+            m = new(draft)
+            m.kind = kind
+            m.name = name
+            m.alias = term
+            m.field = fields[fi]
+            m.start = start
+            m.end = end
+            m._source = sentences[fi]
+            m.evidence = evidence
+            m.__class__ = Match
+            kept.append(m)
         (companies if kind == COMPANY else topics)[name] = None
     return MatchResult(tuple(companies), tuple(topics), tuple(kept))
 
@@ -517,6 +575,7 @@ def _slot_setter() -> Callable[..., Match]:
         m.__class__ = Match
         return cast(Match, m)  # (its class is Match now)
 
+    draft_match.draft = draft  # type: ignore[attr-defined]  # (for ``_result``)
     return draft_match
 
 
@@ -546,6 +605,7 @@ def _draft_class(names: tuple[str, ...]) -> type[Any] | None:
 
 
 _new_match = _slot_setter()
+_DRAFT: Any = getattr(_new_match, "draft", None)
 
 
 _BY_IDENTITY: OrderedDict[int, tuple[Watchlist, Matcher]] = OrderedDict()

@@ -152,7 +152,10 @@ def _fold(text: str) -> tuple[str, list[int] | None]:
     except UnicodeEncodeError:
         pass
     else:
-        return data.translate(byte_table).decode("ascii"), _odd_in_runs(text, grown)
+        folded = data.translate(byte_table)
+        if folded.isascii():
+            return folded.decode("ascii"), _odd_in_runs(text, grown)
+        return _expand(folded, text, _odd_in_runs(text, grown))
     finally:
         _GROWN.runs = None
     table, _, plain = _tables()
@@ -162,11 +165,16 @@ def _fold(text: str) -> tuple[str, list[int] | None]:
 
 
 # Non-ASCII characters the fast path encodes as one byte each, in order of preference (the first
-# 128 that fold to one ASCII character are taken): punctuation news is full of, Latin-1, then
-# the letters of Latin Extended-A that news writes most (Central European and Turkish names).
+# 128 that fold to one ASCII character, or to several (``_EXPANDING``), are taken): punctuation
+# news is full of, Latin-1 but for a few symbols news hardly writes, then the letters of Latin
+# Extended-A that news writes most (Central European and Turkish names).
 _COMMON = ("\u2019\u2018\u201c\u201d\u2013\u2014\u2026\u2022\u201a\u201e\u2039\u203a\u2032\u2033"
-           + "".join(chr(cp) for cp in range(0xA0, 0x100))
-           + "čćšžđłńśźżąęőűřěůňťďşğıāēīūČĆŠŽĐŁŚŹŻŘŞİŐŰĚŮ")
+           + "".join(chr(cp) for cp in range(0xA0, 0x100) if chr(cp) not in "¤¦¨¯¸")
+           + "œŒčćšžđłńśźżąęőűřěůňťďşğıāēīūČĆŠŽĐŁŚŹŻŘŞİŐŰĚŮ")
+# Characters of ``_COMMON`` that fold to several ASCII characters (German ß, the ligatures of
+# Danish, Norwegian and French): their bytes are placeholders, replaced after the translation
+# (``_expand``), so that text with them needs no call of the error handler (~3 us a call).
+_EXPANDING = "ßæÆœŒ"
 
 
 @lru_cache(maxsize=1)
@@ -175,11 +183,41 @@ def _fast_path() -> tuple[bytes, dict[int, int] | _EncodingMap]:
     fast path and the table folding its bytes (every byte's character folded, as ASCII)."""
     plain = _tables()[2]
     codecs.register_error(_HANDLER, _fold_run)
-    common = [ch for ch in _COMMON if len(plain[ord(ch)]) == 1 and plain[ord(ch)].isascii()]
+    common = [ch for ch in _COMMON if plain[ord(ch)].isascii()
+              and (len(plain[ord(ch)]) == 1 or ch in _EXPANDING)]
     common = list(dict.fromkeys(common))[:128]
     chars = "".join(chr(b) for b in range(128)) + "".join(common)
-    table = bytes(ord(plain[ord(ch)]) for ch in chars) + bytes(range(len(chars), 256))
+    # an expanding character's byte stays itself (a placeholder, not ASCII)
+    table = (bytes(b if ch in _EXPANDING else ord(plain[ord(ch)]) for b, ch in enumerate(chars))
+             + bytes(range(len(chars), 256)))
     return table, codecs.charmap_build(chars)
+
+
+@lru_cache(maxsize=1)
+def _placeholders() -> tuple[tuple[str, bytes, bytes], ...]:
+    """Each ``_EXPANDING`` character the fast path encodes: the character, its placeholder byte
+    and what it folds to."""
+    table, charmap = _fast_path()
+    plain = _tables()[2]
+    out = []
+    for ch in _EXPANDING:
+        byte = codecs.charmap_encode(ch, "strict", charmap)[0]
+        out.append((ch, byte, plain[ord(ch)].encode("ascii")))
+    return tuple(out)
+
+
+def _expand(folded: bytes, text: str, odd: list[int]) -> tuple[str, list[int]]:
+    """The fast path's folded bytes with each placeholder replaced by what its character folds
+    to (ß -> ss), and ``odd`` with where those characters are in ``text``."""
+    where = set(odd)  # (a logged run may run on over one of them: ``_odd_in_runs``)
+    for ch, byte, value in _placeholders():
+        if byte in folded:
+            folded = folded.replace(byte, value)
+            p = text.find(ch)
+            while p >= 0:
+                where.add(p)
+                p = text.find(ch, p + 1)
+    return folded.decode("ascii"), sorted(where)
 
 
 def _fold_run(exc: UnicodeError) -> tuple[str, int]:
