@@ -8,9 +8,10 @@ term ``" societe generale "`` only ever hits whole words.
 
 Most characters fold to exactly one character; the few that do not (ß, ligatures, combining marks)
 are located only when a hit has to be mapped back to the original text. For mostly-ASCII text the
-fold runs as an encode to one byte a character (ASCII and 128 common accented letters and
-punctuation marks) whose error handler folds each run of the other characters (see ``_fold``); it
-also notes the runs that grew, so no scan is needed to find those characters.
+fold runs as an encode to one byte a character (``_fold``): Latin-1, with the few characters past
+it fixed by hand (``_fold_latin``), or else a charmap of ASCII and 128 common accented letters
+and punctuation marks whose error handler folds each run of the other characters; either notes
+where the characters that grew are, so no scan is needed to find them.
 """
 
 from __future__ import annotations
@@ -139,11 +140,15 @@ def _fold(text: str) -> tuple[str, list[int] | None]:
     of Latin Extended-A) as the bytes 128-255. An error handler folds each run of the other
     characters through the table (``_fold_run``), and one ``bytes.translate`` folds the rest:
     several times faster than translating the string, and the handler (a Python call a run) runs
-    only for rarer characters (ß, ligatures, other scripts). It gives up (and the slow path below
-    runs) when a run folds to non-ASCII (other scripts) or deletes a character.
+    only for rarer characters (other scripts, the rarer ligatures). It gives up (and the slow path
+    below runs) when a run folds to non-ASCII (other scripts) or deletes a character. Before it,
+    text of Latin-1 and a few other characters takes ``_fold_latin`` (faster still).
     """
     if text.isascii():
         return text.translate(_tables()[2]), []
+    latin = _fold_latin(text)
+    if latin is not None:
+        return latin
     byte_table, charmap = _fast_path()
     grown: list[int] = []
     _GROWN.runs = grown
@@ -155,7 +160,8 @@ def _fold(text: str) -> tuple[str, list[int] | None]:
         folded = data.translate(byte_table)
         if folded.isascii():
             return folded.decode("ascii"), _odd_in_runs(text, grown)
-        return _expand(folded, text, _odd_in_runs(text, grown))
+        folded, odd = _expand(folded, text, _odd_in_runs(text, grown), _placeholders())
+        return folded.decode("ascii"), odd
     finally:
         _GROWN.runs = None
     table, _, plain = _tables()
@@ -206,18 +212,67 @@ def _placeholders() -> tuple[tuple[str, bytes, bytes], ...]:
     return tuple(out)
 
 
-def _expand(folded: bytes, text: str, odd: list[int]) -> tuple[str, list[int]]:
+def _expand(folded: bytes, text: str, odd: list[int],
+            placeholders: tuple[tuple[str, bytes, bytes], ...]) -> tuple[bytes, list[int]]:
     """The fast path's folded bytes with each placeholder replaced by what its character folds
     to (ß -> ss), and ``odd`` with where those characters are in ``text``."""
     where = set(odd)  # (a logged run may run on over one of them: ``_odd_in_runs``)
-    for ch, byte, value in _placeholders():
+    for ch, byte, value in placeholders:
         if byte in folded:
             folded = folded.replace(byte, value)
             p = text.find(ch)
             while p >= 0:
                 where.add(p)
                 p = text.find(ch, p + 1)
-    return folded.decode("ascii"), sorted(where)
+    return folded, sorted(where)
+
+
+# The Latin-1 path (``_fold_latin``) fixes at most this many characters past Latin-1 by hand.
+_PAST_LATIN = 8
+_QUESTION = ord("?")
+
+
+@lru_cache(maxsize=1)
+def _latin() -> tuple[bytes, tuple[tuple[str, bytes, bytes], ...]]:
+    """The Latin-1 path's byte table (each Latin-1 character folded, where it folds to one ASCII
+    character; else the byte stays, not ASCII) and its placeholders (ß, æ, Æ: ``_expand``)."""
+    plain = _tables()[2]
+    table = bytes(ord(plain[b]) if len(plain[b]) == 1 and plain[b].isascii() else b
+                  for b in range(256))
+    placeholders = tuple((ch, ch.encode("latin-1"), plain[ord(ch)].encode("ascii"))
+                         for ch in _EXPANDING if ord(ch) < 256)
+    return table, placeholders
+
+
+def _fold_latin(text: str) -> tuple[str, list[int]] | None:
+    """``_fold`` for text of Latin-1 characters and a few others (what most news in Western
+    European languages is): Python's Latin-1 encoder (a tight loop, 3-4x faster than the
+    charmap's lookup a character) with each character past Latin-1 as ``?``, which folds to a
+    space, as punctuation does (curly quotes, dashes); the few that fold to a letter or digit
+    (Central European letters) are set by hand. None (take the charmap) if more than
+    ``_PAST_LATIN`` characters are past Latin-1 or question marks, or a character folds to
+    anything but ASCII of the same length other than ß, æ, Æ (soft hyphens, ¼, µ)."""
+    data = text.encode("latin-1", "replace")
+    if data.count(_QUESTION) > _PAST_LATIN:
+        return None
+    table, placeholders = _latin()
+    folded = data.translate(table)
+    at = data.find(_QUESTION)
+    if at >= 0:
+        fold_table = _tables()[0]
+        fixed = bytearray(folded)
+        while at >= 0:
+            value = fold_table[ord(text[at])]
+            if value != " ":
+                if len(value) != 1 or not value.isascii():
+                    return None
+                fixed[at] = ord(value)
+            at = data.find(_QUESTION, at + 1)
+        folded = bytes(fixed)
+    if folded.isascii():
+        return folded.decode("ascii"), []
+    folded, odd = _expand(folded, text, [], placeholders)
+    return (folded.decode("ascii"), odd) if folded.isascii() else None
 
 
 def _fold_run(exc: UnicodeError) -> tuple[str, int]:
