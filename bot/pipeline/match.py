@@ -244,6 +244,9 @@ class Matcher:
         # by the same shift (if that piece runs on 1:1)
         first = fpos[1] if len(fpos) > 1 else len(padded)
         last, shift_last = fpos[-1], (opos[-1] - fpos[-1] if lin[-1] else None)
+        # between: the shift of the piece ``bisect_right(fpos, i) - 1`` (None: an expansion)
+        shift = [] if linear else [None, *(o - f if one else None
+                                           for f, o, one in zip(fpos, opos, lin, strict=True))]
         payloads, simple, find = self._payloads, self._simple, padded.find
         # every key starts with a space: a hit's word starts after it (``ps``); ``pe`` is the
         # space after the hit's last word (a prefix key's word runs on to the next space)
@@ -257,6 +260,12 @@ class Matcher:
                 if ks >= last and shift_last is not None:
                     found.append((fi, ks + shift_last, -end - shift_last, len(found), one[0],
                                   one[1], one[2], ()))
+                    continue
+                to_start = shift[bisect_right(fpos, ks)]
+                to_end = shift[bisect_right(fpos, end)]
+                if to_start is not None and to_end is not None:
+                    found.append((fi, ks + to_start, -end - to_end, len(found), one[0], one[1],
+                                  one[2], ()))
                     continue
             payload = payloads[index]
             if payload is None:  # a marker: only ever found in text with its space runs
