@@ -23,16 +23,19 @@ finds everything; Python only looks at the hits, in the same pass:
 
 Speed (``python tests/bench/bench_match.py``): the work per hit is kept small, since a 5 KB article
 has ~20: offsets map back by arithmetic (through lists only where the fold changed offsets or the
-text was collapsed), and a ``Match`` is built, through its slots, only for hits that pass every
-check. A Match's sentence is found only when something reads it (``why``, evidence, rendering,
-summaries: ``alert._LazySentence``), since most matched articles alert no one; a scored
-candidate's sentence is found at once (the scoring reads it), with two short regex searches
-(reused for the next hit in the same sentence). Where the time goes (10,000 names, 5 KB
-articles of ~20 hits, ~115 us an article on a loaded machine): the automaton ~30 us, the Python
-per hit in ``_scan`` ~30 us, folding ~15 us (the charmap encode of ``fold._fold``), sorting the
-hits and building the Matches ~17 us, the scoring of ambiguous candidates ~11 us (0.3 an
-article, each ~40 us: most of it ``disambiguate.cues``). Before the sentences were lazy they
-took another ~23 us.
+text was collapsed), and a ``Match`` is built (as a draft of its layout, ``_draft_class``) only
+for hits that pass every check; the commonest hit (a one-word key of one term with no checks)
+takes a short path in ``_scan``. A Match's sentence is found only when something reads it
+(``why``, evidence, rendering, summaries: ``alert._LazySentence``), since most matched articles
+alert no one; a scored candidate's sentence is found at once (the scoring reads it), with two
+short regex searches (reused for the next hit in the same sentence). The automaton reads bytes
+(for a str the library maps every byte offset to a character offset), a hit with exclusions
+reads the text around it single-spaced instead of the whole field being scanned again, and the
+fold takes Python's Latin-1 encoder where it can (``fold._fold_latin``). Where the time goes
+(10,000 names, 5 KB mixed articles of ~20 hits, ~105 us an article on a loaded machine, ~90
+unloaded): the automaton ~30 us, folding ~10 us, ``_scan``'s Python (title and text) ~30 us,
+the scoring of ambiguous candidates ~20 us (0.3 an article: most of it ``disambiguate.cues``),
+sorting the hits and building the Matches ~14 us.
 
 The scoring (the example watchlist's line of ``bench_match``, 16 candidates in a 1.3 KB article:
 ~1,050 -> ~1,450 art/s, side by side): the work shared by the candidates of an article is done
