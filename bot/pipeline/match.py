@@ -133,9 +133,11 @@ class Matcher:
                      prefix=kw.endswith("*"))
         self._automaton: ahocorasick_rs.BytesAhoCorasick | None = None
         self._payloads: list[_Payload] = []
-        # by key, for ``_scan``'s quick path: (kind, name, term, is prefix) of a one-word key
-        # of one term with no checks (most keys), else None
+        # by key, for ``_scan``'s quick path: the one plain term (kind, name, term, breaks) of a
+        # one-word key of one term with no checks (most keys), else None; and whether each key
+        # is a prefix (a byte each)
         self._simple: list[tuple[MatchKind, str, str, bool] | None] = []
+        self._prefixed = b""
         if keys:
             for key, terms in keys.items():
                 prefix = key[-1] != " "
@@ -149,9 +151,9 @@ class Matcher:
                                                        or t[4].people is not None) for t in terms)
                 # (no copy: less GC)
                 self._payloads.append((prefix, multi, terms, plain, covers))
-                self._simple.append((plain[0][0], plain[0][1], plain[0][2], prefix)
-                                    if plain is not None and len(plain) == 1 and not multi
-                                    else None)
+                self._simple.append(plain[0] if plain is not None and len(plain) == 1
+                                    and not multi else None)
+            self._prefixed = bytes(p[0] for p in self._payloads if p is not None)
             markers = _spaced_markers(keys)
             self._payloads.extend([None] * len(markers))
             self._simple.extend([None] * len(markers))
@@ -159,8 +161,8 @@ class Matcher:
             # reads UTF-8 bytes: for a str the library maps every byte offset to a character
             # offset (an 8-byte slot a byte, a tenth of the matcher's work on 5 KB), where the
             # folded text is ASCII nearly always and its offsets the same (``_hits``)
-            self._automaton = ahocorasick_rs.BytesAhoCorasick(
-                [key.encode() for key in (*keys, *markers)])
+            self._automaton = ahocorasick_rs.BytesAhoCorasick(  # (one key's bytes at a time)
+                key.encode() for key in (*keys, *markers))
         self.size = len(keys)
         self._hint_index = HintIndex([t[4] for terms in keys.values() for t in terms
                                       if t[4] is not None and t[5]])
@@ -250,13 +252,14 @@ class Matcher:
         # between: the shift of the piece ``bisect_right(fpos, i) - 1`` (None: an expansion)
         shift = [] if linear else [None, *(o - f if one else None
                                            for f, o, one in zip(fpos, opos, lin, strict=True))]
-        payloads, simple, find = self._payloads, self._simple, padded.find
+        payloads, simple, prefixed, find = (self._payloads, self._simple, self._prefixed,
+                                            padded.find)
         # every key starts with a space: a hit's word starts after it (``ps``); ``pe`` is the
         # space after the hit's last word (a prefix key's word runs on to the next space)
         for index, ks, ke in hits:
             one = simple[index]
             if one is not None and spaced:  # most hits: a one-word key of one term, no checks
-                end = (find(" ", ke) if one[3] else ke - 1) - 1
+                end = (find(" ", ke) if prefixed[index] else ke - 1) - 1
                 if end < first:
                     found.append((fi, ks, -end, len(found), one[0], one[1], one[2], ()))
                     continue
