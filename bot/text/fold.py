@@ -253,15 +253,17 @@ def _fold_latin(text: str) -> tuple[str, list[int]] | None:
     ``_PAST_LATIN`` characters are past Latin-1 or question marks, or a character folds to
     anything but ASCII of the same length other than ß, æ, Æ (soft hyphens, ¼, µ)."""
     data = text.encode("latin-1", "replace")
-    if data.count(_QUESTION) > _PAST_LATIN:
-        return None
     table, placeholders = _latin()
     folded = data.translate(table)
     at = data.find(_QUESTION)
     if at >= 0:
         fold_table = _tables()[0]
         fixed = bytearray(folded)
+        left = _PAST_LATIN
         while at >= 0:
+            left -= 1
+            if left < 0:
+                return None
             value = fold_table[ord(text[at])]
             if value != " ":
                 if len(value) != 1 or not value.isascii():
