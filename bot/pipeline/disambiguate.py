@@ -208,18 +208,32 @@ class HintIndex:
     whole article again (~10 us each on 2.6 KB). Yes/no only: a ``" word"`` key is found where
     ``" word[^ ]*(?= )"`` matches, since an article (single-spaced, padded) ends with a space."""
 
-    __slots__ = ("_automaton", "_ids")
+    __slots__ = ("_automaton", "_ids", "_one_word")
 
     def __init__(self, hints: list[Hints]) -> None:
         keys: dict[str, int] = {}
         ids: dict[re.Pattern[str], frozenset[int]] = {}
+        one_word: set[re.Pattern[str]] = set()
         for h in hints:
             for pattern, literal in ((h.context_in, h.context_keys), (h.senses_in, h.senses_keys),
                                      (h.people_in, h.people_keys)):
                 if pattern is not None and literal is not None and pattern not in ids:
                     ids[pattern] = frozenset(keys.setdefault(k, len(keys)) for k in literal)
+                    if all(" " not in k.strip(" ") for k in literal):
+                        one_word.add(pattern)
         self._ids = ids
-        self._automaton = ahocorasick_rs.AhoCorasick(list(keys)) if keys else None
+        self._one_word = frozenset(one_word)
+        # (bytes: only which keys are found is asked, and a str costs the library a map of
+        # every byte offset to a character offset)
+        self._automaton = (ahocorasick_rs.BytesAhoCorasick([k.encode() for k in keys]) if keys
+                           else None)
+
+    def answers_spaced(self, patterns: list[re.Pattern[str]]) -> bool:
+        """Whether a reader of the article with its space runs (as the matcher first folds it)
+        answers ``has`` for each of ``patterns`` as one of the single-spaced article does: each
+        has only one-word keys (``" word"``, ``" word "``), which find the same words whatever
+        the spaces around them."""
+        return self._automaton is not None and self._one_word.issuperset(patterns)
 
     def reader(self, article: str) -> ArticleWords | None:
         return ArticleWords(self, article) if self._automaton is not None else None
@@ -243,7 +257,8 @@ class ArticleWords:
         if found is None:
             assert self._index._automaton is not None
             found = self._found = {i for i, _, _ in self._index._automaton
-                                   .find_matches_as_indexes(self._article, overlapping=True)}
+                                   .find_matches_as_indexes(self._article.encode(),
+                                                            overlapping=True)}
         return not found.isdisjoint(ids)
 
 

@@ -8,9 +8,10 @@ term ``" societe generale "`` only ever hits whole words.
 
 Most characters fold to exactly one character; the few that do not (ß, ligatures, combining marks)
 are located only when a hit has to be mapped back to the original text. For mostly-ASCII text the
-fold runs as an encode to one byte a character (ASCII and 128 common accented letters and
-punctuation marks) whose error handler folds each run of the other characters (see ``_fold``); it
-also notes the runs that grew, so no scan is needed to find those characters.
+fold runs as an encode to one byte a character (``_fold``): Latin-1, with the few characters past
+it fixed by hand (``_fold_latin``), or else a charmap of ASCII and 128 common accented letters
+and punctuation marks whose error handler folds each run of the other characters; either notes
+where the characters that grew are, so no scan is needed to find them.
 """
 
 from __future__ import annotations
@@ -147,11 +148,15 @@ def _fold(text: str) -> tuple[str, list[int] | None]:
     of Latin Extended-A) as the bytes 128-255. An error handler folds each run of the other
     characters through the table (``_fold_run``), and one ``bytes.translate`` folds the rest:
     several times faster than translating the string, and the handler (a Python call a run) runs
-    only for rarer characters (ß, ligatures, other scripts). It gives up (and the slow path below
-    runs) when a run folds to non-ASCII (other scripts) or deletes a character.
+    only for rarer characters (other scripts, the rarer ligatures). It gives up (and the slow path
+    below runs) when a run folds to non-ASCII (other scripts) or deletes a character. Before it,
+    text of Latin-1 and a few other characters takes ``_fold_latin`` (faster still).
     """
     if text.isascii():
         return text.translate(_ascii_table()), []
+    latin = _fold_latin(text)
+    if latin is not None:
+        return latin
     byte_table, charmap = _fast_path()
     grown: list[int] = []
     _GROWN.runs = grown
@@ -160,7 +165,11 @@ def _fold(text: str) -> tuple[str, list[int] | None]:
     except UnicodeEncodeError:
         pass
     else:
-        return data.translate(byte_table).decode("ascii"), _odd_in_runs(text, grown)
+        folded = data.translate(byte_table)
+        if folded.isascii():
+            return folded.decode("ascii"), _odd_in_runs(text, grown)
+        folded, odd = _expand(folded, text, _odd_in_runs(text, grown), _placeholders())
+        return folded.decode("ascii"), odd
     finally:
         _GROWN.runs = None
     table, _, plain = _tables()
@@ -170,11 +179,16 @@ def _fold(text: str) -> tuple[str, list[int] | None]:
 
 
 # Non-ASCII characters the fast path encodes as one byte each, in order of preference (the first
-# 128 that fold to one ASCII character are taken): punctuation news is full of, Latin-1, then
-# the letters of Latin Extended-A that news writes most (Central European and Turkish names).
+# 128 that fold to one ASCII character, or to several (``_EXPANDING``), are taken): punctuation
+# news is full of, Latin-1 but for a few symbols news hardly writes, then the letters of Latin
+# Extended-A that news writes most (Central European and Turkish names).
 _COMMON = ("\u2019\u2018\u201c\u201d\u2013\u2014\u2026\u2022\u201a\u201e\u2039\u203a\u2032\u2033"
-           + "".join(chr(cp) for cp in range(0xA0, 0x100))
-           + "čćšžđłńśźżąęőűřěůňťďşğıāēīūČĆŠŽĐŁŚŹŻŘŞİŐŰĚŮ")
+           + "".join(chr(cp) for cp in range(0xA0, 0x100) if chr(cp) not in "¤¦¨¯¸")
+           + "œŒčćšžđłńśźżąęőűřěůňťďşğıāēīūČĆŠŽĐŁŚŹŻŘŞİŐŰĚŮ")
+# Characters of ``_COMMON`` that fold to several ASCII characters (German ß, the ligatures of
+# Danish, Norwegian and French): their bytes are placeholders, replaced after the translation
+# (``_expand``), so that text with them needs no call of the error handler (~3 us a call).
+_EXPANDING = "ßæÆœŒ"
 
 
 @lru_cache(maxsize=1)
@@ -183,11 +197,92 @@ def _fast_path() -> tuple[bytes, dict[int, int] | _EncodingMap]:
     fast path and the table folding its bytes (every byte's character folded, as ASCII)."""
     plain = _tables()[2]
     codecs.register_error(_HANDLER, _fold_run)
-    common = [ch for ch in _COMMON if len(plain[ord(ch)]) == 1 and plain[ord(ch)].isascii()]
+    common = [ch for ch in _COMMON if plain[ord(ch)].isascii()
+              and (len(plain[ord(ch)]) == 1 or ch in _EXPANDING)]
     common = list(dict.fromkeys(common))[:128]
     chars = "".join(chr(b) for b in range(128)) + "".join(common)
-    table = bytes(ord(plain[ord(ch)]) for ch in chars) + bytes(range(len(chars), 256))
+    # an expanding character's byte stays itself (a placeholder, not ASCII)
+    table = (bytes(b if ch in _EXPANDING else ord(plain[ord(ch)]) for b, ch in enumerate(chars))
+             + bytes(range(len(chars), 256)))
     return table, codecs.charmap_build(chars)
+
+
+@lru_cache(maxsize=1)
+def _placeholders() -> tuple[tuple[str, bytes, bytes], ...]:
+    """Each ``_EXPANDING`` character the fast path encodes: the character, its placeholder byte
+    and what it folds to."""
+    table, charmap = _fast_path()
+    plain = _tables()[2]
+    out = []
+    for ch in _EXPANDING:
+        byte = codecs.charmap_encode(ch, "strict", charmap)[0]
+        out.append((ch, byte, plain[ord(ch)].encode("ascii")))
+    return tuple(out)
+
+
+def _expand(folded: bytes, text: str, odd: list[int],
+            placeholders: tuple[tuple[str, bytes, bytes], ...]) -> tuple[bytes, list[int]]:
+    """The fast path's folded bytes with each placeholder replaced by what its character folds
+    to (ß -> ss), and ``odd`` with where those characters are in ``text``."""
+    where = set(odd)  # (a logged run may run on over one of them: ``_odd_in_runs``)
+    for ch, byte, value in placeholders:
+        if byte in folded:
+            folded = folded.replace(byte, value)
+            p = text.find(ch)
+            while p >= 0:
+                where.add(p)
+                p = text.find(ch, p + 1)
+    return folded, sorted(where)
+
+
+# The Latin-1 path (``_fold_latin``) fixes at most this many characters past Latin-1 by hand.
+_PAST_LATIN = 8
+_QUESTION = ord("?")
+
+
+@lru_cache(maxsize=1)
+def _latin() -> tuple[bytes, tuple[tuple[str, bytes, bytes], ...]]:
+    """The Latin-1 path's byte table (each Latin-1 character folded, where it folds to one ASCII
+    character; else the byte stays, not ASCII) and its placeholders (ß, æ, Æ: ``_expand``)."""
+    plain = _tables()[2]
+    table = bytes(ord(plain[b]) if len(plain[b]) == 1 and plain[b].isascii() else b
+                  for b in range(256))
+    placeholders = tuple((ch, ch.encode("latin-1"), plain[ord(ch)].encode("ascii"))
+                         for ch in _EXPANDING if ord(ch) < 256)
+    return table, placeholders
+
+
+def _fold_latin(text: str) -> tuple[str, list[int]] | None:
+    """``_fold`` for text of Latin-1 characters and a few others (what most news in Western
+    European languages is): Python's Latin-1 encoder (a tight loop, 3-4x faster than the
+    charmap's lookup a character) with each character past Latin-1 as ``?``, which folds to a
+    space, as punctuation does (curly quotes, dashes); the few that fold to a letter or digit
+    (Central European letters) are set by hand. None (take the charmap) if more than
+    ``_PAST_LATIN`` characters are past Latin-1 or question marks, or a character folds to
+    anything but ASCII of the same length other than ß, æ, Æ (soft hyphens, ¼, µ)."""
+    data = text.encode("latin-1", "replace")
+    table, placeholders = _latin()
+    folded = data.translate(table)
+    at = data.find(_QUESTION)
+    if at >= 0:
+        fold_table = _tables()[0]
+        fixed = bytearray(folded)
+        left = _PAST_LATIN
+        while at >= 0:
+            left -= 1
+            if left < 0:
+                return None
+            value = fold_table[ord(text[at])]
+            if value != " ":
+                if len(value) != 1 or not value.isascii():
+                    return None
+                fixed[at] = ord(value)
+            at = data.find(_QUESTION, at + 1)
+        folded = bytes(fixed)
+    if folded.isascii():
+        return folded.decode("ascii"), []
+    folded, odd = _expand(folded, text, [], placeholders)
+    return (folded.decode("ascii"), odd) if folded.isascii() else None
 
 
 def _fold_run(exc: UnicodeError) -> tuple[str, int]:
@@ -344,16 +439,22 @@ class FoldedText:
         if self.keeps_offsets:
             return start, end
         # Folded index -> index of the original character that produced it.
-        unfold = self._unfold
-        if unfold is None:
-            unfold = self._unfold = self._unfold_map()
-        fpos, opos, linear = unfold
+        fpos, opos, linear = self.unfold_map()
         i = bisect_right(fpos, start) - 1
         j = bisect_right(fpos, end, i) - 1
         # an end inside one character's expansion ("¼" -> "1 4", a match on "1") ends after it
         inside = not linear[j] and end > fpos[j]
         return (opos[i] + (start - fpos[i]) * linear[i],
                 opos[j] + 1 if inside else opos[j] + (end - fpos[j]) * linear[j])
+
+    def unfold_map(self) -> tuple[list[int], list[int], list[int]]:
+        """The map ``unfold`` reads (made once): folded indexes where a piece starts, the
+        original index each starts at, and whether the piece runs on 1:1 (1) or is one
+        character's expansion (0); the matcher reads it inline, hit by hit."""
+        unfold = self._unfold
+        if unfold is None:
+            unfold = self._unfold = self._unfold_map()
+        return unfold
 
     def _unfold_map(self) -> tuple[list[int], list[int], list[int]]:
         table, odd, _ = _tables()
