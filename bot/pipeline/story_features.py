@@ -171,12 +171,40 @@ def _number_token(num: str, pct: str, scale: str) -> str | None:
 
 _NUMBER_TOKENS: dict[tuple[str, str, str], str | None] = {}  # (num, pct, scale) -> token
 
+# where a number can start, found without re reading every character (a number starts with a
+# digit that follows neither a word character nor "." or ","): the text's ASCII bytes made
+# "0" (digit), "a" (letter, "_", "." or ","), "?" (any other character, which could be a
+# digit or a letter: "?" itself too) or " " (anything else); a start is then a "0" or "?"
+# after a " " or "?" (or first), found by bytes.find
+_NUMBER_CLASSES = bytes(48 if chr(c).isdigit() else 97 if chr(c).isalpha() or chr(c) in "_.,"
+                        else 63 if c == 63 else 32 for c in range(128)) + b"?" * 128
+_NUMBER_STARTS = (b" 0", b" ?", b"?0", b"??")
 
-def _numbers(lowered: str, words: Sequence[str]) -> tuple[str, ...]:
+
+def _number_matches(lowered: str) -> list[tuple[str, str, str]]:
+    """``_NUMBER.findall(lowered)``, matched at the places a number can start only."""
+    classes = lowered.encode("ascii", "replace").translate(_NUMBER_CLASSES)  # (1 byte a char)
+    starts = [0] if classes[:1] in (b"0", b"?") else []
+    for pair in _NUMBER_STARTS:
+        at = classes.find(pair)
+        while at >= 0:
+            starts.append(at + 1)
+            at = classes.find(pair, at + 1)
+    starts.sort()
+    found = []
+    end = 0
+    for at in starts:
+        if at >= end and (match := _NUMBER.match(lowered, at)):
+            found.append((match["num"], match["pct"] or "", match["scale"] or ""))
+            end = match.end()
+    return found
+
+
+def _numbers(lowered: str, words: Sequence[str], distinct: set[str]) -> tuple[str, ...]:
     """Amounts and percentages of the lower-cased text, and spelled-out ones ("two billion")
-    among its folded words; in order of appearance, each once."""
+    among its folded words (``distinct``: their set); in order of appearance, each once."""
     found: dict[str, None] = {}
-    for groups in _NUMBER.findall(lowered):  # ((num, pct, scale), "" when absent)
+    for groups in _number_matches(lowered):  # ((num, pct, scale), "" when absent)
         try:
             token = _NUMBER_TOKENS[groups]
         except KeyError:
@@ -185,7 +213,7 @@ def _numbers(lowered: str, words: Sequence[str]) -> tuple[str, ...]:
             token = _NUMBER_TOKENS[groups] = _number_token(*groups)
         if token:
             found[token] = None
-    if not _NUMBER_WORDS.isdisjoint(words):  # (then only the number words' places are read)
+    if not _NUMBER_WORDS.isdisjoint(distinct):  # (then only the number words' places are read)
         for i in compress(range(len(words) - 1), map(_NUMBER_WORDS.__contains__, words)):
             if words[i + 1] in _SCALES:
                 found[str(_token(_WORD_NUMBERS[words[i]], None, words[i + 1]))] = None
@@ -301,12 +329,11 @@ _FUNCTION_WORDS = frozenset(_FUNCTION_TEXT.split())
 
 
 # --- wording --------------------------------------------------------------------------------------
-def _sketch(folded: Sequence[str]) -> tuple[tuple[int, ...], bytes, int, int]:
+def _sketch(distinct: set[str]) -> tuple[tuple[int, ...], bytes, int, int]:
     """Bottom-k sketches of the vocabulary (the distinct words of four letters or more that are
     not function words): the ``SKETCH`` smallest crc32, the ``WORDS`` smallest (as packed
     unsigned 32-bit integers), how many words there were, and a hash of every distinct word
-    (short ones too: a sum of their crc32, so no sorting)."""
-    distinct = set(folded)
+    (short ones too: a sum of their crc32, so no sorting). ``distinct``: the folded words."""
     vocabulary = {w for w in distinct if len(w) >= 4}.difference(_FUNCTION_WORDS)
     hashes = sorted(map(zlib.crc32, map(str.encode, vocabulary)))
     wording = (sum(hashes) + sum(map(zlib.crc32, map(str.encode, distinct - vocabulary)))
@@ -321,8 +348,9 @@ def story_features(title: str, text: str) -> StoryFeatures:
     title_len = words.index(_START) if _START in words else len(words)
     folded = f" {' '.join(words)}".lower().replace(f" {_START}", "").replace(
         f" {_BREAK}", "").split()  # (str methods: no Python loop)
-    sketch, packed, vocabulary, wording = _sketch(folded)
+    distinct = set(folded)
+    sketch, packed, vocabulary, wording = _sketch(distinct)
     return StoryFeatures(sketch=sketch, vocabulary=vocabulary, names=_names(words, title_len),
                          words=packed, wording=wording,
-                         numbers=_numbers(f"{title}\n{lede}".lower(), folded),
+                         numbers=_numbers(f"{title}\n{lede}".lower(), folded, distinct),
                          event=_event(folded[:title_len], folded[title_len:EVENT_WORDS]))
