@@ -132,7 +132,7 @@ class _Probe:
     sketch as a set, its names that are not common in the window (and as a set, when each
     comes once), and the rare ones."""
 
-    __slots__ = ("features", "sketch", "names", "name_set", "rare", "rare_names")
+    __slots__ = ("features", "sketch", "names", "name_set", "rare", "rare_names", "bounded")
 
     def __init__(self, new: StoryFeatures, df: Mapping[str, int], size: int) -> None:
         limit = rare_limit(size)
@@ -144,6 +144,10 @@ class _Probe:
         self.name_set = name_set if len(name_set) == len(self.names) else None
         self.rare_names = [n for n, c in zip(new.names, counts, strict=True) if c <= limit]
         self.rare = set(self.rare_names)
+        # each hash, name and number once (as story_features makes them): a near-copy's share
+        # is at most the shared hashes over k, every other test scores 2.0 at most
+        self.bounded = (len(self.sketch) == len(new.sketch) and self.name_set is not None
+                        and len(set(new.numbers)) == len(new.numbers))
 
 
 def compare(new: StoryFeatures, old: StoryFeatures, df: Mapping[str, int],
@@ -181,6 +185,25 @@ def _compare(probe: _Probe, old: StoryFeatures, df: Mapping[str, int]
         return fraction, "same event (other wording or language): names " + _said(
             new, [n for n in probe.names if n in names], numbers)
     return _brief(new, old, df)
+
+
+def _compare_above(probe: _Probe, old: StoryFeatures, df: Mapping[str, int], floor: float
+                   ) -> tuple[float, str] | None:
+    """``_compare`` when only a score above ``floor`` (2.0 or more: a near-copy's) matters, for a
+    ``bounded`` probe: only a near-copy or short items' same words can score that much, and a
+    near-copy's share is at most the shared hashes over k (counted in C, no merge)."""
+    new = probe.features
+    if new.event is not None and old.event is not None and new.event != old.event:
+        return None
+    if min(new.vocabulary, old.vocabulary) < SHORT_VOCAB:
+        return _short_items(probe, old)
+    k = min(len(new.sketch), len(old.sketch))
+    if not k or 2.0 + len(probe.sketch.intersection(old.sketch)) / k <= floor:
+        return None
+    share = _copy_share(probe.sketch, new.sketch, old.sketch)
+    if share >= COPY_SHARE:
+        return 2.0 + share, f"near-copy: {share:.0%} of the vocabulary is the same"
+    return None
 
 
 def _said(new: StoryFeatures, names: list[str], numbers: list[str]) -> str:
@@ -232,7 +255,10 @@ def assign(features: StoryFeatures, at: datetime | None, candidates: Iterable[St
         if (at is not None and other is not None and abs(at - other) > window) or (
                 source and member.source == source):
             continue
-        found = _compare(probe, member.features, df)
+        if best is not None and best[0] >= 2.0 and probe.bounded:
+            found = _compare_above(probe, member.features, df, best[0])
+        else:
+            found = _compare(probe, member.features, df)
         if found is not None and (best is None or found[0] > best[0]):
             best = (found[0], member, found[1])
     if best is None:

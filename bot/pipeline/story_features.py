@@ -27,8 +27,10 @@ import unicodedata
 import zlib
 from array import array
 from collections.abc import Sequence
-from itertools import compress
+from itertools import compress, count
 from operator import itemgetter
+
+import ahocorasick_rs
 
 from bot.domain.story import StoryFeatures
 
@@ -83,33 +85,34 @@ def _title_case(title: Sequence[str]) -> bool:
     return bool(long) and sum(w[0].isupper() for w in long) * 2 > len(long)
 
 
-def _name_words(words: list[str], title_len: int) -> set[str]:
-    """The capitalised words that are never written in lower case and are capitalised at least
-    once inside a sentence of the text (so "The", "Meanwhile" or a title-case headline's words
-    are not names)."""
-    mid = {w for before, w in zip(words[title_len:-1], words[title_len + 1:], strict=True)
-           if w[0].isupper() and before != _START}
-    if not _title_case(words[:title_len]):  # a sentence-case title's names count too
-        mid.update(w for w in words[1:title_len] if w[0].isupper())
-    written = set(words)  # (a capitalised word's lower-case form among them: written so)
-    return {w for w in mid if len(w) > 1 and w.lower() not in written}
+_first = itemgetter(0)
 
 
 def _names(words: list[str], title_len: int) -> tuple[str, ...]:
     """The most prominent names (runs of name words): by mentions, a title mention counting
-    three times."""
-    names = _name_words(words, title_len)
+    three times.
+
+    Name words are the capitalised words that are never written in lower case and are
+    capitalised at least once inside a sentence of the text (so "The", "Meanwhile" or a
+    title-case headline's words are not names). The capitalised words' places are found once
+    (C calls per word: their first letter's case); the rest reads those places only."""
+    capitals = list(compress(count(), map(str.isupper, map(_first, words))))
+    mid = {words[i] for i in capitals if i > title_len and words[i - 1] != _START}
+    if not _title_case(words[:title_len]):  # a sentence-case title's names count too
+        mid.update(words[i] for i in capitals if 0 < i < title_len)
+    written = set(words)  # (a capitalised word's lower-case form among them: written so)
+    names = {w for w in mid if len(w) > 1 and w.lower() not in written}
     score: dict[str, int] = {}  # (a dict: a Counter's += on a new name calls Python)
-    for weight, part in ((3, words[:title_len]), (1, words[title_len:])):
-        run: list[str] = []
-        for word in (*part, _START):
-            if word in names:
-                run.append(word)
-            elif run:
-                if len(run) > 1 or run[0].lower() not in _NOT_NAMES:
-                    name = " ".join(run[-MAX_RUN:]).lower()
-                    score[name] = score.get(name, 0) + weight
-                run = []
+    # runs of consecutive name words, words[start:end]; none crosses from the title to the
+    # lede (a sentence mark is between them)
+    start = end = 0
+    for i in (*[i for i in capitals if words[i] in names], -1):
+        if i != end:
+            if end > start and (end - start > 1 or words[start].lower() not in _NOT_NAMES):
+                name = " ".join(words[max(start, end - MAX_RUN):end]).lower()
+                score[name] = score.get(name, 0) + (3 if start < title_len else 1)
+            start = i
+        end = i + 1
     # by mentions, then alphabetically: sorted by name, then (stable) by mentions
     ranked = sorted(sorted(score.items()), key=itemgetter(1), reverse=True)
     return tuple(map(itemgetter(0), ranked[:MAX_NAMES]))
@@ -171,7 +174,7 @@ def _number_token(num: str, pct: str, scale: str) -> str | None:
     return None if value is None else _token(value, pct, scale)
 
 
-_NUMBER_TOKENS: dict[tuple[str, str, str], str | None] = {}  # (num, pct, scale) -> token
+_NUMBER_TOKENS: dict[tuple[str, ...], str | None] = {}  # (num, pct, scale) -> token
 
 # where a number can start, found without re reading every character (a number starts with a
 # digit that follows neither a word character nor "." or ","): the text's ASCII bytes made
@@ -183,7 +186,7 @@ _NUMBER_CLASSES = bytes(48 if chr(c).isdigit() else 97 if chr(c).isalpha() or ch
 _NUMBER_STARTS = (b" 0", b" ?", b"?0", b"??")
 
 
-def _number_matches(lowered: str) -> list[tuple[str, str, str]]:
+def _number_matches(lowered: str) -> list[tuple[str, ...]]:
     """``_NUMBER.findall(lowered)``, matched at the places a number can start only."""
     classes = lowered.encode("ascii", "replace").translate(_NUMBER_CLASSES)  # (1 byte a char)
     starts = [0] if classes[:1] in (b"0", b"?") else []
@@ -197,7 +200,7 @@ def _number_matches(lowered: str) -> list[tuple[str, str, str]]:
     end = 0
     for at in starts:
         if at >= end and (match := _NUMBER.match(lowered, at)):
-            found.append((match["num"], match["pct"] or "", match["scale"] or ""))
+            found.append(match.groups(""))  # (num, pct, scale)
             end = match.end()
     return found
 
@@ -272,6 +275,11 @@ def _event_lexicon() -> tuple[dict[str, str], re.Pattern[str], _Kinds]:
 
 
 _EVENT_WORDS, _EVENT_REST, _REST_KINDS = _event_lexicon()
+# what each of the rest's alternatives opens with (" series ", " acquir", " to buy"...): where
+# none is in the text (most texts), the pattern, which tries every space, cannot match either
+_OPENINGS = [" " + re.match(r"[a-z ]*", kind.pattern)[0] for kind, _ in _REST_KINDS]  # type: ignore[index]
+_REST_OPENINGS = ahocorasick_rs.AhoCorasick(_OPENINGS) if all(
+    opening.strip() for opening in _OPENINGS) else None
 
 
 _FOUND_KINDS: dict[str, str] = {}  # a phrase or stem's words -> its kind (memo of _rest_kind)
@@ -292,7 +300,10 @@ def _event(title: Sequence[str], lede: Sequence[str]) -> str | None:
     for weight, words in ((3, title), (1, lede)):
         for kind in filter(None, map(_EVENT_WORDS.get, words)):
             counts[kind] = counts.get(kind, 0) + weight
-        for found in _EVENT_REST.findall(f" {' '.join(words)} "):
+        text = f" {' '.join(words)} "
+        if _REST_OPENINGS is not None and not _REST_OPENINGS.find_matches_as_indexes(text):
+            continue
+        for found in _EVENT_REST.findall(text):
             kind = _rest_kind(found)
             counts[kind] = counts.get(kind, 0) + weight
     # (Counter.most_common(2): by count, first counted first on a tie)
