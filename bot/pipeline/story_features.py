@@ -58,6 +58,7 @@ _NOT_NAMES = frozenset({
 })
 _START = "xxsx"  # marks a sentence start among the words (never a name: lower case)
 _BREAK = "xxpx"  # marks other punctuation: a name does not run across it
+_START_BYTES, _BREAK_BYTES = f" {_START}".encode(), f" {_BREAK}".encode()
 _SENTENCE_MARKS = re.compile(r"[.!?:;]+[\"')\]]*\s+")  # (newlines: str.replace, faster)
 _OTHER_MARKS = ",()[]\"/|"  # (each replaced by str.replace: cheaper than re reading every char)
 # the words are the runs of ASCII letters and digits: every other byte made a space, then split
@@ -66,17 +67,17 @@ _NOT_WORD = bytes(c if chr(c).isascii() and chr(c).isalnum() else 32 for c in ra
 MAX_RUN = 3  # words in one name ("Competition and Markets Authority" keeps "Markets Authority")
 
 
-def _words(title: str, lede: str) -> list[str]:
-    """The words of title and lede, accents stripped, case kept, with sentence and punctuation
-    marks (one NFKD pass and a few regular expressions: no per-character Python)."""
-    plain = f"{title}\n{lede}"
+def _spaced(text: str) -> tuple[bytes, str]:
+    """The text's words with sentence and punctuation marks, one space or more apart (ASCII
+    bytes), and the text they were read from (accents stripped)."""
+    plain = text
     if not plain.isascii():  # (ASCII text is its own NFKD form)
         plain = unicodedata.normalize("NFKD", plain).encode("ascii", "ignore").decode()
     marked = _SENTENCE_MARKS.sub(f" {_START} ", plain.replace("\n", f" {_START} "))
     for mark in _OTHER_MARKS:
         if mark in marked:
             marked = marked.replace(mark, f" {_BREAK} ")
-    return marked.encode().translate(_NOT_WORD).decode().split()  # (marked is ASCII)
+    return marked.encode().translate(_NOT_WORD), plain  # (marked is ASCII)
 
 
 def _title_case(title: Sequence[str]) -> bool:
@@ -146,6 +147,8 @@ _NUMBER = re.compile(r"(?P<num>\d(?<![\w.,]\d)(?:\d{0,2}(?:[.,\u00a0\u202f]\d{3}
 
 _GROUPS = re.compile(r"[.,\u00a0\u202f]")
 _NUMBER_WORDS = frozenset(_WORD_NUMBERS)
+_NUMBER_BYTES = frozenset(w.encode() for w in _WORD_NUMBERS)  # (the folded words are bytes)
+_SCALE_BYTES = frozenset(s.encode() for s in _SCALES)
 
 
 def _number_value(raw: str) -> float | None:
@@ -205,7 +208,7 @@ def _number_matches(lowered: str) -> list[tuple[str, ...]]:
     return found
 
 
-def _numbers(lowered: str, words: Sequence[str], distinct: set[str]) -> tuple[str, ...]:
+def _numbers(lowered: str, words: Sequence[bytes], distinct: set[bytes]) -> tuple[str, ...]:
     """Amounts and percentages of the lower-cased text, and spelled-out ones ("two billion")
     among its folded words (``distinct``: their set); in order of appearance, each once."""
     found: dict[str, None] = {}
@@ -218,10 +221,10 @@ def _numbers(lowered: str, words: Sequence[str], distinct: set[str]) -> tuple[st
             token = _NUMBER_TOKENS[groups] = _number_token(*groups)
         if token:
             found[token] = None
-    if not _NUMBER_WORDS.isdisjoint(distinct):  # (then only the number words' places are read)
-        for i in compress(range(len(words) - 1), map(_NUMBER_WORDS.__contains__, words)):
-            if words[i + 1] in _SCALES:
-                found[str(_token(_WORD_NUMBERS[words[i]], None, words[i + 1]))] = None
+    if not _NUMBER_BYTES.isdisjoint(distinct):  # (then only the number words' places are read)
+        for i in compress(range(len(words) - 1), map(_NUMBER_BYTES.__contains__, words)):
+            if (scale := words[i + 1]) in _SCALE_BYTES:
+                found[str(_token(_WORD_NUMBERS[words[i].decode()], None, scale.decode()))] = None
     return tuple(found)[:MAX_NUMBERS]
 
 
@@ -275,6 +278,7 @@ def _event_lexicon() -> tuple[dict[str, str], re.Pattern[str], _Kinds]:
 
 
 _EVENT_WORDS, _EVENT_REST, _REST_KINDS = _event_lexicon()
+_EVENT_BYTES = {word.encode(): kind for word, kind in _EVENT_WORDS.items()}
 # what each of the rest's alternatives opens with (" series ", " acquir", " to buy"...): where
 # none is in the text (most texts), the pattern, which tries every space, cannot match either
 _OPENINGS = [" " + re.match(r"[a-z ]*", kind.pattern)[0] for kind, _ in _REST_KINDS]  # type: ignore[index]
@@ -294,13 +298,13 @@ def _rest_kind(found: str) -> str:
     return kind
 
 
-def _event(title: Sequence[str], lede: Sequence[str]) -> str | None:
+def _event(title: Sequence[bytes], lede: Sequence[bytes]) -> str | None:
     """The event kind with most hits in the title (counted three times) and the lede, or None."""
     counts: dict[str, int] = {}  # (a dict: a Counter's += on a new kind calls Python)
     for weight, words in ((3, title), (1, lede)):
-        for kind in filter(None, map(_EVENT_WORDS.get, words)):
+        for kind in filter(None, map(_EVENT_BYTES.get, words)):
             counts[kind] = counts.get(kind, 0) + weight
-        text = f" {' '.join(words)} "
+        text = f" {b' '.join(words).decode()} "
         if _REST_OPENINGS is not None and not _REST_OPENINGS.find_matches_as_indexes(text):
             continue
         for found in _EVENT_REST.findall(text):
@@ -341,31 +345,41 @@ molto nella nelle negli nostro ogni perche piu piu poi quale quando quella quell
 quello questa queste questi questo sono stato stata tutti tutto uno una
 """
 _FUNCTION_WORDS = frozenset(_FUNCTION_TEXT.split())
+_FUNCTION_BYTES = frozenset(w.encode() for w in _FUNCTION_WORDS)
 
 
 # --- wording --------------------------------------------------------------------------------------
-def _sketch(distinct: set[str]) -> tuple[tuple[int, ...], bytes, int, int]:
+def _sketch(distinct: set[bytes]) -> tuple[tuple[int, ...], bytes, int, int]:
     """Bottom-k sketches of the vocabulary (the distinct words of four letters or more that are
     not function words): the ``SKETCH`` smallest crc32, the ``WORDS`` smallest (as packed
     unsigned 32-bit integers), how many words there were, and a hash of every distinct word
     (short ones too: a sum of their crc32, so no sorting). ``distinct``: the folded words."""
-    vocabulary = {w for w in distinct if len(w) >= 4}.difference(_FUNCTION_WORDS)
-    hashes = sorted(map(zlib.crc32, map(str.encode, vocabulary)))
-    wording = (sum(hashes) + sum(map(zlib.crc32, map(str.encode, distinct - vocabulary)))
-               ) & 0xFFFFFFFF
+    vocabulary = {w for w in distinct if len(w) >= 4}.difference(_FUNCTION_BYTES)
+    hashes = sorted(map(zlib.crc32, vocabulary))
+    wording = (sum(hashes) + sum(map(zlib.crc32, distinct - vocabulary))) & 0xFFFFFFFF
     return tuple(hashes[:SKETCH]), array("I", hashes[:WORDS]).tobytes(), len(hashes), wording
 
 
 def story_features(title: str, text: str) -> StoryFeatures:
     """The signature of one article (title and plain text; only the top of the text is read)."""
     lede = text[:LEDE_CHARS]
-    words = _words(title, lede)
+    original = f"{title}\n{lede}"
+    lowered = original.lower()
+    spaced, plain = _spaced(original)
+    words = spaced.decode().split()
     title_len = words.index(_START) if _START in words else len(words)
-    folded = f" {' '.join(words)}".lower().replace(f" {_START}", "").replace(
-        f" {_BREAK}", "").split()  # (str methods: no Python loop)
+    # the folded words (lower case, without the marks; ASCII bytes, as crc32 reads them): the
+    # marks are words of their own unless the text writes them itself
+    if _START not in (low := lowered if plain is original else plain.lower()) and (
+            _BREAK not in low):
+        folded = (b" " + spaced.lower()).replace(_START_BYTES, b"").replace(
+            _BREAK_BYTES, b"").split()  # (bytes methods: no Python loop)
+    else:
+        folded = f" {' '.join(words)}".lower().replace(f" {_START}", "").replace(
+            f" {_BREAK}", "").encode().split()
     distinct = set(folded)
     sketch, packed, vocabulary, wording = _sketch(distinct)
     return StoryFeatures(sketch=sketch, vocabulary=vocabulary, names=_names(words, title_len),
                          words=packed, wording=wording,
-                         numbers=_numbers(f"{title}\n{lede}".lower(), folded, distinct),
+                         numbers=_numbers(lowered, folded, distinct),
                          event=_event(folded[:title_len], folded[title_len:EVENT_WORDS]))
