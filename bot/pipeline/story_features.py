@@ -59,7 +59,9 @@ _NOT_NAMES = frozenset({
 _START = "xxsx"  # marks a sentence start among the words (never a name: lower case)
 _BREAK = "xxpx"  # marks other punctuation: a name does not run across it
 _START_BYTES, _BREAK_BYTES = f" {_START}".encode(), f" {_BREAK}".encode()
-_SENTENCE_MARKS = re.compile(r"[.!?:;]+[\"')\]]*\s+")  # (newlines: str.replace, faster)
+# (newlines: str.replace, faster; "[.!?:;]" first, not "[.!?:;]+": with a set first re skips
+# to the next mark in C, with a repeat first it tries a match at every character)
+_SENTENCE_MARKS = re.compile(r"[.!?:;][.!?:;]*[\"')\]]*\s+")
 _OTHER_MARKS = ",()[]\"/|"  # (each replaced by str.replace: cheaper than re reading every char)
 # the words are the runs of ASCII letters and digits: every other byte made a space, then split
 # (one bytes.translate and one split: cheaper than a regular expression's findall)
