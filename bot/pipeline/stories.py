@@ -37,6 +37,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from itertools import chain, compress, filterfalse, islice, repeat
 from operator import eq
+from typing import cast
 
 from bot.domain.article import Article
 from bot.domain.story import (
@@ -72,6 +73,14 @@ def lookup_keys(f: StoryFeatures) -> tuple[str, ...]:
     """The index keys under which an article is found (and finds its candidates)."""
     return (*(f"h:{h}" for h in f.sketch[:INDEXED_HASHES]), *(f"n:{n}" for n in f.names),
             *(f"#:{n}" for n in f.numbers))
+
+
+def _window_keys(f: StoryFeatures) -> tuple[int | str, ...]:
+    """``lookup_keys`` as the in-memory index keeps them: the hashes as ints (no formatting,
+    an int's hash is itself), the names' and numbers' keys as they are (``df`` is read by
+    them)."""
+    return (*f.sketch[:INDEXED_HASHES], *map("n:".__add__, f.names),
+            *map("#:".__add__, f.numbers))
 
 
 def copy_share(a: Sequence[int], b: Sequence[int]) -> float:
@@ -249,12 +258,14 @@ def assign(features: StoryFeatures, at: datetime | None, candidates: Iterable[St
     """The story ``features`` joins among ``candidates`` (the best match wins; on a tie the
     earliest candidate given), or None: the article starts a new story."""
     best: tuple[float, StoryMember, str] | None = None
-    probe = _Probe(features, df, size)
+    probe: _Probe | None = None  # (made for the first candidate: most articles have none)
     for member in candidates:
         other = member.at  # (outside the window: more than ``window`` apart)
         if (at is not None and other is not None and abs(at - other) > window) or (
                 source and member.source == source):
             continue
+        if probe is None:
+            probe = _Probe(features, df, size)
         if best is not None and best[0] >= 2.0 and probe.bounded:
             found = _compare_above(probe, member.features, df, best[0])
         else:
@@ -276,10 +287,10 @@ class StoryWindow:
     def __init__(self, window: timedelta = DEFAULT_WINDOW, max_size: int = MAX_WINDOW) -> None:
         self.window = window
         self.max_size = max_size
-        self._members: deque[tuple[int, StoryMember, tuple[str, ...]]] = deque()
+        self._members: deque[tuple[int, StoryMember, tuple[int | str, ...]]] = deque()
         # key -> sequence numbers, oldest first: a list (most keys have a few articles: a list
         # is a tenth of a deque's memory), a deque once a long one loses its first
-        self._postings: dict[str, list[int] | deque[int]] = {}
+        self._postings: dict[int | str, list[int] | deque[int]] = {}
         self._by_seq: dict[int, StoryMember] = {}
         self._latest: datetime | None = None
         self._seq = 0
@@ -294,10 +305,12 @@ class StoryWindow:
             self._latest = at
             self._evict()
         at = at or self._latest
-        keys = lookup_keys(features)
+        keys = _window_keys(features)
         postings = self._postings
         found = list(map(postings.get, keys))
-        df = {k: len(p) for k, p in zip(keys, found, strict=True) if p is not None}
+        hashes = min(len(features.sketch), INDEXED_HASHES)  # (keys of the names and numbers)
+        named = cast("tuple[str, ...]", keys[hashes:])
+        df = {k: len(p) for k, p in zip(named, found[hashes:], strict=True) if p is not None}
         match = assign(features, at, self._candidates(found, len(self._members)), df,
                        len(self._members), self.window)
         member = StoryMember(ref, match.story if match else ref, at, features)
