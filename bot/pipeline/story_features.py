@@ -111,7 +111,10 @@ def _names(words: list[str], title_len: int) -> tuple[str, ...]:
     start = end = 0
     for i in (*[i for i in capitals if words[i] in names], -1):
         if i != end:
-            if end > start and (end - start > 1 or words[start].lower() not in _NOT_NAMES):
+            if end - start == 1:  # (most runs: one word)
+                if (name := words[start].lower()) not in _NOT_NAMES:
+                    score[name] = score.get(name, 0) + (3 if start < title_len else 1)
+            elif end > start:
                 name = " ".join(words[max(start, end - MAX_RUN):end]).lower()
                 score[name] = score.get(name, 0) + (3 if start < title_len else 1)
             start = i
