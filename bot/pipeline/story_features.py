@@ -198,7 +198,7 @@ def _number_matches(lowered: str) -> list[tuple[str, ...]]:
     """``_NUMBER.findall(lowered)``, matched at the places a number can start only."""
     classes = lowered.encode("ascii", "replace").translate(_NUMBER_CLASSES)  # (1 byte a char)
     starts = [0] if classes[:1] in (b"0", b"?") else []
-    for pair in _NUMBER_STARTS:
+    for pair in _NUMBER_STARTS if b"?" in classes else _NUMBER_STARTS[:1]:
         at = classes.find(pair)
         while at >= 0:
             starts.append(at + 1)
@@ -226,7 +226,8 @@ def _numbers(lowered: str, words: Sequence[bytes], distinct: set[bytes]) -> tupl
             token = _NUMBER_TOKENS[groups] = _number_token(*groups)
         if token:
             found[token] = None
-    if not _NUMBER_BYTES.isdisjoint(distinct):  # (then only the number words' places are read)
+    # (only when a number word and a scale word are both among the words, their places read)
+    if not _NUMBER_BYTES.isdisjoint(distinct) and not _SCALE_BYTES.isdisjoint(distinct):
         for i in compress(range(len(words) - 1), map(_NUMBER_BYTES.__contains__, words)):
             if (scale := words[i + 1]) in _SCALE_BYTES:
                 found[str(_token(_WORD_NUMBERS[words[i].decode()], None, scale.decode()))] = None
