@@ -30,12 +30,15 @@ storage for the same keys and calls ``assign`` with what it found.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from array import array
+from bisect import bisect_right
 from collections import Counter, deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from itertools import chain, islice
+from itertools import chain, compress, filterfalse, islice, repeat
+from operator import eq
+from typing import cast
 
 from bot.domain.article import Article
 from bot.domain.story import (
@@ -64,12 +67,22 @@ BRIEF_SHARE_NAMES = 0.4  # ...or with two
 INDEXED_HASHES = 8  # of the sketch's smallest hashes
 MAX_POSTINGS = 200  # newest articles read per key
 MAX_WINDOW = 250_000  # articles the in-memory window keeps, whatever their dates
+LONG_POSTING = 256  # a posting list longer than this drops its oldest in a deque
+_ONE_POSTING = array("q", [0])  # (copied: cheaper than array("q", (seq,)))
 
 
 def lookup_keys(f: StoryFeatures) -> tuple[str, ...]:
     """The index keys under which an article is found (and finds its candidates)."""
     return (*(f"h:{h}" for h in f.sketch[:INDEXED_HASHES]), *(f"n:{n}" for n in f.names),
             *(f"#:{n}" for n in f.numbers))
+
+
+def _window_keys(f: StoryFeatures) -> tuple[int | str, ...]:
+    """``lookup_keys`` as the in-memory index keeps them: the hashes as ints (no formatting,
+    an int's hash is itself), the names' and numbers' keys as they are (``df`` is read by
+    them)."""
+    return (*f.sketch[:INDEXED_HASHES], *map("n:".__add__, f.names),
+            *map("#:".__add__, f.numbers))
 
 
 def copy_share(a: Sequence[int], b: Sequence[int]) -> float:
@@ -80,31 +93,25 @@ def copy_share(a: Sequence[int], b: Sequence[int]) -> float:
 def _copy_share(mine: set[int], a: Sequence[int], b: Sequence[int]) -> float:
     """``copy_share`` with ``a``'s set given (made once per new article, not per candidate).
 
-    The union's ``k`` smallest hashes end at its k-th smallest, found in the two sorted
-    sketches merged (one merge in C, not a sort of a set): in the merged list a shared hash
-    comes twice, so the k-th distinct one is at ``k - 1`` plus the shared hashes below it (a
-    few bisections). The share is the shared hashes up to it over ``k``."""
-    both = mine.intersection(b)
-    if not both:
-        return 0.0
+    The union's ``k`` smallest hashes end at its k-th smallest: ``b``'s hashes that ``a`` lacks
+    (filtered in C, still sorted) merged with ``a`` (one merge of two sorted runs in C) hold
+    each hash once, so it is at ``k - 1``. The share is the shared hashes up to it (``b``'s up
+    to it less its own) over ``k``."""
     if len(mine) != len(a) or len(set(b)) != len(b):  # a hash twice in one sketch (crc32 clash)
+        both = mine.intersection(b)
+        if not both:
+            return 0.0
         union = sorted(mine.union(b))[:min(len(a), len(b))]
         return len(both.intersection(union)) / len(union)
-    merged = sorted((*a, *b))
-    shared = sorted(both)
+    theirs = tuple(filterfalse(mine.__contains__, b))
+    if len(theirs) == len(b):
+        return 0.0
+    merged = sorted((*a, *theirs))
     k = min(len(a), len(b))
-    end = len(merged)
-    at = k - 1
-    while at < end:
-        further = k - 1 + bisect_left(shared, merged[at])
-        if further == at:
-            break
-        at = further
-    if 0 < at < end and merged[at] == merged[at - 1]:  # the second of a shared pair: the next
-        at += 1
-    if at >= end:  # fewer than k distinct hashes in all: the union is all of them
-        return len(both) / (end - len(both))
-    return bisect_right(shared, merged[at]) / k
+    if len(merged) <= k:  # k distinct hashes or fewer in all: the union is all of them
+        return (len(b) - len(theirs)) / len(merged)
+    end = merged[k - 1]
+    return (bisect_right(b, end) - bisect_right(theirs, end)) / k
 
 
 def containment(short: StoryFeatures, long: StoryFeatures) -> tuple[float, int]:
@@ -133,18 +140,25 @@ def rare_limit(size: int) -> int:
 
 class _Probe:
     """The new article's side of ``compare``, worked out once for all its candidates: its
-    sketch as a set, its names that are not common in the window, and the rare ones."""
+    sketch as a set, its names that are not common in the window (and as a set, when each
+    comes once), and the rare ones."""
 
-    __slots__ = ("features", "sketch", "names", "rare", "rare_names")
+    __slots__ = ("features", "sketch", "names", "name_set", "rare", "rare_names", "bounded")
 
     def __init__(self, new: StoryFeatures, df: Mapping[str, int], size: int) -> None:
         limit = rare_limit(size)
-        counts = [df.get(f"n:{n}", 0) for n in new.names]
+        counts = list(map(df.get, map("n:".__add__, new.names), repeat(0)))
         self.features = new
         self.sketch = set(new.sketch)
         self.names = [n for n, c in zip(new.names, counts, strict=True) if c < COMMON_DF]
+        name_set = set(self.names)
+        self.name_set = name_set if len(name_set) == len(self.names) else None
         self.rare_names = [n for n, c in zip(new.names, counts, strict=True) if c <= limit]
         self.rare = set(self.rare_names)
+        # each hash, name and number once (as story_features makes them): a near-copy's share
+        # is at most the shared hashes over k, every other test scores 2.0 at most
+        self.bounded = (len(self.sketch) == len(new.sketch) and self.name_set is not None
+                        and len(set(new.numbers)) == len(new.numbers))
 
 
 def compare(new: StoryFeatures, old: StoryFeatures, df: Mapping[str, int],
@@ -165,7 +179,9 @@ def _compare(probe: _Probe, old: StoryFeatures, df: Mapping[str, int]
     if share >= COPY_SHARE:
         return 2.0 + share, f"near-copy: {share:.0%} of the vocabulary is the same"
     theirs = old.names
-    names = [n for n in probe.names if n in theirs]
+    # the names in common: a set of them (in C), in the new article's order when said
+    names: Collection[str] = (probe.name_set.intersection(theirs) if probe.name_set is not None
+                              else [n for n in probe.names if n in theirs])
     numbers = [n for n in new.numbers if n in old.numbers]
     if len(names) + len(numbers) < MIN_SHARED:
         return _brief(new, old, df)
@@ -173,13 +189,32 @@ def _compare(probe: _Probe, old: StoryFeatures, df: Mapping[str, int]
         len(new.names) + len(new.numbers), len(old.names) + len(old.numbers)))
     if share >= WORDING_SHARE and fraction >= MIN_SHARED_FRACTION:
         return 1.0 + fraction, f"same event: {share:.0%} of the vocabulary; names " + _said(
-            new, names, numbers)
+            new, [n for n in probe.names if n in names], numbers)
     rare = len(probe.rare.intersection(names))
     if fraction >= MIN_SHARED_ACROSS and (
             (rare >= 3 and numbers) or (rare >= 2 and len(numbers) >= 2)):
         return fraction, "same event (other wording or language): names " + _said(
-            new, names, numbers)
+            new, [n for n in probe.names if n in names], numbers)
     return _brief(new, old, df)
+
+
+def _compare_above(probe: _Probe, old: StoryFeatures, df: Mapping[str, int], floor: float
+                   ) -> tuple[float, str] | None:
+    """``_compare`` when only a score above ``floor`` (2.0 or more: a near-copy's) matters, for a
+    ``bounded`` probe: only a near-copy or short items' same words can score that much, and a
+    near-copy's share is at most the shared hashes over k (counted in C, no merge)."""
+    new = probe.features
+    if new.event is not None and old.event is not None and new.event != old.event:
+        return None
+    if min(new.vocabulary, old.vocabulary) < SHORT_VOCAB:
+        return _short_items(probe, old)
+    k = min(len(new.sketch), len(old.sketch))
+    if not k or 2.0 + len(probe.sketch.intersection(old.sketch)) / k <= floor:
+        return None
+    share = _copy_share(probe.sketch, new.sketch, old.sketch)
+    if share >= COPY_SHARE:
+        return 2.0 + share, f"near-copy: {share:.0%} of the vocabulary is the same"
+    return None
 
 
 def _said(new: StoryFeatures, names: list[str], numbers: list[str]) -> str:
@@ -219,21 +254,24 @@ def _brief(new: StoryFeatures, old: StoryFeatures, df: Mapping[str, int]
                    f"names {', '.join(shared[:5])}")
 
 
-def _in_window(at: datetime | None, other: datetime | None, window: timedelta) -> bool:
-    return at is None or other is None or abs(at - other) <= window
-
-
 def assign(features: StoryFeatures, at: datetime | None, candidates: Iterable[StoryMember],
            df: Mapping[str, int], size: int,
            window: timedelta = DEFAULT_WINDOW, source: str = "") -> StoryMatch | None:
     """The story ``features`` joins among ``candidates`` (the best match wins; on a tie the
     earliest candidate given), or None: the article starts a new story."""
     best: tuple[float, StoryMember, str] | None = None
-    probe = _Probe(features, df, size)
+    probe: _Probe | None = None  # (made for the first candidate: most articles have none)
     for member in candidates:
-        if not _in_window(at, member.at, window) or (source and member.source == source):
+        other = member.at  # (outside the window: more than ``window`` apart)
+        if (at is not None and other is not None and abs(at - other) > window) or (
+                source and member.source == source):
             continue
-        found = _compare(probe, member.features, df)
+        if probe is None:
+            probe = _Probe(features, df, size)
+        if best is not None and best[0] >= 2.0 and probe.bounded:
+            found = _compare_above(probe, member.features, df, best[0])
+        else:
+            found = _compare(probe, member.features, df)
         if found is not None and (best is None or found[0] > best[0]):
             best = (found[0], member, found[1])
     if best is None:
@@ -251,8 +289,12 @@ class StoryWindow:
     def __init__(self, window: timedelta = DEFAULT_WINDOW, max_size: int = MAX_WINDOW) -> None:
         self.window = window
         self.max_size = max_size
-        self._members: deque[tuple[int, StoryMember, tuple[str, ...]]] = deque()
-        self._postings: dict[str, deque[int]] = {}  # key -> sequence numbers, oldest first
+        self._members: deque[tuple[int, StoryMember, tuple[int | str, ...]]] = deque()
+        # key -> sequence numbers, oldest first: an array (most keys have a few articles: a
+        # tenth of a deque's memory, and not an object the garbage collector reads: 25 new
+        # lists an article made it collect every 20 articles), a deque once a long one loses
+        # its first
+        self._postings: dict[int | str, array[int] | deque[int]] = {}
         self._by_seq: dict[int, StoryMember] = {}
         self._latest: datetime | None = None
         self._seq = 0
@@ -267,33 +309,41 @@ class StoryWindow:
             self._latest = at
             self._evict()
         at = at or self._latest
-        keys = lookup_keys(features)
-        df = {k: len(self._postings[k]) for k in keys if k in self._postings}
-        match = assign(features, at, self._candidates(keys, df), df, len(self._members),
-                       self.window)
+        keys = _window_keys(features)
+        postings = self._postings
+        found = list(map(postings.get, keys))
+        hashes = min(len(features.sketch), INDEXED_HASHES)  # (keys of the names and numbers)
+        named = cast("tuple[str, ...]", keys[hashes:])
+        df = {k: len(p) for k, p in zip(named, found[hashes:], strict=True) if p is not None}
+        match = assign(features, at, self._candidates(found, len(self._members)), df,
+                       len(self._members), self.window)
         member = StoryMember(ref, match.story if match else ref, at, features)
         self._seq += 1
-        postings = self._postings
-        for key in keys:
-            posting = postings.get(key)
-            if posting is None:
-                posting = postings[key] = deque()
-            posting.append(self._seq)
-        self._by_seq[self._seq] = member
-        self._members.append((self._seq, member, keys))
+        seq = self._seq
+        for key, posting in zip(keys, found, strict=True):
+            if posting is None and (posting := postings.get(key)) is None:  # (a key twice)
+                posting = postings[key] = _ONE_POSTING.__copy__()
+                posting[0] = seq
+            else:
+                posting.append(seq)
+        self._by_seq[seq] = member
+        self._members.append((seq, member, keys))
         if len(self._members) > self.max_size:
             self._drop_oldest()
         return match
 
-    def _candidates(self, keys: Sequence[str], df: Mapping[str, int]) -> list[StoryMember]:
+    def _candidates(self, found: Sequence[array[int] | deque[int] | None], size: int
+                    ) -> list[StoryMember]:
         """Members sharing two keys (sketch hashes, names, numbers) with the new article, read
-        from the keys that are not common in the window."""
-        limit = search_limit(len(self._members))
+        from the postings (``found``: the article's keys') of keys that are not common in the
+        window."""
+        limit = search_limit(size)
         read = [posting if len(posting) <= MAX_POSTINGS
                 else islice(posting, len(posting) - MAX_POSTINGS, None)
-                for key in keys if (posting := self._postings.get(key)) and df[key] <= limit]
-        hits = Counter(chain.from_iterable(read))  # (counted in C: no loop per posting here)
-        return [self._by_seq[seq] for seq in sorted(s for s, n in hits.items() if n >= 2)]
+                for posting in found if posting is not None and len(posting) <= limit]
+        seen = sorted(chain.from_iterable(read))  # (in C: no loop per posting here)
+        twice = set(compress(seen, map(eq, seen, islice(seen, 1, None))))  # in 2 keys or more
+        return list(map(self._by_seq.__getitem__, sorted(twice)))
 
     def _evict(self) -> None:
         assert self._latest is not None
@@ -307,12 +357,19 @@ class StoryWindow:
     def _drop_oldest(self) -> None:
         seq, _, keys = self._members.popleft()
         del self._by_seq[seq]
+        postings = self._postings
         for key in keys:
-            posting = self._postings[key]
+            posting = postings[key]
             if posting and posting[0] == seq:
-                posting.popleft()
+                if type(posting) is deque:
+                    posting.popleft()
+                elif len(posting) > LONG_POSTING:  # (an array: made a deque once it is long)
+                    posting = postings[key] = deque(posting)
+                    posting.popleft()
+                else:
+                    del posting[0]
             if not posting:
-                del self._postings[key]
+                del postings[key]
 
 
 # --- the poller's step: place a poll's new articles among the stored window -----------------------

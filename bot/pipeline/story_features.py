@@ -26,10 +26,11 @@ import re
 import unicodedata
 import zlib
 from array import array
-from collections import Counter
 from collections.abc import Sequence
-from itertools import compress
+from itertools import compress, count
 from operator import itemgetter
+
+import ahocorasick_rs
 
 from bot.domain.story import StoryFeatures
 
@@ -57,23 +58,28 @@ _NOT_NAMES = frozenset({
 })
 _START = "xxsx"  # marks a sentence start among the words (never a name: lower case)
 _BREAK = "xxpx"  # marks other punctuation: a name does not run across it
-_SENTENCE_MARKS = re.compile(r"[.!?:;]+[\"')\]]*\s+")  # (newlines: str.replace, faster)
-_OTHER_MARKS = re.compile(r"[,()\[\]\"/|]")
+_START_BYTES, _BREAK_BYTES = f" {_START}".encode(), f" {_BREAK}".encode()
+# (newlines: str.replace, faster; "[.!?:;]" first, not "[.!?:;]+": with a set first re skips
+# to the next mark in C, with a repeat first it tries a match at every character)
+_SENTENCE_MARKS = re.compile(r"[.!?:;][.!?:;]*[\"')\]]*\s+")
+_OTHER_MARKS = ",()[]\"/|"  # (each replaced by str.replace: cheaper than re reading every char)
 # the words are the runs of ASCII letters and digits: every other byte made a space, then split
 # (one bytes.translate and one split: cheaper than a regular expression's findall)
 _NOT_WORD = bytes(c if chr(c).isascii() and chr(c).isalnum() else 32 for c in range(256))
 MAX_RUN = 3  # words in one name ("Competition and Markets Authority" keeps "Markets Authority")
 
 
-def _words(title: str, lede: str) -> list[str]:
-    """The words of title and lede, accents stripped, case kept, with sentence and punctuation
-    marks (one NFKD pass and a few regular expressions: no per-character Python)."""
-    plain = f"{title}\n{lede}"
+def _spaced(text: str) -> tuple[bytes, str]:
+    """The text's words with sentence and punctuation marks, one space or more apart (ASCII
+    bytes), and the text they were read from (accents stripped)."""
+    plain = text
     if not plain.isascii():  # (ASCII text is its own NFKD form)
         plain = unicodedata.normalize("NFKD", plain).encode("ascii", "ignore").decode()
-    marked = _OTHER_MARKS.sub(f" {_BREAK} ", _SENTENCE_MARKS.sub(
-        f" {_START} ", plain.replace("\n", f" {_START} ")))
-    return marked.encode().translate(_NOT_WORD).decode().split()  # (marked is ASCII)
+    marked = _SENTENCE_MARKS.sub(f" {_START} ", plain.replace("\n", f" {_START} "))
+    for mark in _OTHER_MARKS:
+        if mark in marked:
+            marked = marked.replace(mark, f" {_BREAK} ")
+    return marked.encode().translate(_NOT_WORD), plain  # (marked is ASCII)
 
 
 def _title_case(title: Sequence[str]) -> bool:
@@ -82,32 +88,37 @@ def _title_case(title: Sequence[str]) -> bool:
     return bool(long) and sum(w[0].isupper() for w in long) * 2 > len(long)
 
 
-def _name_words(words: list[str], title_len: int) -> set[str]:
-    """The capitalised words that are never written in lower case and are capitalised at least
-    once inside a sentence of the text (so "The", "Meanwhile" or a title-case headline's words
-    are not names)."""
-    mid = {w for before, w in zip(words[title_len:-1], words[title_len + 1:], strict=True)
-           if w[0].isupper() and before != _START}
-    if not _title_case(words[:title_len]):  # a sentence-case title's names count too
-        mid.update(w for w in words[1:title_len] if w[0].isupper())
-    written = set(words)  # (a capitalised word's lower-case form among them: written so)
-    return {w for w in mid if len(w) > 1 and w.lower() not in written}
+_first = itemgetter(0)
 
 
 def _names(words: list[str], title_len: int) -> tuple[str, ...]:
     """The most prominent names (runs of name words): by mentions, a title mention counting
-    three times."""
-    names = _name_words(words, title_len)
-    score: Counter[str] = Counter()
-    for weight, part in ((3, words[:title_len]), (1, words[title_len:])):
-        run: list[str] = []
-        for word in (*part, _START):
-            if word in names:
-                run.append(word)
-            elif run:
-                if len(run) > 1 or run[0].lower() not in _NOT_NAMES:
-                    score[" ".join(run[-MAX_RUN:]).lower()] += weight
-                run = []
+    three times.
+
+    Name words are the capitalised words that are never written in lower case and are
+    capitalised at least once inside a sentence of the text (so "The", "Meanwhile" or a
+    title-case headline's words are not names). The capitalised words' places are found once
+    (C calls per word: their first letter's case); the rest reads those places only."""
+    capitals = list(compress(count(), map(str.isupper, map(_first, words))))
+    mid = {words[i] for i in capitals if i > title_len and words[i - 1] != _START}
+    if not _title_case(words[:title_len]):  # a sentence-case title's names count too
+        mid.update(words[i] for i in capitals if 0 < i < title_len)
+    written = set(words)  # (a capitalised word's lower-case form among them: written so)
+    names = {w for w in mid if len(w) > 1 and w.lower() not in written}
+    score: dict[str, int] = {}  # (a dict: a Counter's += on a new name calls Python)
+    # runs of consecutive name words, words[start:end]; none crosses from the title to the
+    # lede (a sentence mark is between them)
+    start = end = 0
+    for i in (*[i for i in capitals if words[i] in names], -1):
+        if i != end:
+            if end - start == 1:  # (most runs: one word)
+                if (name := words[start].lower()) not in _NOT_NAMES:
+                    score[name] = score.get(name, 0) + (3 if start < title_len else 1)
+            elif end > start:
+                name = " ".join(words[max(start, end - MAX_RUN):end]).lower()
+                score[name] = score.get(name, 0) + (3 if start < title_len else 1)
+            start = i
+        end = i + 1
     # by mentions, then alphabetically: sorted by name, then (stable) by mentions
     ranked = sorted(sorted(score.items()), key=itemgetter(1), reverse=True)
     return tuple(map(itemgetter(0), ranked[:MAX_NAMES]))
@@ -141,6 +152,8 @@ _NUMBER = re.compile(r"(?P<num>\d(?<![\w.,]\d)(?:\d{0,2}(?:[.,\u00a0\u202f]\d{3}
 
 _GROUPS = re.compile(r"[.,\u00a0\u202f]")
 _NUMBER_WORDS = frozenset(_WORD_NUMBERS)
+_NUMBER_BYTES = frozenset(w.encode() for w in _WORD_NUMBERS)  # (the folded words are bytes)
+_SCALE_BYTES = frozenset(s.encode() for s in _SCALES)
 
 
 def _number_value(raw: str) -> float | None:
@@ -169,14 +182,42 @@ def _number_token(num: str, pct: str, scale: str) -> str | None:
     return None if value is None else _token(value, pct, scale)
 
 
-_NUMBER_TOKENS: dict[tuple[str, str, str], str | None] = {}  # (num, pct, scale) -> token
+_NUMBER_TOKENS: dict[tuple[str, ...], str | None] = {}  # (num, pct, scale) -> token
+
+# where a number can start, found without re reading every character (a number starts with a
+# digit that follows neither a word character nor "." or ","): the text's ASCII bytes made
+# "0" (digit), "a" (letter, "_", "." or ","), "?" (any other character, which could be a
+# digit or a letter: "?" itself too) or " " (anything else); a start is then a "0" or "?"
+# after a " " or "?" (or first), found by bytes.find
+_NUMBER_CLASSES = bytes(48 if chr(c).isdigit() else 97 if chr(c).isalpha() or chr(c) in "_.,"
+                        else 63 if c == 63 else 32 for c in range(128)) + b"?" * 128
+_NUMBER_STARTS = (b" 0", b" ?", b"?0", b"??")
 
 
-def _numbers(lowered: str, words: Sequence[str]) -> tuple[str, ...]:
+def _number_matches(lowered: str) -> list[tuple[str, ...]]:
+    """``_NUMBER.findall(lowered)``, matched at the places a number can start only."""
+    classes = lowered.encode("ascii", "replace").translate(_NUMBER_CLASSES)  # (1 byte a char)
+    starts = [0] if classes[:1] in (b"0", b"?") else []
+    for pair in _NUMBER_STARTS if b"?" in classes else _NUMBER_STARTS[:1]:
+        at = classes.find(pair)
+        while at >= 0:
+            starts.append(at + 1)
+            at = classes.find(pair, at + 1)
+    starts.sort()
+    found = []
+    end = 0
+    for at in starts:
+        if at >= end and (match := _NUMBER.match(lowered, at)):
+            found.append(match.groups(""))  # (num, pct, scale)
+            end = match.end()
+    return found
+
+
+def _numbers(lowered: str, words: Sequence[bytes], distinct: set[bytes]) -> tuple[str, ...]:
     """Amounts and percentages of the lower-cased text, and spelled-out ones ("two billion")
-    among its folded words; in order of appearance, each once."""
+    among its folded words (``distinct``: their set); in order of appearance, each once."""
     found: dict[str, None] = {}
-    for groups in _NUMBER.findall(lowered):  # ((num, pct, scale), "" when absent)
+    for groups in _number_matches(lowered):  # ((num, pct, scale), "" when absent)
         try:
             token = _NUMBER_TOKENS[groups]
         except KeyError:
@@ -185,10 +226,11 @@ def _numbers(lowered: str, words: Sequence[str]) -> tuple[str, ...]:
             token = _NUMBER_TOKENS[groups] = _number_token(*groups)
         if token:
             found[token] = None
-    if not _NUMBER_WORDS.isdisjoint(words):  # (then only the number words' places are read)
-        for i in compress(range(len(words) - 1), map(_NUMBER_WORDS.__contains__, words)):
-            if words[i + 1] in _SCALES:
-                found[str(_token(_WORD_NUMBERS[words[i]], None, words[i + 1]))] = None
+    # (only when a number word and a scale word are both among the words, their places read)
+    if not _NUMBER_BYTES.isdisjoint(distinct) and not _SCALE_BYTES.isdisjoint(distinct):
+        for i in compress(range(len(words) - 1), map(_NUMBER_BYTES.__contains__, words)):
+            if (scale := words[i + 1]) in _SCALE_BYTES:
+                found[str(_token(_WORD_NUMBERS[words[i].decode()], None, scale.decode()))] = None
     return tuple(found)[:MAX_NUMBERS]
 
 
@@ -242,6 +284,12 @@ def _event_lexicon() -> tuple[dict[str, str], re.Pattern[str], _Kinds]:
 
 
 _EVENT_WORDS, _EVENT_REST, _REST_KINDS = _event_lexicon()
+_EVENT_BYTES = {word.encode(): kind for word, kind in _EVENT_WORDS.items()}
+# what each of the rest's alternatives opens with (" series ", " acquir", " to buy"...): where
+# none is in the text (most texts), the pattern, which tries every space, cannot match either
+_OPENINGS = [" " + re.match(r"[a-z ]*", kind.pattern)[0] for kind, _ in _REST_KINDS]  # type: ignore[index]
+_REST_OPENINGS = ahocorasick_rs.AhoCorasick(_OPENINGS) if all(
+    opening.strip() for opening in _OPENINGS) else None
 
 
 _FOUND_KINDS: dict[str, str] = {}  # a phrase or stem's words -> its kind (memo of _rest_kind)
@@ -256,15 +304,20 @@ def _rest_kind(found: str) -> str:
     return kind
 
 
-def _event(title: Sequence[str], lede: Sequence[str]) -> str | None:
+def _event(title: Sequence[bytes], lede: Sequence[bytes]) -> str | None:
     """The event kind with most hits in the title (counted three times) and the lede, or None."""
-    counts: Counter[str] = Counter()
+    counts: dict[str, int] = {}  # (a dict: a Counter's += on a new kind calls Python)
     for weight, words in ((3, title), (1, lede)):
-        for kind in filter(None, map(_EVENT_WORDS.get, words)):
-            counts[kind] += weight
-        for found in _EVENT_REST.findall(f" {' '.join(words)} "):
-            counts[_rest_kind(found)] += weight
-    ranked = counts.most_common(2)
+        for kind in filter(None, map(_EVENT_BYTES.get, words)):
+            counts[kind] = counts.get(kind, 0) + weight
+        text = f" {b' '.join(words).decode()} "
+        if _REST_OPENINGS is not None and not _REST_OPENINGS.find_matches_as_indexes(text):
+            continue
+        for found in _EVENT_REST.findall(text):
+            kind = _rest_kind(found)
+            counts[kind] = counts.get(kind, 0) + weight
+    # (Counter.most_common(2): by count, first counted first on a tie)
+    ranked = sorted(counts.items(), key=itemgetter(1), reverse=True)[:2]
     if not ranked or (len(ranked) == 2 and ranked[0][1] == ranked[1][1]):
         return None
     return ranked[0][0]
@@ -298,31 +351,41 @@ molto nella nelle negli nostro ogni perche piu piu poi quale quando quella quell
 quello questa queste questi questo sono stato stata tutti tutto uno una
 """
 _FUNCTION_WORDS = frozenset(_FUNCTION_TEXT.split())
+_FUNCTION_BYTES = frozenset(w.encode() for w in _FUNCTION_WORDS)
 
 
 # --- wording --------------------------------------------------------------------------------------
-def _sketch(folded: Sequence[str]) -> tuple[tuple[int, ...], bytes, int, int]:
+def _sketch(distinct: set[bytes]) -> tuple[tuple[int, ...], bytes, int, int]:
     """Bottom-k sketches of the vocabulary (the distinct words of four letters or more that are
     not function words): the ``SKETCH`` smallest crc32, the ``WORDS`` smallest (as packed
     unsigned 32-bit integers), how many words there were, and a hash of every distinct word
-    (short ones too: a sum of their crc32, so no sorting)."""
-    distinct = set(folded)
-    vocabulary = {w for w in distinct if len(w) >= 4}.difference(_FUNCTION_WORDS)
-    hashes = sorted(map(zlib.crc32, map(str.encode, vocabulary)))
-    wording = (sum(hashes) + sum(map(zlib.crc32, map(str.encode, distinct - vocabulary)))
-               ) & 0xFFFFFFFF
+    (short ones too: a sum of their crc32, so no sorting). ``distinct``: the folded words."""
+    vocabulary = {w for w in distinct if len(w) >= 4}.difference(_FUNCTION_BYTES)
+    hashes = sorted(map(zlib.crc32, vocabulary))
+    wording = (sum(hashes) + sum(map(zlib.crc32, distinct - vocabulary))) & 0xFFFFFFFF
     return tuple(hashes[:SKETCH]), array("I", hashes[:WORDS]).tobytes(), len(hashes), wording
 
 
 def story_features(title: str, text: str) -> StoryFeatures:
     """The signature of one article (title and plain text; only the top of the text is read)."""
     lede = text[:LEDE_CHARS]
-    words = _words(title, lede)
+    original = f"{title}\n{lede}"
+    lowered = original.lower()
+    spaced, plain = _spaced(original)
+    words = spaced.decode().split()
     title_len = words.index(_START) if _START in words else len(words)
-    folded = f" {' '.join(words)}".lower().replace(f" {_START}", "").replace(
-        f" {_BREAK}", "").split()  # (str methods: no Python loop)
-    sketch, packed, vocabulary, wording = _sketch(folded)
+    # the folded words (lower case, without the marks; ASCII bytes, as crc32 reads them): the
+    # marks are words of their own unless the text writes them itself
+    if _START not in (low := lowered if plain is original else plain.lower()) and (
+            _BREAK not in low):
+        folded = (b" " + spaced.lower()).replace(_START_BYTES, b"").replace(
+            _BREAK_BYTES, b"").split()  # (bytes methods: no Python loop)
+    else:
+        folded = f" {' '.join(words)}".lower().replace(f" {_START}", "").replace(
+            f" {_BREAK}", "").encode().split()
+    distinct = set(folded)
+    sketch, packed, vocabulary, wording = _sketch(distinct)
     return StoryFeatures(sketch=sketch, vocabulary=vocabulary, names=_names(words, title_len),
                          words=packed, wording=wording,
-                         numbers=_numbers(f"{title}\n{lede}".lower(), folded),
+                         numbers=_numbers(lowered, folded, distinct),
                          event=_event(folded[:title_len], folded[title_len:EVENT_WORDS]))
