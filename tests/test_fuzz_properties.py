@@ -46,6 +46,23 @@ def test_fold_is_idempotent(text: str) -> None:
     assert fold(fold(text)) == fold(text)
 
 
+LATIN = "".join(chr(c) for c in range(0x20, 0x100)) + "’“”–—…čšžłßæœ"
+latin_text = st.text(alphabet=st.one_of(st.sampled_from(LATIN), st.sampled_from(TRICKY)),
+                     max_size=120)
+
+
+@FUZZ
+@given(st.one_of(tricky_text, latin_text))
+@example("Straße, Œuvre, æ: Müller’s “Škoda” — naïve…")
+@example("café\u0301 soft\u00adhyphen ½")
+def test_every_fold_path_gives_what_the_table_gives(text: str) -> None:
+    """ASCII, Latin-1, the charmap and the slow path are shortcuts to one table: each folds a
+    text exactly as translating it through the full table does."""
+    from bot.text.fold import _tables
+
+    assert fold(text) == text.translate(_tables()[0])
+
+
 @FUZZ
 @given(tricky_text)
 @example("ab ¼cd ef")
