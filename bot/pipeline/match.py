@@ -58,7 +58,7 @@ import re
 import threading
 from bisect import bisect_right
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, cast
 
 import ahocorasick_rs
@@ -552,9 +552,9 @@ def _result(found: list[_Found], sentences: tuple[_Sentences, _Sentences]) -> Ma
             continue
         reach[key] = end  # sorted by start: a later one inside this one ends no later
         if draft is None:
-            kept.append(_new_match(kind, name, term, fields[fi], start, end, sentences[fi],
-                                   evidence))
-        else:  # ``_new_match`` inline
+            kept.append(Match(kind, name, term, fields[fi], start, end,
+                              sentences[fi].sentence(start, end), evidence))
+        else:  # (inline: a call a Match was a tenth of this loop)
             m = new(draft)
             m.kind = kind
             m.name = name
@@ -570,47 +570,22 @@ def _result(found: list[_Found], sentences: tuple[_Sentences, _Sentences]) -> Ma
     return MatchResult(tuple(companies), tuple(topics), tuple(kept))
 
 
-def _slot_setter() -> Callable[..., Match]:
-    """A ``Match`` whose sentence is found when first read (``alert._LazySentence``): most
-    matches' sentences are never read (an article that alerts no one), and finding one is two
-    regex searches. Built as a ``_draft_class`` object, not ``Match(...)``: a frozen dataclass's
-    ``__init__`` sets each field through ``object.__setattr__`` (0.65 us a Match, against 0.15).
-    The same object (``==``, ``hash``, ``repr``, ``asdict``) as ``Match(...)`` with the
-    sentence. Falls back to the constructor, sentence found at once, if ``Match`` ever has other
-    fields, a ``__post_init__`` or no slots, or Python refuses the draft."""
+def _match_draft() -> type[Any] | None:
+    """The class ``_result`` builds each ``Match`` as (see ``_draft_class``), so that its
+    sentence is found when first read (``alert._LazySentence``): most matches' sentences are
+    never read (an article that alerts no one), and finding one is two regex searches. A frozen
+    dataclass's ``__init__`` sets each field through ``object.__setattr__`` (0.65 us a Match,
+    against 0.15). The same object (``==``, ``hash``, ``repr``, ``asdict``) as ``Match(...)``
+    with the sentence. None (``_result`` calls the constructor, sentence found at once) if
+    ``Match`` ever has other fields, a ``__post_init__`` or no slots, or Python refuses the
+    draft."""
     names = ("kind", "name", "alias", "field", "start", "end", "sentence", "evidence")
-    draft = None
     if (tuple(f.name for f in dataclasses.fields(Match)) == names
             and not hasattr(Match, "__post_init__") and not Match.__dictoffset__
             and Match.__new__ is object.__new__
             and "_source" in getattr(Match.__base__, "__slots__", ())):
-        draft = _draft_class(names)
-    if draft is None:
-
-        def build(kind: MatchKind, name: str, alias: str, field: Field, start: int, end: int,
-                  source: _Sentences, evidence: tuple[str, ...]) -> Match:
-            return Match(kind, name, alias, field, start, end, source.sentence(start, end),
-                         evidence)
-
-        return build
-    new = object.__new__
-
-    def draft_match(kind: MatchKind, name: str, alias: str, field: Field, start: int, end: int,
-                    source: _Sentences, evidence: tuple[str, ...]) -> Match:
-        m: Any = new(draft)
-        m.kind = kind
-        m.name = name
-        m.alias = alias
-        m.field = field
-        m.start = start
-        m.end = end
-        m._source = source
-        m.evidence = evidence
-        m.__class__ = Match
-        return cast(Match, m)  # (its class is Match now)
-
-    draft_match.draft = draft  # type: ignore[attr-defined]  # (for ``_result``)
-    return draft_match
+        return _draft_class(names)
+    return None
 
 
 def _draft_class(names: tuple[str, ...]) -> type[Any] | None:
@@ -638,8 +613,7 @@ def _draft_class(names: tuple[str, ...]) -> type[Any] | None:
     return draft if type(m) is Match and m == same and hash(m) == hash(same) else None
 
 
-_new_match = _slot_setter()
-_DRAFT: Any = getattr(_new_match, "draft", None)
+_DRAFT = _match_draft()
 
 
 _BY_IDENTITY: OrderedDict[int, tuple[Watchlist, Matcher]] = OrderedDict()
